@@ -1,0 +1,39 @@
+"""vecpg: vector search on PostgreSQL, SQL first.
+
+    import vecpg
+    store = vecpg.connect()                      # embedded PostgreSQL unless VECPG_DATABASE_URL
+    docs = store.get_or_create_collection("docs")
+    docs.upsert([{"id": "1", "content": "PostgreSQL stores vectors with pgvector"}])
+    docs.search("where do vectors live?", k=5)
+"""
+
+from .collection import Collection, CollectionInfo
+from .documents import Document
+from .embed import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
+from .errors import (
+    CollectionExists,
+    CollectionNotFound,
+    DimensionMismatch,
+    FilterError,
+    InputFileError,
+    InvalidArgument,
+    InvalidDocument,
+    InvalidVector,
+    MissingDependency,
+    NotMigrated,
+    ServerError,
+    VecpgError,
+)
+from .indexes import HNSW, IndexInfo, IVFFlat
+from .search import SearchResult
+from .store import Store, connect
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_MODEL", "HNSW", "IVFFlat", "Collection", "CollectionExists", "CollectionInfo",
+    "CollectionNotFound", "DimensionMismatch", "Document", "Embedder", "FilterError", "IndexInfo",
+    "InputFileError", "InvalidArgument", "InvalidDocument", "InvalidVector", "MissingDependency",
+    "NotMigrated", "SearchResult", "SentenceTransformerEmbedder", "ServerError", "Store", "VecpgError",
+    "connect",
+]

@@ -1,0 +1,250 @@
+"""A collection: documents with embeddings in one table, and everything you do with them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from .documents import Document, check_ids, check_vector, prepare
+from .errors import DimensionMismatch, InvalidArgument
+from .filters import compile_filter
+from .indexes import HNSW, IndexInfo, IndexSpec
+from .resources import query
+from .search import SearchResult, search_options, vector_search
+
+if TYPE_CHECKING:
+    from .embed import Embedder
+    from .store import Store
+
+# Below this many rows an upsert is one multi-row INSERT; above it, COPY into staging and merge.
+COPY_THRESHOLD = 500
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """A collection's row in ``vecpg.collection``."""
+
+    name: str
+    schema: str
+    table: str
+    dimension: int
+    distance: str
+    model: str | None
+    language: str
+    created_at: datetime
+
+
+def _q(name: str, **identifiers: sql.Composable) -> sql.Composed:
+    return sql.SQL(query(name)).format(**identifiers)  # type: ignore[arg-type]
+
+
+class Collection:
+    """Documents of one collection. Get one from ``Store.create_collection`` or ``Store.collection``."""
+
+    def __init__(self, store: Store, info: CollectionInfo) -> None:
+        self.store = store
+        self.info = info
+        self.table = sql.Identifier(info.schema, info.table)
+
+    name = property(lambda self: self.info.name, doc="Collection name.")
+    dimension = property(lambda self: self.info.dimension, doc="Length of its vectors.")
+    distance = property(lambda self: self.info.distance, doc="cosine, l2 or ip.")
+    model = property(lambda self: self.info.model, doc="Embedding model that fills it, if any.")
+
+    def __repr__(self) -> str:
+        return f"Collection({self.name!r}, dimension={self.dimension}, distance={self.distance!r})"
+
+    # -- embedding ----------------------------------------------------------------------------
+    def embedder(self) -> Embedder | None:
+        """The embedder of the collection's model, or None when it stores vectors only."""
+        if self.model is None:
+            return None
+        embedder = self.store.embedder(self.model)
+        if embedder.dimension != self.dimension:
+            raise DimensionMismatch(
+                f"model {self.model} produces {embedder.dimension}-dimensional vectors but collection "
+                f"{self.name!r} holds {self.dimension}-dimensional ones"
+            )
+        return embedder
+
+    def _embed_fn(self) -> Any:
+        if self.model is None:
+            return None
+        return lambda texts: self.embedder().embed(texts)  # type: ignore[union-attr]
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The query vector for a text, from the collection's model."""
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidArgument("query text must not be empty")
+        embedder = self.embedder()
+        if embedder is None:
+            raise InvalidArgument(f"collection {self.name!r} has no embedding model: search it with a vector")
+        return embedder.embed([text])[0]
+
+    # -- writes -------------------------------------------------------------------------------
+    def upsert(self, documents: Iterable[Document | Mapping[str, Any]]) -> list[str]:
+        """Insert documents or replace those whose id exists; returns their ids in order.
+
+        Missing embeddings are computed with the collection's model. The whole batch is one
+        transaction: if any row is invalid, nothing is written and the error names the row.
+        """
+        docs = prepare(documents, self.dimension, self._embed_fn())
+        if len(docs) > COPY_THRESHOLD:
+            self._copy_merge([docs])
+            return [d.id for d in docs]  # type: ignore[misc]
+        with self.store.connection() as conn, conn.transaction():
+            with conn.cursor() as cur:
+                cur.executemany(_q("upsert", table=self.table), [self._row(d) for d in docs])
+        return [d.id for d in docs]  # type: ignore[misc]
+
+    def load(
+        self,
+        documents: Iterable[Document | Mapping[str, Any]],
+        batch_size: int = 5000,
+        progress: bool = False,
+        total: int | None = None,
+    ) -> int:
+        """Bulk load: binary COPY into a staging table, then one merge; returns rows written.
+
+        The documents may be a generator of any length; they are embedded and copied batch by
+        batch, and the merge commits all of them or, on any bad row, none.
+        """
+        if batch_size < 1:
+            raise InvalidArgument("batch_size must be at least 1")
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="doc", desc=f"loading {self.name}")
+
+        def batches() -> Iterator[list[Document]]:
+            it = iter(documents)
+            row = 0
+            while chunk := list(islice(it, batch_size)):
+                yield prepare(chunk, self.dimension, self._embed_fn(), first_row=row)
+                row += len(chunk)
+                if bar is not None:
+                    bar.update(len(chunk))
+
+        try:
+            return self._copy_merge(batches())
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _row(self, d: Document) -> tuple[Any, ...]:
+        return (d.id, d.title, d.content, d.embedding, Jsonb(d.metadata), d.tenant_id)
+
+    def _copy_merge(self, batches: Iterable[list[Document]]) -> int:
+        vector_type = sql.SQL("{}.vector").format(sql.Identifier(self.store.vector_schema))
+        seen: set[str] = set()
+        repeated = False
+        ordinal = 0
+        with self.store.connection() as conn, conn.transaction():
+            conn.execute(_q("create_staging", vector=vector_type))
+            with conn.cursor() as cur:
+                for docs in batches:
+                    with cur.copy(query("copy_staging")) as copy:  # type: ignore[arg-type]
+                        copy.set_types(["int8", "text", "text", "text", "vector", "jsonb", "text"])
+                        for d in docs:
+                            copy.write_row((ordinal, *self._row(d)))
+                            ordinal += 1
+                            repeated = repeated or d.id in seen
+                            seen.add(d.id)  # type: ignore[arg-type]
+                distinct = sql.SQL("DISTINCT ON (id)" if repeated else "")
+                order = sql.SQL("ORDER BY id, ord DESC" if repeated else "")
+                cur.execute(_q("merge_staging", table=self.table, distinct=distinct, order=order))
+        return len(seen)
+
+    def delete(self, ids: Sequence[str] | str | None = None, *, filter: Any = None) -> int:
+        """Delete documents by id, by filter, or both (the documents matching both); returns the count."""
+        if ids is None and not filter:
+            raise InvalidArgument("delete needs ids or a non-empty filter (refusing to delete everything)")
+        where, params = compile_filter(filter)
+        parts = [where]
+        if ids is not None:
+            parts.append(sql.SQL("AND id = ANY(%(ids)s)"))
+            params["ids"] = check_ids(ids)
+        with self.store.connection() as conn:
+            cur = conn.execute(_q("delete", table=self.table, where=sql.SQL(" ").join(parts)), params)
+            return cur.rowcount
+
+    # -- reads --------------------------------------------------------------------------------
+    def get(self, ids: Sequence[str] | str) -> list[Document]:
+        """Documents with these ids, in the order asked (missing ids are left out)."""
+        wanted = check_ids(ids)
+        with self.store.connection() as conn:
+            rows = conn.execute(_q("get", table=self.table), {"ids": wanted}).fetchall()
+        by_id = {
+            r[0]: Document(id=r[0], title=r[1], content=r[2], metadata=r[3], embedding=r[4],
+                           tenant_id=r[5], created_at=r[6], updated_at=r[7])
+            for r in rows
+        }
+        return [by_id[i] for i in wanted if i in by_id]
+
+    def count(self, filter: Any = None) -> int:
+        """Number of documents, or of those matching a filter."""
+        where, params = compile_filter(filter)
+        with self.store.connection() as conn:
+            row = conn.execute(_q("count", table=self.table, where=where), params).fetchone()
+        return int(row[0]) if row else 0
+
+    def search(
+        self,
+        query: str | Sequence[float] | np.ndarray,
+        k: int = 10,
+        *,
+        filter: Any = None,
+        ef_search: int | None = None,
+        probes: int | None = None,
+        iterative_scan: str | None = None,
+        max_scan_tuples: int | None = None,
+    ) -> list[SearchResult]:
+        """The k documents nearest to a text (embedded with the collection's model) or a vector.
+
+        ``ef_search`` (HNSW), ``probes`` (IVFFlat) and ``iterative_scan`` (pgvector 0.8:
+        ``relaxed_order`` or ``strict_order``) apply to this call only.
+        """
+        vector = self.embed_query(query) if isinstance(query, str) else query
+        vector = check_vector(vector, self.dimension)
+        options = search_options(ef_search, probes, iterative_scan, max_scan_tuples)
+        return vector_search(self, vector, k, filter, options)
+
+    # -- indexes ------------------------------------------------------------------------------
+    def create_index(self, index: IndexSpec | None = None, **build: Any) -> str:
+        """Build the vector index (HNSW by default), replacing any other; returns its name.
+
+        ``build`` may set ``maintenance_work_mem`` and ``parallel_workers`` for this build only.
+        """
+        spec = index or HNSW()
+        params = {**spec.params(), **build}
+        with self.store.connection() as conn:
+            row = conn.execute(
+                "SELECT vecpg.create_index(%s, %s, %s)", (self.name, spec.method, Jsonb(params))
+            ).fetchone()
+        return str(row[0]) if row else ""
+
+    def drop_index(self) -> int:
+        """Drop the vector index; returns how many were dropped (0 or 1)."""
+        with self.store.connection() as conn:
+            row = conn.execute("SELECT vecpg.drop_index(%s)", (self.name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def rebuild_index(self) -> int:
+        """Rebuild the vector index in place (after large changes); returns how many were rebuilt."""
+        with self.store.connection() as conn:
+            row = conn.execute("SELECT vecpg.rebuild_index(%s)", (self.name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def indexes(self) -> list[IndexInfo]:
+        """The collection's vector indexes."""
+        with self.store.connection() as conn:
+            rows = conn.execute("SELECT * FROM vecpg.index_info(%s)", (self.name,)).fetchall()
+        return [IndexInfo(*r) for r in rows]

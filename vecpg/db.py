@@ -1,0 +1,43 @@
+"""Connections: choose the database, open pooled psycopg connections with pgvector registered."""
+
+from __future__ import annotations
+
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg_pool import ConnectionPool
+
+from . import config
+from .server import EmbeddedServer
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The URL to use: the argument, else ``VECPG_DATABASE_URL``, else the embedded server."""
+    return url or config.database_url() or EmbeddedServer().start()
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same database as a SQLAlchemy URL using the psycopg 3 driver."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    # A key=value conninfo string: SQLAlchemy accepts it passed through the query string.
+    return "postgresql+psycopg:///?" + "&".join(url.split())
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    register_vector(conn)
+
+
+def open_pool(url: str, min_size: int = 1, max_size: int = 4) -> ConnectionPool:
+    """A pool of autocommit connections that understand ``vector``; callers open transactions."""
+    pool = ConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        kwargs={"autocommit": True},
+        configure=_configure,
+        open=False,
+        name="vecpg",
+    )
+    pool.open(wait=True, timeout=30)
+    return pool

@@ -1,0 +1,72 @@
+"""Exceptions raised by vecpg: one root, one child per kind of failure."""
+
+from __future__ import annotations
+
+import psycopg
+
+
+class VecpgError(Exception):
+    """Root of every error vecpg raises on purpose."""
+
+
+class InvalidArgument(VecpgError, ValueError):
+    """An argument is out of range or malformed (k, names, index parameters...)."""
+
+
+class CollectionNotFound(VecpgError, LookupError):
+    """The named collection does not exist."""
+
+
+class CollectionExists(VecpgError):
+    """A collection of that name already exists."""
+
+
+class DimensionMismatch(VecpgError, ValueError):
+    """A vector's length differs from the collection's dimension."""
+
+
+class InvalidVector(VecpgError, ValueError):
+    """A vector holds NaN or infinite values, or is not a vector of numbers."""
+
+
+class FilterError(VecpgError, ValueError):
+    """A search or delete filter is malformed or uses an unsupported operator."""
+
+
+class InvalidDocument(VecpgError, ValueError):
+    """A document in a write is malformed; the message names the row."""
+
+
+class InputFileError(VecpgError, ValueError):
+    """A file to ingest cannot be read: wrong format, encoding or columns."""
+
+
+class NotMigrated(VecpgError):
+    """The database lacks vecpg's schema or is behind the installed version."""
+
+
+class ServerError(VecpgError):
+    """The embedded PostgreSQL server could not be started, stopped or reached."""
+
+
+class MissingDependency(VecpgError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+
+# SQLSTATEs raised by the functions in sql/ (see the header of sql/002_functions.sql).
+_SQLSTATE_ERRORS: dict[str, type[VecpgError]] = {
+    "VP001": CollectionNotFound,
+    "VP002": CollectionExists,
+    "VP003": DimensionMismatch,
+    "VP004": FilterError,
+    "VP005": InvalidArgument,
+}
+
+
+def from_database(exc: psycopg.Error) -> VecpgError | None:
+    """The vecpg exception matching a database error raised by vecpg's SQL, if any."""
+    kind = _SQLSTATE_ERRORS.get(exc.sqlstate or "")
+    if kind is None:
+        return None
+    message = exc.diag.message_primary or str(exc)
+    return kind(message)

@@ -1,0 +1,54 @@
+"""Apply vecpg's Alembic revisions (which run the files in sql/) to a database."""
+
+from __future__ import annotations
+
+import psycopg
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
+
+from .db import sqlalchemy_url
+from .resources import bundled_dir, sql_file
+
+VERSION_TABLE = "vecpg_version"
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic configuration for vecpg's own revisions against ``url``."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(bundled_dir("migrations")))
+    cfg.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database up to ``revision``."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str = "base") -> None:
+    """Migrate the database down to ``revision`` (``base`` removes vecpg entirely)."""
+    command.downgrade(alembic_config(url), revision)
+
+
+def head() -> str:
+    """The newest revision this version of vecpg ships."""
+    return ScriptDirectory(str(bundled_dir("migrations"))).get_current_head() or ""
+
+
+def current(url: str) -> str | None:
+    """The revision the database is at, or None before the first migration."""
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def apply_sql(conn: psycopg.Connection, name: str) -> None:
+    """Run one file of sql/ on a psycopg connection, inside the caller's transaction."""
+    # No parameters: psycopg sends the file as is, several statements at once, '%' untouched.
+    conn.execute(sql_file(name))  # type: ignore[arg-type]

@@ -1,0 +1,2 @@
+-- delete: documents by id and/or filter. {where} predicates starting with AND.
+DELETE FROM {table} WHERE true {where}

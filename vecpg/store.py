@@ -1,0 +1,150 @@
+"""The store: one database, its collections, and the connections and embedders they share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import class_row
+
+from . import config, migrate
+from .collection import Collection, CollectionInfo
+from .db import open_pool, resolve_url
+from .embed import DEFAULT_MODEL, Embedder, canonical_model_name, embedder_for
+from .errors import CollectionNotFound, NotMigrated, VecpgError, from_database
+
+_CATALOG = "SELECT name, schema_name AS schema, table_name AS table, dimension, distance, model, language::text, created_at FROM vecpg.collection"
+
+
+class Store:
+    """Entry point of the library: ``vecpg.connect()`` returns one. Close it, or use ``with``."""
+
+    def __init__(self, url: str, *, embedder: Embedder | None = None, pool_size: int = 4) -> None:
+        self.url = url
+        self._embedder = embedder
+        self._pool = open_pool(url, max_size=pool_size)
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                "SELECT n.nspname, e.extversion FROM pg_extension e "
+                "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector'"
+            ).fetchone()
+        self.vector_schema: str = row[0] if row else "public"
+        self.pgvector_version: str = row[1] if row else ""
+
+    # -- connections --------------------------------------------------------------------------
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled autocommit connection; database errors from vecpg's SQL become vecpg errors."""
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            translated = from_database(exc)
+            if translated is not None:
+                raise translated from None
+            raise
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._pool.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- embedders ----------------------------------------------------------------------------
+    def embedder(self, model: str) -> Embedder:
+        """The embedder for a model: the one given to ``connect`` if it matches, else a shared one."""
+        model = canonical_model_name(model)
+        if self._embedder is not None and canonical_model_name(self._embedder.model) == model:
+            return self._embedder
+        return embedder_for(model)
+
+    # -- collections --------------------------------------------------------------------------
+    def create_collection(
+        self,
+        name: str,
+        dimension: int | None = None,
+        distance: str = "cosine",
+        model: str | None = None,
+        language: str = "english",
+        schema: str = "vecpg_data",
+    ) -> Collection:
+        """Create a collection. Without a dimension it takes the model's (all-MiniLM-L6-v2 by default).
+
+        With a dimension and no model, the collection stores the vectors you give it.
+        """
+        if dimension is None:
+            model = canonical_model_name(model or (self._embedder.model if self._embedder else DEFAULT_MODEL))
+            dimension = self.embedder(model).dimension
+        elif model is not None:
+            model = canonical_model_name(model)
+        with self.connection() as conn:
+            conn.execute(
+                "SELECT vecpg.create_collection(%s, %s, %s, %s, %s::regconfig, %s)",
+                (name, dimension, distance, model, language, schema),
+            )
+        return self.collection(name)
+
+    def collection(self, name: str) -> Collection:
+        """An existing collection; CollectionNotFound when there is none of that name."""
+        with self.connection() as conn:
+            with conn.cursor(row_factory=class_row(CollectionInfo)) as cur:
+                info = cur.execute(_CATALOG + " WHERE name = %s", (name,)).fetchone()
+        if info is None:
+            raise CollectionNotFound(f'collection "{name}" does not exist')
+        return Collection(self, info)
+
+    def get_or_create_collection(self, name: str, **kwargs: Any) -> Collection:
+        """The collection of that name, created with ``kwargs`` if it does not exist yet."""
+        try:
+            return self.collection(name)
+        except CollectionNotFound:
+            return self.create_collection(name, **kwargs)
+
+    def list_collections(self) -> list[CollectionInfo]:
+        """Every collection, by name."""
+        with self.connection() as conn:
+            with conn.cursor(row_factory=class_row(CollectionInfo)) as cur:
+                return cur.execute(_CATALOG + " ORDER BY name").fetchall()
+
+    def drop_collection(self, name: str, missing_ok: bool = False) -> bool:
+        """Drop a collection and its documents; False if it did not exist and ``missing_ok``."""
+        with self.connection() as conn:
+            row = conn.execute("SELECT vecpg.drop_collection(%s, %s)", (name, missing_ok)).fetchone()
+        return bool(row and row[0])
+
+
+def connect(
+    url: str | None = None,
+    *,
+    embedder: Embedder | None = None,
+    migrate_schema: bool | None = None,
+    pool_size: int = 4,
+) -> Store:
+    """Open a store on ``url``, ``VECPG_DATABASE_URL``, or the embedded server started on demand.
+
+    The embedded database is migrated automatically. A database you configured is migrated only
+    with ``migrate_schema=True`` (schema changes are yours to schedule): otherwise NotMigrated
+    tells you to run ``vecpg migrate``.
+    """
+    embedded = url is None and config.database_url() is None
+    resolved = resolve_url(url)
+    if migrate_schema is None:
+        migrate_schema = embedded
+    try:
+        at = migrate.current(resolved)
+    except Exception as exc:  # connection refused, bad credentials...
+        raise VecpgError(f"cannot connect to the database: {exc}") from exc
+    if at != migrate.head():
+        if not migrate_schema:
+            raise NotMigrated(
+                f"the database is at vecpg revision {at or 'none'}, this vecpg needs {migrate.head()}: "
+                "run `vecpg migrate` (or connect(migrate_schema=True))"
+            )
+        migrate.upgrade(resolved)
+    return Store(resolved, embedder=embedder, pool_size=pool_size)
