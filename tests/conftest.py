@@ -1,0 +1,115 @@
+"""Fixtures: a real PostgreSQL + pgvector, a migrated fresh database per test, the real model.
+
+The server is the embedded one (in a temporary VECPG_HOME) unless VECPG_TEST_DATABASE_URL
+points at another; either way each test gets its own database cloned from a migrated template.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from psycopg import sql
+
+import vecpg
+from vecpg import migrate
+from vecpg.server import EmbeddedServer
+
+TEMPLATE = "vecpg_test_template"
+_counter = itertools.count()
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server URL pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{dbname}"))
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a PostgreSQL server with pgvector, for the whole session."""
+    external = os.environ.get("VECPG_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    # Tests need little memory; keep the test server small whatever the machine.
+    os.environ.setdefault("VECPG_SHARED_BUFFERS", "256MB")
+    server = EmbeddedServer(tmp_path_factory.mktemp("vecpg-home"))
+    url = server.start()
+    yield url
+    server.stop()
+
+
+def _admin(server_url: str) -> psycopg.Connection:
+    return psycopg.connect(with_database(server_url, "postgres"), autocommit=True)
+
+
+def _create_database(server_url: str, name: str, template: str | None = None) -> str:
+    with _admin(server_url) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            statement = sql.SQL("{} TEMPLATE {}").format(statement, sql.Identifier(template))
+        conn.execute(statement)
+    return with_database(server_url, name)
+
+
+def _drop_database(server_url: str, name: str) -> None:
+    with _admin(server_url) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def template_url(server_url: str) -> str:
+    """A database migrated to head once; per-test databases are cloned from it."""
+    url = _create_database(server_url, TEMPLATE)
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def blank_db_url(server_url: str) -> Iterator[str]:
+    """A fresh, empty database (no vecpg schema) for this test."""
+    name = f"vecpg_test_blank_{os.getpid()}_{next(_counter)}"
+    yield _create_database(server_url, name)
+    _drop_database(server_url, name)
+
+
+@pytest.fixture
+def db_url(server_url: str, template_url: str) -> Iterator[str]:
+    """A fresh database at vecpg's newest revision for this test."""
+    name = f"vecpg_test_{os.getpid()}_{next(_counter)}"
+    yield _create_database(server_url, name, template=TEMPLATE)
+    _drop_database(server_url, name)
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[vecpg.Store]:
+    """A store on this test's database."""
+    with vecpg.connect(db_url) as s:
+        yield s
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection]:
+    """A plain autocommit psycopg connection, as any other client would have."""
+    with psycopg.connect(db_url, autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def embedder() -> vecpg.Embedder:
+    """The real all-MiniLM-L6-v2 model, loaded once per session."""
+    from vecpg.embed import embedder_for
+
+    return embedder_for(vecpg.DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,128 @@
+"""Writing and reading documents: upsert, bulk load, get, count, delete, and bad input."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import psycopg
+import pytest
+
+import vecpg
+
+
+@pytest.fixture
+def items(store: vecpg.Store) -> vecpg.Collection:
+    return store.create_collection("items", dimension=3)
+
+
+def test_upsert_inserts_then_replaces(items: vecpg.Collection) -> None:
+    ids = items.upsert([
+        {"id": "a", "title": "A", "content": "first", "embedding": [1, 0, 0], "metadata": {"n": 1}},
+        vecpg.Document(id="b", content="second", embedding=np.array([0, 1, 0])),
+    ])
+    assert ids == ["a", "b"]
+    before = items.get("a")[0]
+    time.sleep(0.01)
+    items.upsert([{"id": "a", "content": "changed", "embedding": [0, 0, 1]}])
+    after = items.get("a")[0]
+    assert (after.content, after.title, after.metadata) == ("changed", None, {})
+    assert after.embedding.tolist() == [0, 0, 1]
+    assert after.created_at == before.created_at
+    assert after.updated_at > before.updated_at
+    assert items.count() == 2
+
+
+def test_ids_are_generated_when_missing(items: vecpg.Collection) -> None:
+    ids = items.upsert([{"content": "x", "embedding": [1, 1, 1]}, {"content": "y", "embedding": [1, 2, 3]}])
+    assert len(set(ids)) == 2
+    assert [d.content for d in items.get(ids)] == ["x", "y"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        ({"id": "bad", "embedding": [1, 2]}, vecpg.DimensionMismatch, "row 1 .*'bad'.* 2 dimensions"),
+        ({"id": "bad", "embedding": [1, float("nan"), 3]}, vecpg.InvalidVector, "row 1 .*NaN"),
+        ({"id": "bad", "embedding": [1, float("inf"), 3]}, vecpg.InvalidVector, "infinite"),
+        ({"id": "bad", "embedding": ["a", "b", "c"]}, vecpg.InvalidVector, "not a vector"),
+        ({"id": "bad", "content": "nul\x00byte", "embedding": [1, 2, 3]}, vecpg.InvalidDocument, "NUL"),
+        ({"id": "bad", "metadata": [1, 2], "embedding": [1, 2, 3]}, vecpg.InvalidDocument, "JSON object"),
+        ({"id": "bad", "metadata": {"x": float("nan")}, "embedding": [1, 2, 3]}, vecpg.InvalidDocument, "JSON"),
+        ({"id": "bad", "content": "no vector"}, vecpg.InvalidDocument, "no embedding"),
+        ({"id": "bad", "colour": "red", "embedding": [1, 2, 3]}, vecpg.InvalidDocument, "unknown field"),
+    ],
+)
+def test_a_bad_row_fails_the_whole_batch(items: vecpg.Collection, bad: dict, error: type, message: str) -> None:
+    good = {"id": "good", "content": "fine", "embedding": [1, 2, 3]}
+    with pytest.raises(error, match=message):
+        items.upsert([good, bad])
+    assert items.count() == 0
+
+
+def test_large_upserts_go_through_copy_and_keep_the_last_duplicate(items: vecpg.Collection) -> None:
+    rng = np.random.default_rng(0)
+    docs = [{"id": f"d{i}", "content": f"doc {i}", "embedding": rng.normal(size=3)} for i in range(1200)]
+    docs.append({"id": "d7", "content": "last one wins", "embedding": [1, 1, 1]})
+    ids = items.upsert(docs)
+    assert len(ids) == 1201
+    assert items.count() == 1200
+    assert items.get("d7")[0].content == "last one wins"
+
+
+def test_load_streams_batches_in_one_transaction(items: vecpg.Collection) -> None:
+    def generate(bad_at: int | None):
+        for i in range(2500):
+            vector = [float("nan"), 0, 0] if i == bad_at else [i, 1, 1]
+            yield {"id": str(i), "content": f"doc {i}", "embedding": vector}
+
+    with pytest.raises(vecpg.InvalidVector, match="row 2100 .*'2100'"):
+        items.load(generate(bad_at=2100), batch_size=500)
+    assert items.count() == 0  # batches before the bad one were rolled back too
+
+    assert items.load(generate(bad_at=None), batch_size=500) == 2500
+    assert items.count() == 2500
+
+
+def test_load_has_upsert_semantics(items: vecpg.Collection) -> None:
+    items.upsert([{"id": "1", "content": "old", "embedding": [1, 0, 0], "metadata": {"v": 1}}])
+    items.load([{"id": "1", "content": "new", "embedding": [0, 1, 0], "metadata": {"v": 2}},
+                {"id": "2", "content": "two", "embedding": [0, 0, 1]}])
+    assert {d.id: d.metadata for d in items.get(["1", "2"])} == {"1": {"v": 2}, "2": {}}
+
+
+def test_get_keeps_the_requested_order_and_skips_missing(items: vecpg.Collection) -> None:
+    items.upsert([{"id": i, "content": i, "embedding": [1, 2, 3]} for i in "abc"])
+    assert [d.id for d in items.get(["c", "zz", "a"])] == ["c", "a"]
+    assert [d.id for d in items.get("b")] == ["b"]
+
+
+def test_count_and_delete_with_filters(items: vecpg.Collection) -> None:
+    items.upsert([
+        {"id": str(i), "content": "x", "embedding": [1, i, 0], "metadata": {"colour": c, "n": i}}
+        for i, c in enumerate(["red", "red", "blue", "green"])
+    ])
+    assert items.count({"colour": "red"}) == 2
+    assert items.delete(filter={"colour": "red"}) == 2
+    assert items.delete(["3", "nope"]) == 1
+    assert items.delete("2", filter={"colour": "red"}) == 0  # both must match
+    assert [d.id for d in items.get(["0", "1", "2", "3"])] == ["2"]
+    with pytest.raises(vecpg.InvalidArgument, match="refusing"):
+        items.delete()
+    with pytest.raises(vecpg.FilterError):
+        items.delete(filter={"$gt": 1})
+
+
+def test_writes_from_any_client_fill_the_generated_columns(items: vecpg.Collection, conn: psycopg.Connection) -> None:
+    conn.execute(
+        "INSERT INTO vecpg_data.items (title, content, embedding) VALUES ('Solar power', 'panels convert light', '[1,2,3]')"
+    )
+    row = conn.execute("SELECT id, fts::text, metadata, created_at IS NOT NULL FROM vecpg_data.items").fetchone()
+    assert row is not None and len(row[0]) == 36  # a generated uuid
+    assert "'solar':1A" in row[1] and "'light':5B" in row[1]
+    assert row[2] == {} and row[3] is True
+    indexes = {r[0] for r in conn.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'items'")}
+    assert any("gin (fts)" in d for d in indexes)
+    assert any("gin (metadata jsonb_path_ops)" in d for d in indexes)
+    with pytest.raises(psycopg.errors.DataException, match="NaN"):
+        conn.execute("INSERT INTO vecpg_data.items (content, embedding) VALUES ('x', '[NaN,1,2]')")

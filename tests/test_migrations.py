@@ -1,0 +1,78 @@
+"""vecpg's schema comes from the files in sql/, applied and reverted by Alembic revisions."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+from vecpg import migrate
+
+
+def _schemas(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'vecpg%'").fetchall()
+    return {r[0] for r in rows}
+
+
+def test_upgrade_then_downgrade_removes_everything(blank_db_url: str) -> None:
+    migrate.upgrade(blank_db_url)
+    assert migrate.current(blank_db_url) == migrate.head()
+    assert _schemas(blank_db_url) == {"vecpg", "vecpg_data"}
+
+    with psycopg.connect(blank_db_url, autocommit=True) as conn:
+        conn.execute("SELECT vecpg.create_collection('docs', 3)")
+        conn.execute("CREATE SCHEMA mine")
+        conn.execute("SELECT vecpg.create_collection('elsewhere', 3, schema_name => 'mine')")
+
+    migrate.downgrade(blank_db_url, "base")
+    assert migrate.current(blank_db_url) is None
+    assert _schemas(blank_db_url) == set()
+    with psycopg.connect(blank_db_url) as conn:
+        # Collection tables in other schemas go too; the user's schema and pgvector stay.
+        assert conn.execute("SELECT to_regclass('mine.elsewhere')").fetchone() == (None,)
+        assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'vector'").fetchone() == (1,)
+
+    migrate.upgrade(blank_db_url)  # and up again from scratch
+    assert migrate.current(blank_db_url) == migrate.head()
+
+
+def test_every_function_runs_as_invoker_with_a_pinned_search_path(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT p.proname, p.prosecdef, p.proconfig FROM pg_proc p "
+            "WHERE p.pronamespace = 'vecpg'::regnamespace"
+        ).fetchall()
+    assert len(rows) >= 10
+    for name, definer, proconfig in rows:
+        assert not definer, f"{name} is SECURITY DEFINER"
+        assert any(c.startswith("search_path=pg_catalog") for c in proconfig or []), name
+
+
+def test_released_sql_files_are_frozen(repo_root: Path) -> None:
+    """An incremental file, once released, never changes: new changes go in new files."""
+    frozen = (repo_root / "sql" / "frozen.txt").read_text().split("\n")
+    entries = [line.split() for line in frozen if line.strip() and not line.startswith("#")]
+    assert entries, "sql/frozen.txt lists no files"
+    for digest, name in entries:
+        actual = hashlib.sha256((repo_root / "sql" / name).read_bytes()).hexdigest()
+        assert actual == digest, f"sql/{name} changed after release; add a new numbered file instead"
+
+
+def test_every_revision_has_its_sql_files(repo_root: Path) -> None:
+    for path in sorted((repo_root / "sql").glob("[0-9][0-9][0-9]_*.sql")):
+        assert (repo_root / "sql" / "down" / path.name).exists(), f"sql/down/{path.name} is missing"
+
+
+def test_alembic_cli_from_a_checkout(blank_db_url: str, repo_root: Path) -> None:
+    """`alembic upgrade head` / `downgrade base` work from the repository root against VECPG_DATABASE_URL."""
+    env = {**os.environ, "VECPG_DATABASE_URL": blank_db_url}
+    alembic = [sys.executable, "-m", "alembic"]
+    subprocess.run([*alembic, "upgrade", "head"], cwd=repo_root, env=env, check=True, capture_output=True)
+    assert migrate.current(blank_db_url) == migrate.head()
+    subprocess.run([*alembic, "downgrade", "base"], cwd=repo_root, env=env, check=True, capture_output=True)
+    assert migrate.current(blank_db_url) is None
