@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from pgvector.psycopg import register_vector
 from psycopg import sql
 
 import vecpg
@@ -97,8 +98,9 @@ def store(db_url: str) -> Iterator[vecpg.Store]:
 
 @pytest.fixture
 def conn(db_url: str) -> Iterator[psycopg.Connection]:
-    """A plain autocommit psycopg connection, as any other client would have."""
+    """A plain autocommit psycopg connection, as any other client would have (with pgvector's adapter)."""
     with psycopg.connect(db_url, autocommit=True) as c:
+        register_vector(c)
         yield c
 
 

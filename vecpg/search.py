@@ -52,14 +52,14 @@ def search_options(
     return {k: v for k, v in given.items() if v is not None}
 
 
-def vector_search(
+def search_statement(
     collection: Collection,
     vector: np.ndarray,
     k: int,
     filter: Any = None,
     options: dict[str, Any] | None = None,
-) -> list[SearchResult]:
-    """Run the k-NN query of ``queries/search.sql`` on ``collection``."""
+) -> tuple[sql.Composable, dict[str, Any]]:
+    """The k-NN query of ``queries/search.sql`` for a collection, and its parameters."""
     check_k(k)
     where, params = compile_filter(filter)
     operator = sql.SQL("OPERATOR({}.{})").format(
@@ -72,14 +72,24 @@ def vector_search(
         # Relaxed iterative scans may return rows slightly out of order: sort the k rows again.
         statement = sql.SQL("SELECT * FROM ({}) AS hits ORDER BY distance").format(statement)
     params.update(query=vector, k=k)
+    return statement, params
 
+
+def vector_search(
+    collection: Collection,
+    vector: np.ndarray,
+    k: int,
+    filter: Any = None,
+    options: dict[str, Any] | None = None,
+) -> list[SearchResult]:
+    """Run the k-NN query on ``collection``, with ``options`` local to its transaction."""
+    statement, params = search_statement(collection, vector, k, filter, options)
     with collection.store.connection() as conn:
         if options:
             # One round trip: BEGIN, settings local to this transaction, the query, COMMIT.
             with conn.pipeline(), conn.transaction():
                 conn.execute("SELECT vecpg.apply_search_options(%s)", [Jsonb(options)])
-                cur = conn.execute(statement, params)
-                rows = cur.fetchall()
+                rows = conn.execute(statement, params).fetchall()
         else:
             rows = conn.execute(statement, params).fetchall()
     return [

@@ -1,0 +1,188 @@
+"""Vector search from Python and from SQL: exact results, filters, index use, per-call tuning."""
+
+from __future__ import annotations
+
+import numpy as np
+import psycopg
+import pytest
+from psycopg import sql
+
+import vecpg
+from vecpg.search import search_statement
+
+DIM = 16
+
+
+def clustered(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(20, DIM))
+    return (centres[rng.integers(0, 20, n)] + 0.3 * rng.normal(size=(n, DIM))).astype(np.float32)
+
+
+@pytest.fixture
+def points(store: vecpg.Store) -> tuple[vecpg.Collection, np.ndarray]:
+    coll = store.create_collection("points", dimension=DIM, distance="cosine")
+    vectors = clustered(3000)
+    coll.load(
+        {"id": str(i), "content": f"point {i}", "embedding": v, "metadata": {"parity": i % 2, "bucket": f"b{i % 100}"}}
+        for i, v in enumerate(vectors)
+    )
+    return coll, vectors
+
+
+def exact_cosine(vectors: np.ndarray, q: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[str]:
+    sims = vectors @ q / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(q))
+    if mask is not None:
+        sims = np.where(mask, sims, -np.inf)
+    return [str(i) for i in np.argsort(-sims)[:k]]
+
+
+def test_exact_search_matches_brute_force(points) -> None:
+    coll, vectors = points
+    q = clustered(1, seed=7)[0]
+    hits = coll.search(q, k=10)
+    assert [h.id for h in hits] == exact_cosine(vectors, q, 10)
+    assert all(abs(h.score - (1 - h.distance)) < 1e-9 for h in hits)
+    assert hits == sorted(hits, key=lambda h: h.distance)
+
+
+def test_filters_select_metadata_equality(points) -> None:
+    coll, vectors = points
+    q = clustered(1, seed=8)[0]
+    hits = coll.search(q, k=5, filter={"parity": 1, "bucket": "b17"})
+    mask = np.array([i % 2 == 1 and i % 100 == 17 for i in range(len(vectors))])
+    assert [h.id for h in hits] == exact_cosine(vectors, q, 5, mask)
+    assert all(h.metadata["bucket"] == "b17" for h in hits)
+
+
+def test_hnsw_index_is_used_and_recall_is_high(points, conn: psycopg.Connection) -> None:
+    coll, vectors = points
+    name = coll.create_index(vecpg.HNSW(m=16, ef_construction=64))
+    assert [i.method for i in coll.indexes()] == ["hnsw"]
+    conn.execute("ANALYZE vecpg_data.points")
+    q = clustered(1, seed=9)[0]
+    statement, params = search_statement(coll, q, 10)
+    plan = "\n".join(r[0] for r in conn.execute(sql.SQL("EXPLAIN ") + statement, params))
+    assert f"Index Scan using {name}" in plan
+
+    queries = clustered(20, seed=10)
+    recall = np.mean([
+        len({h.id for h in coll.search(q, k=10, ef_search=100)} & set(exact_cosine(vectors, q, 10))) / 10
+        for q in queries
+    ])
+    assert recall >= 0.9
+
+
+def test_ef_search_applies_to_one_call_and_does_not_leak(store: vecpg.Store, db_url: str) -> None:
+    with vecpg.connect(db_url, pool_size=1) as single:  # every call shares one connection
+        coll = single.create_collection("tiny", dimension=DIM)
+        coll.load({"id": str(i), "embedding": v, "content": "x"} for i, v in enumerate(clustered(500)))
+        coll.create_index(vecpg.HNSW())
+        q = clustered(1, seed=3)[0]
+        # Without iterative scans an HNSW scan yields at most ef_search rows: proof the setting applied.
+        assert len(coll.search(q, k=50, ef_search=10)) == 10
+        with single.connection() as conn:
+            assert conn.execute("SHOW hnsw.ef_search").fetchone() == ("40",)
+            assert conn.execute("SHOW hnsw.iterative_scan").fetchone() == ("off",)
+        assert len(coll.search(q, k=50)) == 40
+        # Iterative scans keep going until k rows are found.
+        assert len(coll.search(q, k=50, ef_search=10, iterative_scan="strict_order")) == 50
+        with single.connection() as conn:
+            assert conn.execute("SHOW hnsw.iterative_scan").fetchone() == ("off",)
+
+
+def test_ivfflat_lists_default_to_rows_over_1000(points) -> None:
+    coll, vectors = points
+    coll.create_index(vecpg.IVFFlat())
+    (index,) = coll.indexes()
+    assert index.method == "ivfflat" and "lists='3'" in index.definition
+    q = clustered(1, seed=11)[0]
+    assert [h.id for h in coll.search(q, k=10, probes=3)] == exact_cosine(vectors, q, 10)
+    coll.create_index(vecpg.IVFFlat(lists=7))  # replaces the index
+    assert "lists='7'" in coll.indexes()[0].definition
+    assert coll.rebuild_index() == 1
+    assert coll.drop_index() == 1 and coll.indexes() == []
+
+
+@pytest.mark.parametrize(("distance", "expected_score"), [("l2", None), ("ip", -1.0)])
+def test_other_distances(store: vecpg.Store, distance: str, expected_score) -> None:
+    coll = store.create_collection(f"d_{distance}", dimension=2, distance=distance)
+    coll.upsert([{"id": "near", "embedding": [1, 0]}, {"id": "far", "embedding": [-1, 0]}])
+    hits = coll.search([1, 0], k=2)
+    assert [h.id for h in hits] == (["near", "far"])
+    if expected_score is None:
+        assert hits[0].score is None and hits[0].distance == 0
+    else:
+        assert hits[0].score == pytest.approx(-expected_score)  # inner product of [1,0] with itself
+    coll.create_index(vecpg.HNSW())
+    ops = {"l2": "vector_l2_ops", "ip": "vector_ip_ops"}[distance]
+    assert ops in coll.indexes()[0].definition
+
+
+@pytest.mark.parametrize(
+    ("query", "k", "flt", "error"),
+    [
+        ([1.0] * DIM, 0, None, vecpg.InvalidArgument),
+        ([1.0] * DIM, 1001, None, vecpg.InvalidArgument),
+        ([1.0] * 3, 5, None, vecpg.DimensionMismatch),
+        ([float("nan")] * DIM, 5, None, vecpg.InvalidVector),
+        ([1.0] * DIM, 5, "{not json", vecpg.FilterError),
+        ([1.0] * DIM, 5, '["a list"]', vecpg.FilterError),
+        ([1.0] * DIM, 5, {"$gt": 3}, vecpg.FilterError),
+        ("   ", 5, None, vecpg.InvalidArgument),
+        ("text on a collection without model", 5, None, vecpg.InvalidArgument),
+    ],
+)
+def test_bad_searches_are_refused(points, query, k, flt, error) -> None:
+    coll, _ = points
+    with pytest.raises(error):
+        coll.search(query, k=k, filter=flt)
+
+
+def test_bad_tuning_values_are_refused(points) -> None:
+    coll, _ = points
+    with pytest.raises(vecpg.InvalidArgument, match="ef_search"):
+        coll.search([1.0] * DIM, ef_search=0)
+    with pytest.raises(vecpg.InvalidArgument, match="iterative_scan"):
+        coll.search([1.0] * DIM, iterative_scan="sideways")
+
+
+def test_sql_search_function_agrees_with_python(points, conn: psycopg.Connection) -> None:
+    coll, _ = points
+    q = clustered(1, seed=12)[0]
+    literal = "[" + ",".join(map(str, q.tolist())) + "]"
+    rows = conn.execute(
+        "SELECT id, distance, score FROM vecpg.search('points', %s::vector, 5, '{\"parity\": 0}')", (literal,)
+    ).fetchall()
+    hits = coll.search(q, k=5, filter={"parity": 0})
+    assert [r[0] for r in rows] == [h.id for h in hits]
+    assert rows[0][2] == pytest.approx(hits[0].score, abs=1e-6)
+
+
+def test_sql_search_options_are_transaction_local(points, conn: psycopg.Connection) -> None:
+    coll, _ = points
+    coll.create_index(vecpg.HNSW())
+    rows = conn.execute(
+        "SELECT count(*) FROM vecpg.search('points', %s::vector, 100, options => '{\"ef_search\": 20}')",
+        ("[" + ",".join(["1"] * DIM) + "]",),
+    ).fetchone()
+    assert rows == (20,)
+    assert conn.execute("SHOW hnsw.ef_search").fetchone() == ("40",)
+
+
+@pytest.mark.parametrize(
+    ("statement", "sqlstate"),
+    [
+        ("SELECT * FROM vecpg.search('nope', '[1,2]', 5)", "VP001"),
+        ("SELECT * FROM vecpg.search('points', '[1,2]', 5)", "VP003"),
+        ("SELECT * FROM vecpg.search('points', array_fill(1, ARRAY[16])::vector, 0)", "VP005"),
+        ("SELECT * FROM vecpg.search('points', array_fill(1, ARRAY[16])::vector, 5, '[1]')", "VP004"),
+        ("SELECT vecpg.create_index('points', 'hnsw', '{\"m\": 1}')", "VP005"),
+        ("SELECT vecpg.create_index('points', 'hnsw', '{\"lists\": 4}')", "VP005"),
+        ("SELECT vecpg.create_index('points', 'annoy')", "VP005"),
+    ],
+)
+def test_sql_functions_raise_vecpg_sqlstates(points, conn: psycopg.Connection, statement: str, sqlstate: str) -> None:
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute(statement)
+    assert info.value.sqlstate == sqlstate
