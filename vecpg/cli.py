@@ -19,6 +19,7 @@ from .errors import VecpgError
 from .filters import parse_filter
 from .indexes import HNSW, IVFFlat, IndexSpec
 from .ingest import count_records, read_documents
+from .progress import create_index_with_progress
 from .search import SearchResult
 from .server import TUNABLE, EmbeddedServer
 from .store import Store, connect
@@ -274,11 +275,7 @@ def index_create(ctx: click.Context, name: str, method: str, m: int, ef_construc
 
 
 def _build_index(coll: Collection, spec: IndexSpec) -> str:
-    with click.progressbar(length=1, label=f"building {spec.method} index on {coll.name}",
-                           file=sys.stderr) as bar:
-        name = coll.create_index(spec)
-        bar.update(1)
-    return name
+    return create_index_with_progress(coll, spec)
 
 
 @index.command("drop")

@@ -12,9 +12,9 @@ import numpy as np
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from .documents import Document, check_ids, check_vector, prepare
+from .documents import Document, check_ids, check_k, check_vector, prepare
 from .errors import DimensionMismatch, InvalidArgument
-from .filters import compile_filter
+from .filters import compile_filter, parse_filter
 from .indexes import HNSW, IndexInfo, IndexSpec
 from .resources import query
 from .search import SearchResult, search_options, vector_search
@@ -212,10 +212,12 @@ class Collection:
         ``ef_search`` (HNSW), ``probes`` (IVFFlat) and ``iterative_scan`` (pgvector 0.8:
         ``relaxed_order`` or ``strict_order``) apply to this call only.
         """
+        check_k(k)  # cheap checks before the model runs
+        flt = parse_filter(filter)
         vector = self.embed_query(query) if isinstance(query, str) else query
         vector = check_vector(vector, self.dimension)
         options = search_options(ef_search, probes, iterative_scan, max_scan_tuples)
-        return vector_search(self, vector, k, filter, options)
+        return vector_search(self, vector, k, flt, options)
 
     # -- indexes ------------------------------------------------------------------------------
     def create_index(self, index: IndexSpec | None = None, **build: Any) -> str:

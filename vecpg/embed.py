@@ -95,7 +95,11 @@ def _load_sentence_transformer(model: str, device: str):  # type: ignore[no-unty
         raise InvalidArgument(f"embedding model {model!r} is not available offline: {exc}") from exc
 
 
-@functools.cache
 def embedder_for(model: str) -> Embedder:
-    """The shared embedder for a model name (loaded once per process)."""
+    """The shared embedder for a model name (loaded once per process, whatever alias names it)."""
+    return _shared_embedder(canonical_model_name(model))
+
+
+@functools.cache
+def _shared_embedder(model: str) -> Embedder:
     return SentenceTransformerEmbedder(model)

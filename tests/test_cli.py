@@ -1,0 +1,127 @@
+"""The vecpg command line, driven as a user would, against a real database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+import vecpg
+from vecpg.cli import main
+
+
+@pytest.fixture
+def run(db_url: str):
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(main, ["--url", db_url, *args], catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    path = tmp_path / "facts.jsonl"
+    rows = [
+        {"id": "moon", "title": "Tides", "content": "The Moon's gravity pulls the oceans and causes tides.",
+         "metadata": {"topic": "science"}},
+        {"id": "bread", "title": "Bread", "content": "Bake sourdough in a hot oven at about 230 C.",
+         "metadata": {"topic": "cooking"}},
+        {"id": "pasta", "title": "Pasta", "content": "Cook pasta in plenty of salted boiling water.",
+         "metadata": {"topic": "cooking"}},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def test_collection_lifecycle(run) -> None:
+    created = run("collection", "create", "vectors", "--dimension", "3", "--distance", "l2")
+    assert created.exit_code == 0, created.output
+    assert "created vectors: 3 dimensions, l2, model none" in created.output
+    listed = json.loads(run("collection", "list", "--json").output)
+    assert [(c["name"], c["dimension"]) for c in listed] == [("vectors", 3)]
+    info = json.loads(run("collection", "info", "vectors", "--json").output)
+    assert info["documents"] == 0 and info["indexes"] == []
+    assert run("collection", "drop", "vectors").exit_code == 0
+    assert run("collection", "list", "--json").output.strip() == "[]"
+
+
+def test_ingest_search_index_and_delete(run, corpus: Path, embedder) -> None:
+    assert run("collection", "create", "facts").exit_code == 0  # dimension from the default model
+    ingested = run("ingest", str(corpus), "--collection", "facts", "--quiet")
+    assert ingested.exit_code == 0 and "wrote 3 documents to facts" in ingested.output
+
+    found = run("search", "what makes the sea rise and fall", "-c", "facts", "--k", "2", "--json")
+    hits = json.loads(found.output)
+    assert [h["id"] for h in hits][0] == "moon" and len(hits) == 2
+    assert set(hits[0]) == {"id", "title", "content", "metadata", "distance", "score"}
+
+    filtered = json.loads(run("search", "oven", "-c", "facts", "--filter", '{"topic": "cooking"}', "--json").output)
+    assert {h["id"] for h in filtered} == {"bread", "pasta"}
+    plain = run("search", "oven", "-c", "facts", "--k", "1")
+    assert "[bread] Bread" in plain.output
+
+    assert "built facts_embedding_hnsw" in run("index", "create", "-c", "facts", "--m", "8").output
+    assert "rebuilt 1" in run("index", "rebuild", "-c", "facts").output
+    assert "dropped 1" in run("index", "drop", "-c", "facts").output
+    assert "built facts_embedding_ivfflat" in run("index", "create", "-c", "facts", "--method", "ivfflat").output
+
+    assert "deleted 2 documents" in run("delete", "-c", "facts", "--filter", '{"topic": "cooking"}').output
+    assert "deleted 1 documents" in run("delete", "-c", "facts", "--id", "moon", "--id", "nope").output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("search", "hello", "-c", "missing"), 'collection "missing" does not exist'),
+        (("search", "hello", "-c", "facts", "--k", "0"), "k must be"),
+        (("search", "hello", "-c", "facts", "--k", "5000"), "k must be"),
+        (("search", "", "-c", "facts"), "query text must not be empty"),
+        (("search", "hello", "-c", "facts", "--filter", "{broken"), "filter is not valid JSON"),
+        (("delete", "-c", "facts", "--filter", '{"$or": []}'), "unsupported filter key"),
+        (("delete", "-c", "facts"), "give --id or --filter"),
+        (("collection", "create", "Bad Name", "--dimension", "3"), "invalid collection name"),
+        (("index", "create", "-c", "facts", "--m", "1"), "m must be an integer between 2 and 100"),
+    ],
+)
+def test_errors_are_one_line_and_exit_2(run, args: tuple[str, ...], message: str) -> None:
+    run("collection", "create", "facts")
+    result = run(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("nocontent.csv", b"id,title\n1,x\n", "no 'content' column"),
+        ("latin1.csv", "id,content\n1,caf\xe9\n".encode("latin-1"), "not UTF-8"),
+        ("late_error.jsonl", b'{"content": "good"}\n' * 1500 + b'{"content": 5, "id": "x"}\n', "content must be a string"),
+    ],
+)
+def test_bad_files_write_nothing(run, tmp_path: Path, name: str, data: bytes, message: str, embedder) -> None:
+    run("collection", "create", "facts")
+    path = tmp_path / name
+    path.write_bytes(data)
+    result = run("ingest", str(path), "-c", "facts", "--quiet", "--batch-size", "500")
+    assert result.exit_code == 2 and message in result.stderr
+    assert json.loads(run("collection", "info", "facts", "--json").output)["documents"] == 0
+
+
+def test_demo_loads_the_sample_corpus_and_answers(db_url: str, embedder) -> None:
+    result = CliRunner().invoke(main, ["--url", db_url, "demo"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    with vecpg.connect(db_url) as store:
+        demo = store.collection("demo")
+        assert demo.count() >= 200
+        assert [i.method for i in demo.indexes()] == ["hnsw"]
+        top = demo.search("how do stars form", k=3)
+        assert any(h.metadata.get("topic") == "astronomy" for h in top)
+    assert "search: how do stars form" in result.output
+    # Running it again reuses the collection instead of failing.
+    assert CliRunner().invoke(main, ["--url", db_url, "demo"]).exit_code == 0

@@ -1,0 +1,58 @@
+"""Progress of long database work, read from PostgreSQL's progress views while it runs."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .collection import Collection
+    from .indexes import IndexSpec
+
+_PROGRESS = """
+SELECT phase, tuples_done, tuples_total, blocks_done, blocks_total
+FROM pg_stat_progress_create_index
+WHERE relid = to_regclass(%s)
+"""
+
+
+def create_index_with_progress(collection: Collection, spec: IndexSpec, interval: float = 0.5) -> str:
+    """Build an index while a progress bar (on stderr) follows pg_stat_progress_create_index.
+
+    The bar appears only once the build has started, so a refused build prints nothing but its error.
+    """
+    from tqdm import tqdm
+
+    outcome: dict[str, object] = {}
+
+    def build() -> None:
+        try:
+            outcome["name"] = collection.create_index(spec)
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=build, name="vecpg-index-build", daemon=True)
+    worker.start()
+    table = f'"{collection.info.schema}"."{collection.info.table}"'
+    bar: tqdm | None = None
+    try:
+        with collection.store.connection() as conn:
+            while worker.is_alive():
+                worker.join(interval)
+                row = conn.execute(_PROGRESS, (table,)).fetchone()
+                if row is None:
+                    continue
+                phase, tuples_done, tuples_total, blocks_done, blocks_total = row
+                done, total = (tuples_done, tuples_total) if tuples_total else (blocks_done, blocks_total)
+                if bar is None:
+                    bar = tqdm(desc=f"{spec.method} index on {collection.name}", unit="row", leave=True)
+                bar.total = total or None
+                bar.n = done or 0
+                bar.set_postfix_str(phase)
+    finally:
+        worker.join()
+        if bar is not None:
+            bar.close()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return str(outcome["name"])
