@@ -314,3 +314,7 @@ def demo(ctx: click.Context, name: str) -> None:
         click.echo(f"\nsearch: {text}")
         _print_results(coll.search(text, k=3), as_json=False)
     click.echo(f"\nTry: vecpg search 'your question' --collection {name}")
+
+
+if __name__ == "__main__":
+    main()
