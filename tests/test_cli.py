@@ -56,7 +56,7 @@ def test_ingest_search_index_and_delete(run, corpus: Path, embedder) -> None:
 
     found = run("search", "what makes the sea rise and fall", "-c", "facts", "--k", "2", "--json")
     hits = json.loads(found.output)
-    assert [h["id"] for h in hits][0] == "moon" and len(hits) == 2
+    assert hits[0]["id"] == "moon" and len(hits) == 2
     assert set(hits[0]) == {"id", "title", "content", "metadata", "distance", "score"}
 
     filtered = json.loads(run("search", "oven", "-c", "facts", "--filter", '{"topic": "cooking"}', "--json").output)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from sqlalchemy import MetaData, Table, Column, Integer, create_engine, inspect, select, text
+from sqlalchemy import Column, Integer, Table, create_engine, select
 
 import vecpg
 from vecpg import alembic_ops, orm

@@ -27,7 +27,10 @@ def apply_sql_file(name: str) -> None:
     """Run one file of sql/ inside the current migration's transaction."""
     from alembic import op
 
-    apply_sql(op.get_bind().connection.driver_connection, name)
+    driver_connection = op.get_bind().connection.driver_connection
+    if driver_connection is None:  # pragma: no cover - only on a closed connection
+        raise RuntimeError("the migration's connection is closed")
+    apply_sql(driver_connection, name)
 
 
 @Operations.register_operation("create_collection")

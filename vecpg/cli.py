@@ -17,7 +17,7 @@ from .collection import Collection
 from .db import resolve_url
 from .errors import VecpgError
 from .filters import parse_filter
-from .indexes import HNSW, IVFFlat, IndexSpec
+from .indexes import HNSW, IndexSpec, IVFFlat
 from .ingest import count_records, read_documents
 from .progress import create_index_with_progress
 from .search import SearchResult
@@ -33,7 +33,8 @@ DEMO_QUERIES = (
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    # One line whatever the source: driver messages often carry a second "HINT"-like line.
+    click.echo(f"error: {' '.join(message.split())}", err=True)
     sys.exit(2)
 
 

@@ -99,9 +99,8 @@ class Collection:
         if len(docs) > COPY_THRESHOLD:
             self._copy_merge([docs])
             return [d.id for d in docs]  # type: ignore[misc]
-        with self.store.connection() as conn, conn.transaction():
-            with conn.cursor() as cur:
-                cur.executemany(_q("upsert", table=self.table), [self._row(d) for d in docs])
+        with self.store.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.executemany(_q("upsert", table=self.table), [self._row(d) for d in docs])
         return [d.id for d in docs]  # type: ignore[misc]
 
     def load(

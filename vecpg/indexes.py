@@ -36,7 +36,7 @@ IndexSpec = HNSW | IVFFlat
 
 def index_spec(method: str, **params: Any) -> IndexSpec:
     """Settings from a method name and keyword parameters, as the CLI receives them."""
-    kinds: dict[str, type[HNSW] | type[IVFFlat]] = {"hnsw": HNSW, "ivfflat": IVFFlat}
+    kinds: dict[str, type[HNSW | IVFFlat]] = {"hnsw": HNSW, "ivfflat": IVFFlat}
     kind = kinds.get(method.lower())
     if kind is None:
         from .errors import InvalidArgument

@@ -58,14 +58,14 @@ def search_statement(
     k: int,
     filter: Any = None,
     options: dict[str, Any] | None = None,
-) -> tuple[sql.Composable, dict[str, Any]]:
+) -> tuple[sql.Composed, dict[str, Any]]:
     """The k-NN query of ``queries/search.sql`` for a collection, and its parameters."""
     check_k(k)
     where, params = compile_filter(filter)
     operator = sql.SQL("OPERATOR({}.{})").format(
         sql.Identifier(collection.store.vector_schema), sql.SQL(OPERATORS[collection.distance])
     )
-    statement: sql.Composable = sql.SQL(query("search")).format(  # type: ignore[arg-type]
+    statement: sql.Composed = sql.SQL(query("search")).format(  # type: ignore[arg-type]
         table=collection.table, op=operator, where=where
     )
     if options and options.get("iterative_scan", "off") != "off":

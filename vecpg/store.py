@@ -92,9 +92,8 @@ class Store:
 
     def collection(self, name: str) -> Collection:
         """An existing collection; CollectionNotFound when there is none of that name."""
-        with self.connection() as conn:
-            with conn.cursor(row_factory=class_row(CollectionInfo)) as cur:
-                info = cur.execute(_CATALOG + " WHERE name = %s", (name,)).fetchone()
+        with self.connection() as conn, conn.cursor(row_factory=class_row(CollectionInfo)) as cur:
+            info = cur.execute(_CATALOG + " WHERE name = %s", (name,)).fetchone()
         if info is None:
             raise CollectionNotFound(f'collection "{name}" does not exist')
         return Collection(self, info)
@@ -108,9 +107,8 @@ class Store:
 
     def list_collections(self) -> list[CollectionInfo]:
         """Every collection, by name."""
-        with self.connection() as conn:
-            with conn.cursor(row_factory=class_row(CollectionInfo)) as cur:
-                return cur.execute(_CATALOG + " ORDER BY name").fetchall()
+        with self.connection() as conn, conn.cursor(row_factory=class_row(CollectionInfo)) as cur:
+            return cur.execute(_CATALOG + " ORDER BY name").fetchall()
 
     def drop_collection(self, name: str, missing_ok: bool = False) -> bool:
         """Drop a collection and its documents; False if it did not exist and ``missing_ok``."""
