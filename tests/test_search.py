@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import psycopg
 import pytest
-from psycopg import sql
 
 import vecpg
 from vecpg.search import search_statement
@@ -63,7 +62,7 @@ def test_hnsw_index_is_used_and_recall_is_high(points, conn: psycopg.Connection)
     conn.execute("ANALYZE vecpg_data.points")
     q = clustered(1, seed=9)[0]
     statement, params = search_statement(coll, q, 10)
-    plan = "\n".join(r[0] for r in conn.execute(sql.SQL("EXPLAIN ") + statement, params))
+    plan = "\n".join(r[0] for r in conn.execute(b"EXPLAIN " + statement, params))
     assert f"Index Scan using {name}" in plan
 
     queries = clustered(20, seed=10)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 OPERATORS = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SearchResult:
     """One hit: the document and how close it is (``score`` is a similarity, None for l2)."""
 
@@ -58,19 +58,26 @@ def search_statement(
     k: int,
     filter: Any = None,
     options: dict[str, Any] | None = None,
-) -> tuple[sql.Composed, dict[str, Any]]:
+) -> tuple[bytes, dict[str, Any]]:
     """The k-NN query of ``queries/search.sql`` for a collection, and its parameters."""
     check_k(k)
     where, params = compile_filter(filter)
-    operator = sql.SQL("OPERATOR({}.{})").format(
-        sql.Identifier(collection.store.vector_schema), sql.SQL(OPERATORS[collection.distance])
-    )
-    statement: sql.Composed = sql.SQL(query("search")).format(  # type: ignore[arg-type]
-        table=collection.table, op=operator, where=where
-    )
-    if options and options.get("iterative_scan", "off") != "off":
-        # Relaxed iterative scans may return rows slightly out of order: sort the k rows again.
-        statement = sql.SQL("SELECT * FROM ({}) AS hits ORDER BY distance").format(statement)
+    resort = bool(options) and options.get("iterative_scan", "off") != "off"  # type: ignore[union-attr]
+    key = (where.as_bytes(None), resort)
+    statement = collection.statements.get(key)
+    if statement is None:
+        # Composed once per collection and shape: composing costs as much as a small query's
+        # round trip, and the same bytes let psycopg reuse its prepared statement.
+        operator = sql.SQL("OPERATOR({}.{})").format(
+            sql.Identifier(collection.store.vector_schema), sql.SQL(OPERATORS[collection.distance])
+        )
+        composed = sql.SQL(query("search")).format(  # type: ignore[arg-type]
+            table=collection.table, op=operator, where=where
+        )
+        if resort:
+            # Relaxed iterative scans may return rows slightly out of order: sort the k rows again.
+            composed = sql.SQL("SELECT * FROM ({}) AS hits ORDER BY distance").format(composed)
+        statement = collection.statements[key] = composed.as_bytes(None)
     params.update(query=vector, k=k)
     return statement, params
 
@@ -92,8 +99,5 @@ def vector_search(
                 rows = conn.execute(statement, params).fetchall()
         else:
             rows = conn.execute(statement, params).fetchall()
-    return [
-        SearchResult(id=r[0], title=r[1], content=r[2], metadata=r[3], distance=float(r[4]),
-                     score=score_of(float(r[4]), collection.distance))
-        for r in rows
-    ]
+    metric = collection.distance
+    return [SearchResult(r[0], r[1], r[2], r[3], r[4], score_of(r[4], metric)) for r in rows]
