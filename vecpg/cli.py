@@ -201,7 +201,7 @@ def collection_info(ctx: click.Context, name: str, as_json: bool) -> None:
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--collection", "-c", "name", required=True)
-@click.option("--batch-size", type=int, default=1000, show_default=True)
+@click.option("--batch-size", type=int, default=256, show_default=True, help="Rows checked and embedded at a time.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def ingest(ctx: click.Context, file: Path, name: str, batch_size: int, quiet: bool) -> None:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+from psycopg.types.json import Jsonb
 
 from .errors import DimensionMismatch, InvalidArgument, InvalidDocument, InvalidVector
 
 FIELDS = ("id", "title", "content", "metadata", "embedding", "tenant_id")
+_ACCEPTED = frozenset(FIELDS) | {"created_at", "updated_at"}
 
 
 @dataclass
@@ -28,10 +30,6 @@ class Document:
     tenant_id: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
-
-    def text_to_embed(self) -> str:
-        """Title and content together: what the collection's model embeds."""
-        return f"{self.title} {self.content}".strip() if self.title else self.content
 
 
 def check_vector(values: Any, dimension: int, what: str = "query vector") -> np.ndarray:
@@ -53,91 +51,141 @@ def _label(row: int, doc_id: Any) -> str:
     return f"row {row}" + (f" (id {doc_id!r})" if doc_id is not None else "")
 
 
-def _text(value: Any, name: str, label: str, required: bool) -> str | None:
-    if value is None:
-        if required:
-            return ""
-        return None
+class Row(NamedTuple):
+    """A checked document as it is written: metadata already encoded as JSON text."""
+
+    id: str
+    title: str | None
+    content: str
+    embedding: np.ndarray
+    metadata: Jsonb
+    tenant_id: str | None
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+class _Checked(NamedTuple):
+    id: str | None
+    title: str | None
+    content: str
+    metadata: str  # JSON text
+    embedding: Any
+    tenant_id: str | None
+
+    def text_to_embed(self) -> str:
+        """Title and content together: what the collection's model embeds."""
+        return f"{self.title} {self.content}".strip() if self.title else self.content
+
+
+def _bad_text(value: Any, name: str, row: int, doc_id: Any) -> InvalidDocument:
+    label = _label(row, doc_id)
     if not isinstance(value, str):
-        raise InvalidDocument(f"{label}: {name} must be a string, got {type(value).__name__}")
-    if "\x00" in value:
-        raise InvalidDocument(f"{label}: {name} contains a NUL byte, which PostgreSQL cannot store")
-    return value
+        return InvalidDocument(f"{label}: {name} must be a string, got {type(value).__name__}")
+    if not value:
+        return InvalidDocument(f"{label}: {name} must not be empty")
+    return InvalidDocument(f"{label}: {name} contains a NUL byte, which PostgreSQL cannot store")
 
 
-def to_document(item: Document | Mapping[str, Any], row: int) -> Document:
-    """Check one input row (a Document or a mapping) and return it as a Document."""
-    if isinstance(item, Document):
-        raw: Mapping[str, Any] = item.__dict__
-    elif isinstance(item, Mapping):
-        raw = item
-        unknown = set(raw) - set(FIELDS) - {"created_at", "updated_at"}
-        if unknown:
-            raise InvalidDocument(f"{_label(row, raw.get('id'))}: unknown field(s) {', '.join(sorted(unknown))}")
+def _check_row(item: Document | Mapping[str, Any], row: int) -> _Checked:
+    """One input row (a Document or a mapping), checked. The common case stays cheap: bulk
+    loads pass every row through here."""
+    if type(item) is dict or isinstance(item, Mapping):
+        if not item.keys() <= _ACCEPTED:
+            unknown = ", ".join(sorted(map(str, item.keys() - _ACCEPTED)))
+            raise InvalidDocument(f"{_label(row, item.get('id'))}: unknown field(s) {unknown}")
+        get = item.get
+    elif isinstance(item, Document):
+        get = item.__dict__.get
     else:
         raise InvalidDocument(f"row {row}: expected a Document or a mapping, got {type(item).__name__}")
 
-    doc_id = raw.get("id")
-    label = _label(row, doc_id)
+    doc_id = get("id")
     if doc_id is not None:
-        if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
-            raise InvalidDocument(f"{label}: id must be a string")
-        doc_id = _text(str(doc_id), "id", label, required=True)
-        if not doc_id:
-            raise InvalidDocument(f"{label}: id must not be empty")
-    metadata = raw.get("metadata")
-    if metadata is None:
-        metadata = {}
-    if not isinstance(metadata, Mapping):
-        raise InvalidDocument(f"{label}: metadata must be a JSON object, got {type(metadata).__name__}")
-    try:
-        encoded = json.dumps(metadata, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise InvalidDocument(f"{label}: metadata is not valid JSON: {exc}") from None
-    if "\\u0000" in encoded:
-        raise InvalidDocument(f"{label}: metadata contains a NUL character, which PostgreSQL cannot store")
-    tenant = raw.get("tenant_id")
-    return Document(
-        id=doc_id,
-        title=_text(raw.get("title"), "title", label, required=False),
-        content=_text(raw.get("content"), "content", label, required=True) or "",
-        metadata=dict(metadata),
-        embedding=raw.get("embedding"),
-        tenant_id=None if tenant is None else _text(str(tenant), "tenant_id", label, required=True),
-    )
+        if type(doc_id) is int:
+            doc_id = str(doc_id)
+        if type(doc_id) is not str or not doc_id or "\x00" in doc_id:
+            raise _bad_text(doc_id, "id", row, doc_id)
+    title = get("title")
+    if title is not None and (type(title) is not str or "\x00" in title):
+        raise _bad_text(title, "title", row, doc_id)
+    content = get("content")
+    if content is None:
+        content = ""
+    elif type(content) is not str or "\x00" in content:
+        raise _bad_text(content, "content", row, doc_id)
+    tenant = get("tenant_id")
+    if tenant is not None:
+        tenant = str(tenant)
+        if not tenant or "\x00" in tenant:
+            raise _bad_text(tenant, "tenant_id", row, doc_id)
+
+    metadata = get("metadata")
+    if metadata is None or (type(metadata) is dict and not metadata):
+        encoded = "{}"
+    else:
+        if not isinstance(metadata, Mapping):
+            raise InvalidDocument(
+                f"{_label(row, doc_id)}: metadata must be a JSON object, got {type(metadata).__name__}"
+            )
+        try:
+            encoded = json.dumps(metadata, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InvalidDocument(f"{_label(row, doc_id)}: metadata is not valid JSON: {exc}") from None
+        if "\\u0000" in encoded:
+            raise InvalidDocument(f"{_label(row, doc_id)}: metadata contains a NUL character, which PostgreSQL cannot store")
+    return _Checked(doc_id, title, content, encoded, get("embedding"), tenant)
 
 
 def prepare(
     items: Iterable[Document | Mapping[str, Any]],
     dimension: int,
-    embed: Any,
+    embed: Callable[[list[str]], Sequence[np.ndarray]] | None,
     first_row: int = 0,
-) -> list[Document]:
+) -> list[Row]:
     """Validate a batch, fill in ids and missing embeddings; nothing is written yet.
 
     ``embed`` maps a list of texts to vectors, or is None when the collection has no model.
     """
-    docs = [to_document(item, first_row + i) for i, item in enumerate(items)]
-    missing = [i for i, d in enumerate(docs) if d.embedding is None]
+    checked = [_check_row(item, first_row + i) for i, item in enumerate(items)]
+    vectors = [c.embedding for c in checked]
+    missing = [i for i, v in enumerate(vectors) if v is None]
     if missing:
         if embed is None:
             i = missing[0]
             raise InvalidDocument(
-                f"{_label(first_row + i, docs[i].id)}: no embedding, and the collection has no model to compute one"
+                f"{_label(first_row + i, checked[i].id)}: no embedding, and the collection has no model to compute one"
             )
-        empty = [i for i in missing if not docs[i].text_to_embed().strip()]
-        if empty:
-            i = empty[0]
-            raise InvalidDocument(f"{_label(first_row + i, docs[i].id)}: no embedding and no text to embed")
-        vectors = embed([docs[i].text_to_embed() for i in missing])
-        for i, vector in zip(missing, vectors):
-            docs[i].embedding = vector
-    for i, doc in enumerate(docs):
-        label = _label(first_row + i, doc.id)
-        doc.embedding = check_vector(doc.embedding, dimension, what=f"{label}: embedding")
-        if doc.id is None:
-            doc.id = str(uuid.uuid4())
-    return docs
+        texts = [checked[i].text_to_embed() for i in missing]
+        for i, text in zip(missing, texts):
+            if not text.strip():
+                raise InvalidDocument(f"{_label(first_row + i, checked[i].id)}: no embedding and no text to embed")
+        for i, vector in zip(missing, embed(texts)):
+            vectors[i] = vector
+    matrix = _check_embeddings(vectors, dimension, checked, first_row)
+    return [
+        Row(c.id or str(uuid.uuid4()), c.title, c.content, matrix[i], Jsonb(c.metadata, dumps=_identity), c.tenant_id)
+        for i, c in enumerate(checked)
+    ]
+
+
+def _check_embeddings(vectors: list[Any], dimension: int, docs: list[_Checked], first_row: int) -> np.ndarray:
+    """All vectors of a batch as one float32 matrix, checked at once; errors name the first bad row."""
+    try:
+        matrix = np.asarray(vectors, dtype=np.float32)
+    except (TypeError, ValueError):
+        matrix = None
+    if matrix is None or matrix.ndim != 2 or matrix.shape[1] != dimension:
+        # Ragged or malformed: find the culprit row by row.
+        for i, vector in enumerate(vectors):
+            check_vector(vector, dimension, what=f"{_label(first_row + i, docs[i].id)}: embedding")
+        raise InvalidVector("embeddings must be vectors of numbers")  # pragma: no cover - found above
+    finite = np.isfinite(matrix).all(axis=1)
+    if not finite.all():
+        i = int(np.argmin(finite))
+        raise InvalidVector(f"{_label(first_row + i, docs[i].id)}: embedding contains NaN or infinite values")
+    return matrix
 
 
 def check_k(k: int) -> int:
