@@ -83,8 +83,14 @@ def _load_sentence_transformer(model: str, device: str):  # type: ignore[no-unty
     # Weights come from installed packages or a local path, never from a hub at run time.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    # Loading bars and notices on stderr would break the CLI's one-line errors.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     try:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
     except ImportError as exc:
         raise MissingDependency(
             "embedding text needs sentence-transformers: pip install 'vecpg[embed]'"
