@@ -20,7 +20,7 @@ from .filters import parse_filter
 from .indexes import HNSW, IndexSpec, IVFFlat
 from .ingest import count_records, read_documents
 from .progress import create_index_with_progress
-from .search import SearchResult
+from .search import MODES, SearchResult
 from .server import TUNABLE, EmbeddedServer
 from .store import Store, connect
 
@@ -219,7 +219,10 @@ def _print_results(results: list[SearchResult], as_json: bool) -> None:
     for rank, r in enumerate(results, start=1):
         score = f"{r.score:.4f}" if r.score is not None else f"d={r.distance:.4f}"
         snippet = r.content if len(r.content) <= 100 else r.content[:97] + "..."
-        click.echo(f"{rank:2}. {score}  [{r.id}] {r.title or ''}".rstrip())
+        why = ""
+        if r.vector_rank is not None or r.keyword_rank is not None:
+            why = f" (vector #{r.vector_rank or '-'}, keyword #{r.keyword_rank or '-'})"
+        click.echo(f"{rank:2}. {score}{why}  [{r.id}] {r.title or ''}".rstrip())
         click.echo(f"    {snippet}")
 
 
@@ -227,17 +230,20 @@ def _print_results(results: list[SearchResult], as_json: bool) -> None:
 @click.argument("text")
 @click.option("--collection", "-c", "name", required=True)
 @click.option("--k", "-k", type=int, default=5, show_default=True)
-@click.option("--filter", "filter_json", help='Metadata filter as JSON, e.g. \'{"topic": "astronomy"}\'.')
+@click.option("--mode", type=click.Choice(MODES), default="vector", show_default=True)
+@click.option("--filter", "filter_json", help='Filter as JSON, e.g. \'{"topic": "astronomy", "year": {"$gte": 2020}}\'.')
+@click.option("--method", type=click.Choice(["rrf", "convex"]), help="Hybrid: how the two lists are fused.")
 @click.option("--ef-search", type=int, help="HNSW candidate list size for this query.")
 @click.option("--probes", type=int, help="IVFFlat lists to visit for this query.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array of results.")
 @click.pass_context
-def search(ctx: click.Context, text: str, name: str, k: int, filter_json: str | None,
-           ef_search: int | None, probes: int | None, as_json: bool) -> None:
+def search(ctx: click.Context, text: str, name: str, k: int, mode: str, filter_json: str | None,
+           method: str | None, ef_search: int | None, probes: int | None, as_json: bool) -> None:
     """Search a collection with a text query."""
     flt = parse_filter(filter_json)
     coll = _store(ctx).collection(name)
-    _print_results(coll.search(text, k=k, filter=flt, ef_search=ef_search, probes=probes), as_json)
+    results = coll.search(text, k=k, mode=mode, filter=flt, method=method, ef_search=ef_search, probes=probes)
+    _print_results(results, as_json)
 
 
 @main.command()

@@ -14,10 +14,10 @@ from psycopg.types.json import Jsonb
 
 from .documents import Document, Row, check_ids, check_k, check_vector, prepare
 from .errors import DimensionMismatch, InvalidArgument
-from .filters import compile_filter, parse_filter
+from .filters import parse_filter
 from .indexes import HNSW, IndexInfo, IndexSpec
 from .resources import query
-from .search import SearchResult, search_options, vector_search
+from .search import MODES, SearchResult, hybrid_search, keyword_search, search_options, vector_search
 
 if TYPE_CHECKING:
     from .embed import Embedder
@@ -206,7 +206,7 @@ class Collection:
         """Delete documents by id, by filter, or both (the documents matching both); returns the count."""
         if ids is None and not filter:
             raise InvalidArgument("delete needs ids or a non-empty filter (refusing to delete everything)")
-        where, params = compile_filter(filter)
+        where, params = self.store.filters.compile(filter)
         parts = [where]
         if ids is not None:
             parts.append(sql.SQL("AND id = ANY(%(ids)s)"))
@@ -230,7 +230,7 @@ class Collection:
 
     def count(self, filter: Any = None) -> int:
         """Number of documents, or of those matching a filter."""
-        where, params = compile_filter(filter)
+        where, params = self.store.filters.compile(filter)
         with self.store.connection() as conn:
             row = conn.execute(_q("count", table=self.table, where=where), params).fetchone()
         return int(row[0]) if row else 0
@@ -240,23 +240,46 @@ class Collection:
         query: str | Sequence[float] | np.ndarray,
         k: int = 10,
         *,
+        mode: str = "vector",
         filter: Any = None,
         ef_search: int | None = None,
         probes: int | None = None,
         iterative_scan: str | None = None,
         max_scan_tuples: int | None = None,
+        method: str | None = None,
+        candidates: int | None = None,
+        rrf_k: float | None = None,
+        vector_weight: float | None = None,
+        keyword_weight: float | None = None,
+        k1: float | None = None,
+        b: float | None = None,
+        ranking: str | None = None,
     ) -> list[SearchResult]:
-        """The k documents nearest to a text (embedded with the collection's model) or a vector.
+        """The k best documents for a text (or, in vector mode, a vector).
 
-        ``ef_search`` (HNSW), ``probes`` (IVFFlat) and ``iterative_scan`` (pgvector 0.8:
-        ``relaxed_order`` or ``strict_order``) apply to this call only.
+        ``mode``: ``vector`` (nearest embeddings), ``keyword`` (BM25 over title and content) or
+        ``hybrid`` (both lists fused: ``method`` rrf or convex, each list ``candidates`` long).
+        ``ef_search`` (HNSW), ``probes`` (IVFFlat) and ``iterative_scan`` (pgvector 0.8) apply
+        to this call only; ``k1``, ``b`` and ``ranking`` (bm25 or ts_rank_cd) tune keyword ranking.
         """
+        if mode not in MODES:
+            raise InvalidArgument(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         check_k(k)  # cheap checks before the model runs
         flt = parse_filter(filter)
-        vector = self.embed_query(query) if isinstance(query, str) else query
-        vector = check_vector(vector, self.dimension)
-        options = search_options(ef_search, probes, iterative_scan, max_scan_tuples)
-        return vector_search(self, vector, k, flt, options)
+        vector_opts = search_options(ef_search, probes, iterative_scan, max_scan_tuples)
+        keyword_opts = {key: v for key, v in {"k1": k1, "b": b, "ranking": ranking}.items() if v is not None}
+        if mode == "vector":
+            vector = check_vector(self.embed_query(query) if isinstance(query, str) else query, self.dimension)
+            return vector_search(self, vector, k, flt, vector_opts)
+        if not isinstance(query, str):
+            raise InvalidArgument(f"{mode} search needs a text query")
+        if mode == "keyword":
+            return keyword_search(self, query, k, flt, keyword_opts)
+        fusion = {key: v for key, v in {"method": method, "candidates": candidates, "rrf_k": rrf_k,
+                                         "vector_weight": vector_weight, "keyword_weight": keyword_weight}.items()
+                  if v is not None}
+        vector = self.embed_query(query)
+        return hybrid_search(self, query, vector, k, flt, {**vector_opts, **keyword_opts, **fusion})
 
     # -- indexes ------------------------------------------------------------------------------
     def create_index(self, index: IndexSpec | None = None, **build: Any) -> str:

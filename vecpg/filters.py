@@ -1,24 +1,35 @@
-"""Metadata filters: validated in Python, compiled to a parameterised SQL predicate.
+"""Filters in Python: parsed here, compiled by the database's own ``vecpg.compile_filter``.
 
-A filter is a JSON object of metadata keys and the values they must equal, e.g.
-``{"topic": "astronomy", "year": 2024}``. It compiles to ``metadata @> %(filter)s`` which the
-collection's GIN ``jsonb_path_ops`` index serves. An empty filter compiles to nothing at all.
+The filter language lives in one place, sql/004_search_functions.sql, so it is the same from
+psql, Python and the CLI. A compiled predicate reads every value from the filter itself, passed
+as a parameter, so it depends only on the filter's *shape* (keys, operators, value types):
+the store caches predicates by shape and a search with a known shape costs no extra round trip.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
+from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from threading import Lock
+from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from .errors import FilterError
 
+if TYPE_CHECKING:
+    from .store import Store
+
+# Stands for the filter parameter in compiled text until it becomes a psycopg placeholder.
+# Random per process, so no key a user writes can aim at it.
+_TOKEN = f"vecpg_filter_{secrets.token_hex(8)}"
+
 
 def parse_filter(value: str | Mapping[str, Any] | None) -> dict[str, Any]:
-    """A filter from a dict or JSON text; FilterError names what is wrong."""
+    """A filter from a dict or JSON text; FilterError names what is wrong with the JSON."""
     if value is None:
         return {}
     if isinstance(value, str):
@@ -28,11 +39,6 @@ def parse_filter(value: str | Mapping[str, Any] | None) -> dict[str, Any]:
             raise FilterError(f"filter is not valid JSON: {exc.msg} at position {exc.pos}") from None
     if not isinstance(value, Mapping):
         raise FilterError(f"filter must be a JSON object, got {type(value).__name__}")
-    for key in value:
-        if not isinstance(key, str) or not key:
-            raise FilterError(f"filter keys must be non-empty strings, got {key!r}")
-        if key.startswith("$"):
-            raise FilterError(f"unsupported filter key {key!r}: only equality on metadata keys is supported")
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -40,9 +46,53 @@ def parse_filter(value: str | Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(value)
 
 
-def compile_filter(value: str | Mapping[str, Any] | None) -> tuple[sql.Composable, dict[str, Any]]:
-    """SQL predicate (``AND ...`` or empty) and its parameters for a filter."""
-    parsed = parse_filter(value)
-    if not parsed:
-        return sql.SQL(""), {}
-    return sql.SQL("AND metadata @> %(filter)s"), {"filter": Jsonb(parsed)}
+def _shape(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _shape(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_shape(v) for v in value]
+    if isinstance(value, bool):
+        return "b"
+    if isinstance(value, (int, float)):
+        return "n"
+    if value is None:
+        return "z"
+    return "s"
+
+
+def filter_shape(value: Mapping[str, Any]) -> str:
+    """The filter with every scalar replaced by its JSON type: what its predicate depends on."""
+    return json.dumps(_shape(value), sort_keys=True)
+
+
+class FilterCompiler:
+    """Compiles filters through the database, caching predicates by shape."""
+
+    def __init__(self, store: Store, size: int = 512) -> None:
+        self._store = store
+        self._size = size
+        self._cache: OrderedDict[str, sql.Composable] = OrderedDict()
+        self._lock = Lock()
+
+    def compile(self, value: str | Mapping[str, Any] | None) -> tuple[sql.Composable, dict[str, Any]]:
+        """``AND (predicate)`` over table alias ``d`` and its parameters; nothing for an empty filter."""
+        parsed = parse_filter(value)
+        if not parsed:
+            return sql.SQL(""), {}
+        key = filter_shape(parsed)
+        with self._lock:
+            predicate = self._cache.get(key)
+            if predicate is not None:
+                self._cache.move_to_end(key)
+        if predicate is None:
+            with self._store.connection() as conn:
+                row = conn.execute("SELECT vecpg.compile_filter(%s, %s, 'd')", (Jsonb(parsed), _TOKEN)).fetchone()
+            text = str(row[0]) if row else "true"
+            # The text came from compile_filter: identifiers and keys quoted there, no values in it.
+            text = text.replace("%", "%%").replace(_TOKEN, "%(filter)s")
+            predicate = sql.SQL("AND (" + text + ")")  # type: ignore[arg-type]
+            with self._lock:
+                self._cache[key] = predicate
+                if len(self._cache) > self._size:
+                    self._cache.popitem(last=False)
+        return predicate, {"filter": Jsonb(parsed)}

@@ -1,4 +1,4 @@
-"""Vector search: typed results, per-call tuning kept inside one transaction."""
+"""Search: vector, keyword (BM25) and hybrid; typed results; per-call tuning kept in one transaction."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from .documents import check_k
-from .filters import compile_filter
 from .resources import query
 
 if TYPE_CHECKING:
@@ -19,16 +18,28 @@ if TYPE_CHECKING:
 OPERATORS = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
 
 
+MODES = ("vector", "keyword", "hybrid")
+
+
 @dataclass(slots=True)
 class SearchResult:
-    """One hit: the document and how close it is (``score`` is a similarity, None for l2)."""
+    """One hit and why it ranked.
+
+    ``score``: vector mode, the similarity (None for l2, see ``distance``); keyword mode, BM25;
+    hybrid mode, the fused score, with each list's rank and score beside it (None when the
+    document was not in that list).
+    """
 
     id: str
     title: str | None
     content: str
     metadata: dict[str, Any]
-    distance: float
+    distance: float | None
     score: float | None
+    vector_rank: int | None = None
+    vector_score: float | None = None
+    keyword_rank: int | None = None
+    keyword_score: float | None = None
 
 
 def score_of(distance: float, metric: str) -> float | None:
@@ -61,7 +72,7 @@ def search_statement(
 ) -> tuple[bytes, dict[str, Any]]:
     """The k-NN query of ``queries/search.sql`` for a collection, and its parameters."""
     check_k(k)
-    where, params = compile_filter(filter)
+    where, params = collection.store.filters.compile(filter)
     resort = bool(options) and options.get("iterative_scan", "off") != "off"  # type: ignore[union-attr]
     key = (where.as_bytes(None), resort)
     statement = collection.statements.get(key)
@@ -90,6 +101,10 @@ def vector_search(
     options: dict[str, Any] | None = None,
 ) -> list[SearchResult]:
     """Run the k-NN query on ``collection``, with ``options`` local to its transaction."""
+    options = dict(options or {})
+    if filter and "iterative_scan" not in options and collection.store.pgvector_version >= (0, 8):
+        # As vecpg.search does: a filter applied after the index scan must not leave fewer than k rows.
+        options["iterative_scan"] = "relaxed_order"
     statement, params = search_statement(collection, vector, k, filter, options)
     with collection.store.connection() as conn:
         if options:
@@ -101,3 +116,35 @@ def vector_search(
             rows = conn.execute(statement, params).fetchall()
     metric = collection.distance
     return [SearchResult(r[0], r[1], r[2], r[3], r[4], score_of(r[4], metric)) for r in rows]
+
+
+def keyword_search(
+    collection: Collection, text: str, k: int, filter: Any = None, options: dict[str, Any] | None = None
+) -> list[SearchResult]:
+    """BM25 keyword search through ``vecpg.keyword_search``."""
+    check_k(k)
+    with collection.store.connection() as conn:
+        rows = conn.execute(
+            "SELECT id, title, content, metadata, score FROM vecpg.keyword_search(%s, %s, %s, %s, %s)",
+            (collection.name, text, k, Jsonb(filter or {}), Jsonb(options or {})),
+        ).fetchall()
+    return [SearchResult(r[0], r[1], r[2], r[3], None, r[4], keyword_rank=i, keyword_score=r[4])
+            for i, r in enumerate(rows, start=1)]
+
+
+def hybrid_search(
+    collection: Collection,
+    text: str,
+    vector: np.ndarray,
+    k: int,
+    filter: Any = None,
+    options: dict[str, Any] | None = None,
+) -> list[SearchResult]:
+    """Vector and keyword lists fused in one statement through ``vecpg.hybrid_search``."""
+    check_k(k)
+    with collection.store.connection() as conn:
+        rows = conn.execute(
+            "SELECT * FROM vecpg.hybrid_search(%s, %s, %s, %s, %s, %s)",
+            (collection.name, text, vector, k, Jsonb(filter or {}), Jsonb(options or {})),
+        ).fetchall()
+    return [SearchResult(r[0], r[1], r[2], r[3], None, r[4], *r[5:]) for r in rows]

@@ -14,8 +14,13 @@ from .collection import Collection, CollectionInfo
 from .db import open_pool, resolve_url
 from .embed import DEFAULT_MODEL, Embedder, canonical_model_name, embedder_for
 from .errors import CollectionNotFound, NotMigrated, VecpgError, from_database
+from .filters import FilterCompiler
 
 _CATALOG = "SELECT name, schema_name AS schema, table_name AS table, dimension, distance, model, language::text, created_at FROM vecpg.collection"
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("-")[0].split(".") if part.isdigit())
 
 
 class Store:
@@ -31,7 +36,8 @@ class Store:
                 "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector'"
             ).fetchone()
         self.vector_schema: str = row[0] if row else "public"
-        self.pgvector_version: str = row[1] if row else ""
+        self.pgvector_version: tuple[int, ...] = _version(row[1] if row else "0")
+        self.filters = FilterCompiler(self)
 
     # -- connections --------------------------------------------------------------------------
     @contextmanager

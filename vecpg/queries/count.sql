@@ -1,2 +1,2 @@
 -- count: documents matching an optional filter. {where} predicates starting with AND.
-SELECT count(*) FROM {table} WHERE true {where}
+SELECT count(*) FROM {table} AS d WHERE true {where}

@@ -1,2 +1,2 @@
 -- delete: documents by id and/or filter. {where} predicates starting with AND.
-DELETE FROM {table} WHERE true {where}
+DELETE FROM {table} AS d WHERE true {where}

@@ -2,7 +2,7 @@
 -- {table} collection table; {op} pgvector distance operator; {where} optional filter predicate.
 -- The ORDER BY must be "embedding <op> query" alone so the planner can use the vector index.
 SELECT id, title, content, metadata, embedding {op} %(query)s AS distance
-FROM {table}
+FROM {table} AS d
 WHERE embedding IS NOT NULL {where}
 ORDER BY embedding {op} %(query)s
 LIMIT %(k)s
