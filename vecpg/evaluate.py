@@ -1,0 +1,144 @@
+"""Search quality on a BEIR-format dataset: nDCG@10, recall@100 and MRR@10 per search mode."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from .collection import Collection
+from .errors import InputFileError
+from .search import MODES, hybrid_search, keyword_search, vector_search
+
+
+@dataclass
+class Dataset:
+    """A BEIR dataset: where its corpus is, its queries and graded judgements of one split."""
+
+    corpus: Path
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+
+    def judged_queries(self) -> dict[str, str]:
+        """Queries with at least one positive judgement (the others cannot be scored)."""
+        return {qid: text for qid, text in self.queries.items() if any(g > 0 for g in self.qrels.get(qid, {}).values())}
+
+
+def _open_text(path: Path) -> IO[str]:
+    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")
+
+
+def load_dataset(directory: str | Path, split: str = "test") -> Dataset:
+    """Read ``corpus.jsonl[.gz]``, ``queries.jsonl`` and ``qrels/<split>.tsv`` from a directory."""
+    root = Path(directory)
+    corpus = next((root / n for n in ("corpus.jsonl", "corpus.jsonl.gz") if (root / n).is_file()), None)
+    if corpus is None:
+        raise InputFileError(f"{root}: no corpus.jsonl or corpus.jsonl.gz (is this a BEIR dataset directory?)")
+    queries_path, qrels_path = root / "queries.jsonl", root / "qrels" / f"{split}.tsv"
+    for path in (queries_path, qrels_path):
+        if not path.is_file():
+            raise InputFileError(f"{path}: missing")
+    qrels: dict[str, dict[str, int]] = {}
+    with qrels_path.open(encoding="utf-8") as fh:
+        for row in csv.reader(fh, delimiter="\t"):
+            if not row or row[0] == "query-id":
+                continue
+            try:
+                qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+            except (IndexError, ValueError):
+                raise InputFileError(f"{qrels_path}: malformed line {row!r}") from None
+    queries: dict[str, str] = {}
+    with queries_path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if line.strip():
+                try:
+                    item = json.loads(line)
+                    queries[str(item["_id"])] = item["text"]
+                except (json.JSONDecodeError, KeyError):
+                    raise InputFileError(f"{queries_path}:{number}: expected a JSON object with _id and text") from None
+    return Dataset(corpus, {q: t for q, t in queries.items() if q in qrels}, qrels)
+
+
+def corpus_documents(dataset: Dataset) -> Iterator[dict[str, Any]]:
+    """The corpus as vecpg documents (BEIR's ``_id``, ``title``, ``text``)."""
+    with _open_text(dataset.corpus) as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                yield {"id": str(item["_id"]), "title": item.get("title") or None, "content": item["text"]}
+            except (json.JSONDecodeError, KeyError):
+                raise InputFileError(f"{dataset.corpus}:{number}: expected a JSON object with _id and text") from None
+
+
+def ensure_loaded(collection: Collection, dataset: Dataset, progress: bool = False) -> int:
+    """Load the corpus unless the collection already holds exactly it; returns documents written."""
+    ids = [doc["id"] for doc in corpus_documents(dataset)]
+    if collection.count() == len(ids) and collection.count({"id": {"$in": ids}}) == len(ids):
+        return 0
+    return collection.load(corpus_documents(dataset), progress=progress, total=len(ids))
+
+
+def ndcg_at(ranked: list[str], judged: dict[str, int], k: int = 10) -> float:
+    """nDCG@k with linear gains, as trec_eval and BEIR compute it."""
+    dcg = sum(judged.get(doc, 0) / math.log2(i + 2) for i, doc in enumerate(ranked[:k]))
+    ideal = sorted((g for g in judged.values() if g > 0), reverse=True)[:k]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall_at(ranked: list[str], judged: dict[str, int], k: int = 100) -> float:
+    """Share of the relevant documents found in the first k."""
+    relevant = {d for d, g in judged.items() if g > 0}
+    return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0
+
+
+def mrr_at(ranked: list[str], judged: dict[str, int], k: int = 10) -> float:
+    """Reciprocal rank of the first relevant document within k."""
+    return next((1.0 / (i + 1) for i, d in enumerate(ranked[:k]) if judged.get(d, 0) > 0), 0.0)
+
+
+def evaluate(
+    collection: Collection,
+    dataset: Dataset,
+    modes: tuple[str, ...] = MODES,
+    progress: bool = False,
+    options: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Mean nDCG@10, recall@100 and MRR@10 of each mode over the judged queries."""
+    queries = dataset.judged_queries()
+    qids = list(queries)
+    embedder = collection.embedder()
+    vectors = embedder.embed([queries[q] for q in qids]) if embedder is not None and set(modes) - {"keyword"} else None
+    runners: dict[str, Callable[[int], list[str]]] = {
+        "vector": lambda i: [r.id for r in vector_search(collection, vectors[i], 100, None, (options or {}).get("vector"))],
+        "keyword": lambda i: [r.id for r in keyword_search(collection, queries[qids[i]], 100, None, (options or {}).get("keyword"))],
+        "hybrid": lambda i: [r.id for r in hybrid_search(collection, queries[qids[i]], vectors[i], 100, None,
+                                                          (options or {}).get("hybrid"))],
+    }
+    results: dict[str, dict[str, float]] = {}
+    for mode in modes:
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(qids), desc=f"eval {mode}", unit="query")
+        totals = {"ndcg@10": 0.0, "recall@100": 0.0, "mrr@10": 0.0}
+        for i, qid in enumerate(qids):
+            ranked = runners[mode](i)
+            judged = dataset.qrels[qid]
+            totals["ndcg@10"] += ndcg_at(ranked, judged)
+            totals["recall@100"] += recall_at(ranked, judged)
+            totals["mrr@10"] += mrr_at(ranked, judged)
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        results[mode] = {name: round(value / max(len(qids), 1), 4) for name, value in totals.items()}
+    return results
