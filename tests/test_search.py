@@ -186,3 +186,39 @@ def test_sql_functions_raise_vecpg_sqlstates(points, conn: psycopg.Connection, s
     with pytest.raises(psycopg.Error) as info:
         conn.execute(statement)
     assert info.value.sqlstate == sqlstate
+
+
+@pytest.fixture(scope="module")
+def fifty_thousand(server_url: str, template_url: str):
+    """50,000 points; `n` runs 0..49,999 so {"n": {"$lt": 500}} matches 1%."""
+    from conftest import _create_database, _drop_database
+
+    url = _create_database(server_url, "vecpg_test_filtered_ann", template="vecpg_test_template")
+    with vecpg.connect(url) as store:
+        coll = store.create_collection("points", dimension=DIM)
+        vectors = clustered(50_000, seed=21)
+        coll.load({"id": str(i), "embedding": v, "metadata": {"n": i}} for i, v in enumerate(vectors))
+        yield store, coll, vectors
+    _drop_database(server_url, "vecpg_test_filtered_ann")
+
+
+@pytest.mark.parametrize("index", [vecpg.HNSW(), vecpg.IVFFlat()], ids=["hnsw", "ivfflat"])
+def test_filtered_ann_returns_k_rows(fifty_thousand, index) -> None:
+    store, coll, vectors = fifty_thousand
+    coll.create_index(index)
+    with store.connection() as conn:
+        conn.execute("ANALYZE vecpg_data.points")
+    mask = np.arange(len(vectors)) < 500
+    flt = {"n": {"$lt": 500}}  # a range: no metadata index helps, the vector index does the work
+    recalls = []
+    for seed in range(10):
+        q = clustered(1, seed=100 + seed)[0]
+        hits = coll.search(q, k=10, filter=flt, probes=10)
+        assert len(hits) == 10
+        assert all(h.metadata["n"] < 500 for h in hits)
+        recalls.append(len({h.id for h in hits} & set(exact_cosine(vectors, q, 10, mask))) / 10)
+    assert np.mean(recalls) >= 0.8
+    if index.method == "hnsw":
+        # Without iterative scans the same query comes back short: the post-filter drops most rows.
+        q = clustered(1, seed=100)[0]
+        assert len(coll.search(q, k=10, filter=flt, iterative_scan="off")) < 10

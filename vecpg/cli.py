@@ -16,6 +16,7 @@ from . import config, migrate
 from .collection import Collection
 from .db import resolve_url
 from .errors import VecpgError
+from .evaluate import ensure_loaded, evaluate, load_dataset
 from .filters import parse_filter
 from .indexes import HNSW, IndexSpec, IVFFlat
 from .ingest import count_records, read_documents
@@ -299,6 +300,32 @@ def index_drop(ctx: click.Context, name: str) -> None:
 def index_rebuild(ctx: click.Context, name: str) -> None:
     """Rebuild the vector index in place."""
     click.echo(f"rebuilt {_store(ctx).collection(name).rebuild_index()} index(es)")
+
+
+# -- evaluation -------------------------------------------------------------------------------
+@main.command("eval")
+@click.argument("dataset", type=click.Path(path_type=Path))
+@click.option("--collection", "-c", "name", required=True, help="Collection to load the corpus into (created if missing).")
+@click.option("--modes", default="vector,keyword,hybrid", show_default=True, help="Comma-separated search modes.")
+@click.option("--split", default="test", show_default=True, help="Which qrels/<split>.tsv to score.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def eval_cmd(ctx: click.Context, dataset: Path, name: str, modes: str, split: str, as_json: bool) -> None:
+    """Measure nDCG@10, recall@100 and MRR@10 on a BEIR-format dataset."""
+    chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
+    unknown = [m for m in chosen if m not in MODES]
+    if unknown or not chosen:
+        _fail(f"--modes takes {', '.join(MODES)}, got {modes!r}")
+    data = load_dataset(dataset, split)
+    coll = _store(ctx).get_or_create_collection(name)
+    ensure_loaded(coll, data, progress=not as_json)
+    results = evaluate(coll, data, chosen, progress=not as_json)
+    if as_json:
+        click.echo(json.dumps(results))
+        return
+    click.echo(f"{'mode':10}{'nDCG@10':>10}{'recall@100':>12}{'MRR@10':>10}   ({len(data.judged_queries())} queries)")
+    for mode, scores in results.items():
+        click.echo(f"{mode:10}{scores['ndcg@10']:>10.4f}{scores['recall@100']:>12.4f}{scores['mrr@10']:>10.4f}")
 
 
 # -- demo -------------------------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""Search-quality evaluation on BEIR-format datasets (a small one written here; SciFact is a benchmark)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import vecpg
+from vecpg.cli import main
+from vecpg.errors import InputFileError
+from vecpg.evaluate import load_dataset, mrr_at, ndcg_at, recall_at
+
+CORPUS = {
+    "d1": ("Tides", "The gravity of the Moon raises tides in the oceans twice a day."),
+    "d2": ("Sourdough", "Sourdough bread rises with wild yeast and bakes best at high heat."),
+    "d3": ("HNSW", "Hierarchical navigable small world graphs answer nearest neighbour queries quickly."),
+    "d4": ("Photosynthesis", "Plants turn sunlight, water and carbon dioxide into sugar and oxygen."),
+    "d5": ("Volcanoes", "Magma rising through the crust erupts as lava from volcanoes."),
+}
+QUERIES = {"q1": "why does the sea level rise and fall each day", "q2": "bread baking with yeast",
+           "q3": "fast approximate nearest neighbour search", "q4": "an unjudged question"}
+QRELS = [("q1", "d1", 1), ("q2", "d2", 2), ("q3", "d3", 1), ("q3", "d5", 0)]
+
+
+@pytest.fixture
+def beir(tmp_path: Path) -> Path:
+    root = tmp_path / "tiny"
+    (root / "qrels").mkdir(parents=True)
+    (root / "corpus.jsonl").write_text("\n".join(
+        json.dumps({"_id": i, "title": t, "text": x}) for i, (t, x) in CORPUS.items()) + "\n")
+    (root / "queries.jsonl").write_text("\n".join(json.dumps({"_id": q, "text": t}) for q, t in QUERIES.items()))
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "\n".join(f"{q}\t{d}\t{s}" for q, d, s in QRELS))
+    return root
+
+
+def test_metrics_follow_their_definitions() -> None:
+    judged = {"a": 2, "b": 1, "z": 0}
+    assert ndcg_at(["a", "b", "c"], judged) == pytest.approx(1.0)
+    assert ndcg_at(["c", "a"], judged) == pytest.approx((2 / 1.58496) / (2 + 1 / 1.58496), rel=1e-4)
+    assert recall_at(["c", "b"], judged) == 0.5
+    assert mrr_at(["c", "z", "b"], judged) == pytest.approx(1 / 3)
+    assert mrr_at(["c"] * 20 + ["a"], judged) == 0.0  # beyond 10
+
+
+def test_dataset_reading(beir: Path) -> None:
+    data = load_dataset(beir)
+    assert set(data.judged_queries()) == {"q1", "q2", "q3"}  # q4 has no judgement
+    with pytest.raises(InputFileError, match="no corpus.jsonl"):
+        load_dataset(beir / "qrels")
+
+
+def test_eval_command_prints_every_mode(db_url: str, beir: Path, embedder) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["--url", db_url, "eval", str(beir), "--collection", "tiny", "--json"],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.output)
+    assert set(scores) == {"vector", "keyword", "hybrid"}
+    for mode in scores.values():
+        assert set(mode) == {"ndcg@10", "recall@100", "mrr@10"}
+        assert mode["recall@100"] == 1.0  # five documents: every relevant one is in the first 100
+    assert scores["vector"]["ndcg@10"] == 1.0  # each judged query's answer is its nearest document
+    # Run again: the corpus is reused, not loaded twice.
+    with vecpg.connect(db_url) as store:
+        assert store.collection("tiny").count() == 5
+    table = runner.invoke(main, ["--url", db_url, "eval", str(beir), "-c", "tiny", "--modes", "keyword"])
+    assert table.exit_code == 0 and "keyword" in table.output and "hybrid" not in table.output
+    bad = runner.invoke(main, ["--url", db_url, "eval", str(beir), "-c", "tiny", "--modes", "magic"])
+    assert bad.exit_code == 2 and "--modes takes" in bad.stderr

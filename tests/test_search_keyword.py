@@ -1,0 +1,140 @@
+"""Keyword search: BM25 in SQL over the collection's tsvector, with statistics kept by triggers."""
+
+from __future__ import annotations
+
+import math
+
+import psycopg
+import pytest
+
+import vecpg
+
+DOCS = [
+    ("moon", "Tides", "The Moon's gravity raises the tides; the Sun's gravity adds spring tides."),
+    ("bread", "Sourdough", "Bake sourdough bread at a high temperature with steam for a crisp crust."),
+    ("pasta", "Pasta", "Cook pasta in salted boiling water, then toss it with the sauce."),
+    ("stars", "Stars", "Stars form when clouds of gas collapse under their own gravity."),
+    ("oven", "Ovens", "A hot oven browns bread; a cool oven dries meringue."),
+]
+
+
+@pytest.fixture
+def facts(store: vecpg.Store) -> vecpg.Collection:
+    coll = store.create_collection("facts", dimension=2)
+    coll.upsert([{"id": i, "title": t, "content": c, "embedding": [1, n], "metadata": {"n": n}}
+                 for n, (i, t, c) in enumerate(DOCS)])
+    return coll
+
+
+def _stats(conn: psycopg.Connection, collection: str) -> tuple[dict, dict]:
+    df = {(r[0], r[1]): r[2] for r in conn.execute(
+        "SELECT tenant_key, lexeme, df FROM vecpg.bm25_df WHERE collection = %s AND df <> 0", (collection,))}
+    totals = {r[0]: (r[1], r[2]) for r in conn.execute(
+        "SELECT tenant_key, n_docs, total_len FROM vecpg.bm25_totals WHERE collection = %s AND n_docs <> 0",
+        (collection,))}
+    return df, totals
+
+
+def _recomputed(conn: psycopg.Connection, table: str) -> tuple[dict, dict]:
+    df = {(r[0], r[1]): r[2] for r in conn.execute(
+        f"SELECT coalesce(tenant_id, ''), u.lexeme, count(*) FROM vecpg_data.{table} d, unnest(d.fts) u GROUP BY 1, 2")}
+    totals = {r[0]: (r[1], r[2]) for r in conn.execute(
+        f"SELECT coalesce(tenant_id, ''), count(*), sum(length(fts)) FROM vecpg_data.{table} GROUP BY 1")}
+    return df, totals
+
+
+def test_bm25_ranks_by_term_rarity_and_frequency(facts: vecpg.Collection) -> None:
+    hits = facts.search("gravity tides", k=3, mode="keyword")
+    assert [h.id for h in hits][:2] == ["moon", "stars"]
+    assert hits[0].score > hits[1].score > 0
+    assert hits[0].keyword_rank == 1 and hits[0].distance is None
+    # Natural language needs no term to be present in every document.
+    assert {h.id for h in facts.search("what makes bread crust crisp in an oven", k=5, mode="keyword")} >= {"bread", "oven"}
+
+
+def test_bm25_score_matches_the_formula(facts: vecpg.Collection, conn: psycopg.Connection) -> None:
+    facts.upsert([{"id": "long", "content": " ".join(f"word{i}" for i in range(40)),
+                   "embedding": [1, 1]}])  # so that the oven document is shorter than average
+    (hit,) = facts.search("meringue", k=1, mode="keyword")
+    n_docs, total_len = conn.execute(
+        "SELECT n_docs, total_len FROM vecpg.bm25_totals WHERE collection = 'facts'").fetchone()
+    doc_len = conn.execute("SELECT length(fts) FROM vecpg_data.facts WHERE id = 'oven'").fetchone()[0]
+    idf = math.log(1 + (n_docs - 1 + 0.5) / (1 + 0.5))
+    k1, b = 0.9, 0.4
+    expected = idf * 1 * (k1 + 1) / (1 + k1 * (1 - b + b * doc_len / (total_len / n_docs)))
+    assert hit.id == "oven" and hit.score == pytest.approx(expected)
+    tuned = facts.search("meringue", k=1, mode="keyword", k1=1.2, b=0.75)[0]
+    assert tuned.score != pytest.approx(expected)
+
+
+def test_websearch_syntax_when_the_user_types_it(facts: vecpg.Collection) -> None:
+    assert {h.id for h in facts.search('"sourdough bread"', k=5, mode="keyword")} == {"bread"}
+    assert {h.id for h in facts.search("bread -oven", k=5, mode="keyword")} == {"bread"}
+    assert {h.id for h in facts.search("pasta OR meringue", k=5, mode="keyword")} == {"pasta", "oven"}
+
+
+def test_empty_and_stop_word_queries_return_nothing(facts: vecpg.Collection, conn: psycopg.Connection) -> None:
+    assert facts.search("the and of", k=5, mode="keyword") == []
+    assert conn.execute("SELECT count(*) FROM vecpg.keyword_search('facts', '', 5)").fetchone() == (0,)
+    assert facts.search("xylophone", k=5, mode="keyword") == []
+
+
+def test_filters_and_ts_rank_cd(facts: vecpg.Collection) -> None:
+    assert [h.id for h in facts.search("gravity", k=5, mode="keyword", filter={"n": {"$gte": 2}})] == ["stars"]
+    ranked = facts.search("gravity", k=5, mode="keyword", ranking="ts_rank_cd")
+    assert {h.id for h in ranked} == {"moon", "stars"}
+    with pytest.raises(vecpg.InvalidArgument, match="ranking"):
+        facts.search("gravity", mode="keyword", ranking="tfidf")
+
+
+def test_statistics_stay_exact_through_every_kind_of_write(facts: vecpg.Collection, conn: psycopg.Connection) -> None:
+    assert _stats(conn, "facts") == _recomputed(conn, "facts")
+    facts.upsert([{"id": "moon", "content": "The Moon orbits the Earth.", "embedding": [1, 0], "tenant_id": "acme"}])
+    facts.load({"id": f"x{i}", "content": f"extra document number {i} about gravity", "embedding": [1, 1],
+                "tenant_id": "acme" if i % 2 else None} for i in range(600))
+    facts.delete(filter={"n": 1})
+    conn.execute("UPDATE vecpg_data.facts SET content = content || ' bread' WHERE id LIKE 'x1%'")
+    conn.execute("DELETE FROM vecpg_data.facts WHERE id LIKE 'x2%'")
+    assert _stats(conn, "facts") == _recomputed(conn, "facts")
+    assert set(_stats(conn, "facts")[1]) == {"", "acme"}  # kept per tenant
+
+
+def test_one_tenants_documents_do_not_change_anothers_scores(facts: vecpg.Collection, conn: psycopg.Connection) -> None:
+    """Statistics are per tenant. (Hiding tenant b's rows from tenant a is row-level security's job.)"""
+    facts.upsert([{"id": f"a{i}", "content": "gravity bread", "embedding": [1, 0], "tenant_id": "a"} for i in range(3)])
+
+    def scores_for_a() -> list[tuple[str, float]]:
+        with conn.transaction():
+            conn.execute("SELECT set_config('vecpg.tenant_id', 'a', true)")
+            rows = conn.execute("SELECT id, score FROM vecpg.keyword_search('facts', 'gravity bread', 1000)").fetchall()
+        return [(r[0], round(r[1], 9)) for r in rows if r[0].startswith("a")]
+
+    before = scores_for_a()
+    facts.load({"id": f"b{i}", "content": "gravity gravity bread stars", "embedding": [1, 0], "tenant_id": "b"}
+               for i in range(200))
+    assert scores_for_a() == before
+
+
+def test_existing_collections_get_statistics_when_migrated(blank_db_url: str) -> None:
+    from vecpg import migrate
+
+    migrate.upgrade(blank_db_url, "0001")
+    with psycopg.connect(blank_db_url, autocommit=True) as c:
+        c.execute("SELECT vecpg.create_collection('old', 2)")
+        c.execute("INSERT INTO vecpg_data.old (id, content, embedding) VALUES ('1', 'solar panels', '[1,0]')")
+    migrate.upgrade(blank_db_url)
+    with vecpg.connect(blank_db_url) as store:
+        old = store.collection("old")
+        assert [h.id for h in old.search("solar", mode="keyword")] == ["1"]
+        old.upsert([{"id": "2", "content": "solar wind", "embedding": [0, 1]}])  # triggers installed
+        assert [h.id for h in old.search("wind", mode="keyword")] == ["2"]
+    migrate.downgrade(blank_db_url, "0001")  # and back: the 0001 functions work again
+    with psycopg.connect(blank_db_url) as c:
+        assert c.execute("SELECT count(*) FROM vecpg.search('old', '[1,0]', 5)").fetchone() == (2,)
+        assert c.execute("SELECT to_regclass('vecpg.bm25_df')").fetchone() == (None,)
+
+
+def test_hostile_query_text_is_only_text(facts: vecpg.Collection) -> None:
+    for text in ("'; DROP TABLE vecpg.collection; --", "a\\b 'c' | & ! <-> :*", "x" * 100_000, "\u2603 \u00e9t\u00e9"):
+        facts.search(text, k=3, mode="keyword")
+    assert facts.count() == len(DOCS)
