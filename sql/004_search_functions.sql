@@ -697,7 +697,7 @@ BEGIN
         RAISE EXCEPTION 'hybrid method must be adaptive, rrf or convex, got %', quote_literal(method)
             USING ERRCODE = 'VP005';
     END IF;
-    candidates := vecpg._int_param(opts, 'candidates', least(greatest(4 * k, 100), 1000), k, 1000);
+    candidates := vecpg._int_param(opts, 'candidates', least(4 * k, 1000), k, 1000);
     w_vector := coalesce((opts->>'vector_weight')::double precision, CASE method WHEN 'convex' THEN 0.7 ELSE 1 END);
     w_keyword := coalesce((opts->>'keyword_weight')::double precision, CASE method WHEN 'convex' THEN 0.3 ELSE 1 END);
     IF w_vector < 0 OR w_keyword < 0 OR rrf_k <= 0 THEN

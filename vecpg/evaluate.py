@@ -122,6 +122,12 @@ def evaluate(
         "hybrid": lambda i: [r.id for r in hybrid_search(collection, queries[qids[i]], vectors[i], 100, None,
                                                           (options or {}).get("hybrid"))],
     }
+    # Fusion looks at 4*k candidates per list, so a hybrid top 10 is not the head of a top 100:
+    # score @10 metrics on a k=10 search, as users run it, and recall@100 on a k=100 one.
+    top10: dict[str, Callable[[int], list[str]]] = {
+        "hybrid": lambda i: [r.id for r in hybrid_search(collection, queries[qids[i]], vectors[i], 10, None,
+                                                          (options or {}).get("hybrid"))],
+    }
     results: dict[str, dict[str, float]] = {}
     for mode in modes:
         bar = None
@@ -132,10 +138,11 @@ def evaluate(
         totals = {"ndcg@10": 0.0, "recall@100": 0.0, "mrr@10": 0.0}
         for i, qid in enumerate(qids):
             ranked = runners[mode](i)
+            head = top10[mode](i) if mode in top10 else ranked[:10]
             judged = dataset.qrels[qid]
-            totals["ndcg@10"] += ndcg_at(ranked, judged)
+            totals["ndcg@10"] += ndcg_at(head, judged)
             totals["recall@100"] += recall_at(ranked, judged)
-            totals["mrr@10"] += mrr_at(ranked, judged)
+            totals["mrr@10"] += mrr_at(head, judged)
             if bar is not None:
                 bar.update(1)
         if bar is not None:

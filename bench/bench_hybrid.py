@@ -1,0 +1,121 @@
+"""Hybrid search quality and latency on a BEIR dataset (default: the shared SciFact copy).
+
+Run by hand (not a test):  python bench/bench_hybrid.py [--data ../shared/data/scifact] [--split test]
+
+1. nDCG@10 of vector, keyword (BM25) and every fusion method, in three scenarios: the real
+   queries; a much weaker keyword leg (the keyword query cut to its first two words); a much
+   weaker vector leg (Gaussian noise added to the query embedding). The scenarios stand in for
+   datasets where one leg is far behind the other (as BM25 is on FiQA).
+2. p50/p99 latency of vector (exact and HNSW), keyword and hybrid search on the collection.
+Prints markdown tables and writes bench/results/hybrid-<split>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+import vecpg
+from vecpg.evaluate import ensure_loaded, load_dataset, ndcg_at
+from vecpg.search import hybrid_search, keyword_search, vector_search
+
+METHODS = {
+    "adaptive (default)": {},
+    "rrf": {"method": "rrf"},
+    "rrf 0.7/0.3": {"method": "rrf", "vector_weight": 0.7, "keyword_weight": 0.3},
+    "convex 0.7/0.3": {"method": "convex"},
+    "convex 0.5/0.5": {"method": "convex", "vector_weight": 0.5, "keyword_weight": 0.5},
+}
+
+
+def weak_text(text: str) -> str:
+    words = re.findall(r"[A-Za-z]{4,}", text)
+    return " ".join(words[:2]) or text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "scifact"))
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--collection", default="bench_hybrid")
+    parser.add_argument("--url", default=None)
+    parser.add_argument("--noise", type=float, default=0.09, help="std of the noise added for the weak-vector scenario")
+    args = parser.parse_args()
+
+    store = vecpg.connect(args.url)
+    coll = store.get_or_create_collection(args.collection)
+    data = load_dataset(args.data, args.split)
+    ensure_loaded(coll, data, progress=True)
+    coll.drop_index()
+    queries = data.judged_queries()
+    qids = list(queries)
+    vectors = coll.embedder().embed([queries[q] for q in qids])
+    rng = np.random.default_rng(0)
+    noisy = vectors + rng.normal(scale=args.noise, size=vectors.shape).astype(np.float32)
+    noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+    scenarios = {
+        "real queries": (vectors, lambda t: t),
+        "weak keyword leg": (vectors, weak_text),
+        "weak vector leg": (noisy, lambda t: t),
+    }
+
+    quality: dict[str, dict[str, float]] = {}
+    for name, (qv, text_of) in scenarios.items():
+        scores: dict[str, float] = {"vector": 0.0, "keyword": 0.0, **{m: 0.0 for m in METHODS}}
+        for i, qid in enumerate(tqdm(qids, desc=name)):
+            judged, text = data.qrels[qid], text_of(queries[qid])
+            scores["vector"] += ndcg_at([r.id for r in vector_search(coll, qv[i], 10)], judged)
+            scores["keyword"] += ndcg_at([r.id for r in keyword_search(coll, text, 10)], judged)
+            for method, options in METHODS.items():
+                scores[method] += ndcg_at([r.id for r in hybrid_search(coll, text, qv[i], 10, None, options)], judged)
+        quality[name] = {m: round(v / len(qids), 4) for m, v in scores.items()}
+
+    def timed(run, n: int = 200) -> tuple[float, float]:
+        for i in range(20):
+            run(i % len(qids))
+        samples = []
+        for i in range(n):
+            start = time.perf_counter()
+            run(i % len(qids))
+            samples.append((time.perf_counter() - start) * 1000)
+        return round(float(np.percentile(samples, 50)), 2), round(float(np.percentile(samples, 99)), 2)
+
+    latency = {"vector, exact scan": timed(lambda i: coll.search(vectors[i], k=10))}
+    coll.create_index(vecpg.HNSW())
+    with store.connection() as conn:
+        conn.execute(f"ANALYZE vecpg_data.{args.collection}")
+    latency["vector, HNSW"] = timed(lambda i: coll.search(vectors[i], k=10))
+    latency["keyword (BM25)"] = timed(lambda i: keyword_search(coll, queries[qids[i]], 10))
+    latency["hybrid, HNSW"] = timed(lambda i: hybrid_search(coll, queries[qids[i]], vectors[i], 10))
+    coll.drop_index()
+    latency["hybrid, exact vector scan"] = timed(lambda i: hybrid_search(coll, queries[qids[i]], vectors[i], 10))
+
+    result = {"date": date.today().isoformat(), "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+              "documents": coll.count(), "queries": len(qids), "split": args.split,
+              "quality_ndcg@10": quality, "latency_ms_p50_p99": latency}
+    out = Path(__file__).resolve().parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"hybrid-{args.split}.json").write_text(json.dumps(result, indent=2))
+
+    columns = ["vector", "keyword", *METHODS]
+    print(f"\nnDCG@10, {len(qids)} {args.split} queries, {coll.count()} documents\n")
+    print("| scenario | " + " | ".join(columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
+    for name, row in quality.items():
+        print(f"| {name} | " + " | ".join(f"{row[c]:.4f}" for c in columns) + " |")
+    print("\n| search | p50 ms | p99 ms |\n|---|---|---|")
+    for name, (p50, p99) in latency.items():
+        print(f"| {name} | {p50} | {p99} |")
+    store.close()
+
+
+if __name__ == "__main__":
+    main()
