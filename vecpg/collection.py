@@ -42,6 +42,13 @@ class CollectionInfo:
     created_at: datetime
 
 
+def _array(value: Any) -> np.ndarray | None:
+    """pgvector-python returns numpy arrays before 0.4 and its own Vector type since."""
+    if value is None or isinstance(value, np.ndarray):
+        return value
+    return np.asarray(value.to_numpy(), dtype=np.float32)
+
+
 def _q(name: str, **identifiers: sql.Composable) -> sql.Composed:
     return sql.SQL(query(name)).format(**identifiers)  # type: ignore[arg-type]
 
@@ -222,7 +229,7 @@ class Collection:
         with self.store.connection() as conn:
             rows = conn.execute(_q("get", table=self.table), {"ids": wanted}).fetchall()
         by_id = {
-            r[0]: Document(id=r[0], title=r[1], content=r[2], metadata=r[3], embedding=r[4],
+            r[0]: Document(id=r[0], title=r[1], content=r[2], metadata=r[3], embedding=_array(r[4]),
                            tenant_id=r[5], created_at=r[6], updated_at=r[7])
             for r in rows
         }
