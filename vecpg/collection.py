@@ -60,8 +60,8 @@ class Collection:
         self.store = store
         self.info = info
         self.table = sql.Identifier(info.schema, info.table)
-        # Search statements composed for this collection, by filter shape (see search.py).
-        self.statements: dict[tuple[bytes, bool], bytes] = {}
+        # Search statements composed for this collection, by filter, options and k (see search.py).
+        self.statements: dict[tuple[bytes, tuple[str, ...], int], bytes] = {}
 
     name = property(lambda self: self.info.name, doc="Collection name.")
     dimension = property(lambda self: self.info.dimension, doc="Length of its vectors.")

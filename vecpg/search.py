@@ -10,6 +10,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from .documents import check_k
+from .errors import InvalidArgument
 from .resources import query
 
 if TYPE_CHECKING:
@@ -51,16 +52,53 @@ def score_of(distance: float, metric: str) -> float | None:
     return None
 
 
+_SETTINGS = {  # option: (setting, lowest, highest); the same bounds as vecpg.apply_search_options
+    "ef_search": ("hnsw.ef_search", 1, 1000),
+    "probes": ("ivfflat.probes", 1, 32768),
+    "max_scan_tuples": ("hnsw.max_scan_tuples", 1, 2**31 - 1),
+}
+_SCANS = ("off", "relaxed_order", "strict_order")
+
+
 def search_options(
     ef_search: int | None = None,
     probes: int | None = None,
     iterative_scan: str | None = None,
     max_scan_tuples: int | None = None,
 ) -> dict[str, Any]:
-    """The options ``vecpg.apply_search_options`` takes, leaving out those not given."""
-    given = {"ef_search": ef_search, "probes": probes, "iterative_scan": iterative_scan,
-             "max_scan_tuples": max_scan_tuples}
-    return {k: v for k, v in given.items() if v is not None}
+    """Checked per-call tuning options, leaving out those not given."""
+    given = {"ef_search": ef_search, "probes": probes, "max_scan_tuples": max_scan_tuples}
+    options: dict[str, Any] = {}
+    for name, value in given.items():
+        if value is None:
+            continue
+        _, lo, hi = _SETTINGS[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise InvalidArgument(f"{name} must be an integer between {lo} and {hi}, got {value!r}")
+        options[name] = value
+    if iterative_scan is not None:
+        if iterative_scan not in _SCANS:
+            raise InvalidArgument(f"iterative_scan must be one of {', '.join(_SCANS)}, got {iterative_scan!r}")
+        options["iterative_scan"] = iterative_scan
+    return options
+
+
+def _settings(options: dict[str, Any]) -> tuple[sql.Composable, dict[str, str]]:
+    """``concat(set_config(..., true), ...)`` for the options, and its parameters."""
+    calls: list[sql.Composable] = []
+    params: dict[str, str] = {}
+    for name in sorted(options):
+        value = options[name]
+        if name == "iterative_scan":
+            # IVFFlat has no strict order; relaxed is its closest match.
+            pairs = [("hnsw.iterative_scan", value), ("ivfflat.iterative_scan", "off" if value == "off" else "relaxed_order")]
+        else:
+            pairs = [(_SETTINGS[name][0], str(value))]
+        for setting, text in pairs:
+            key = "set_" + setting.replace(".", "_")
+            calls.append(sql.SQL("set_config({}, {}, true)").format(sql.Literal(setting), sql.Placeholder(key)))
+            params[key] = text
+    return sql.SQL("concat({})").format(sql.SQL(", ").join(calls)), params
 
 
 def search_statement(
@@ -73,8 +111,9 @@ def search_statement(
     """The k-NN query of ``queries/search.sql`` for a collection, and its parameters."""
     check_k(k)
     where, params = collection.store.filters.compile(filter)
-    resort = bool(options) and options.get("iterative_scan", "off") != "off"  # type: ignore[union-attr]
-    key = (where.as_bytes(None), resort)
+    options = options or {}
+    resort = options.get("iterative_scan", "off") != "off"
+    key = (where.as_bytes(None) if params else b"", tuple(sorted(options)), k)
     statement = collection.statements.get(key)
     if statement is None:
         # Composed once per collection and shape: composing costs as much as a small query's
@@ -82,14 +121,26 @@ def search_statement(
         operator = sql.SQL("OPERATOR({}.{})").format(
             sql.Identifier(collection.store.vector_schema), sql.SQL(OPERATORS[collection.distance])
         )
-        composed = sql.SQL(query("search")).format(  # type: ignore[arg-type]
-            table=collection.table, op=operator, where=where
-        )
-        if resort:
-            # Relaxed iterative scans may return rows slightly out of order: sort the k rows again.
-            composed = sql.SQL("SELECT * FROM ({}) AS hits ORDER BY distance").format(composed)
+        if options:
+            # Tuning rides in the same statement: the settings row is computed first (the search
+            # refers to it) and set_config(..., true) ends with the statement's transaction, so a
+            # pooled connection never carries it on. One round trip, no BEGIN/COMMIT.
+            settings, _ = _settings(options)
+            gated = sql.SQL("{} AND vecpg_settings.applied IS NOT NULL").format(where)
+            inner = sql.SQL(query("search")).format(  # type: ignore[arg-type]
+                table=collection.table, op=operator, where=gated, k=sql.Literal(k))
+            composed = sql.SQL(query("search_tuned")).format(  # type: ignore[arg-type]
+                settings=settings, search=inner,
+                # Relaxed iterative scans may return rows slightly out of order: sort the k rows again.
+                order=sql.SQL("ORDER BY hits.distance" if resort else ""),
+            )
+        else:
+            composed = sql.SQL(query("search")).format(  # type: ignore[arg-type]
+                table=collection.table, op=operator, where=where, k=sql.Literal(k))
         statement = collection.statements[key] = composed.as_bytes(None)
-    params.update(query=vector, k=k)
+    if options:
+        params.update(_settings(options)[1])
+    params["query"] = vector
     return statement, params
 
 
@@ -107,13 +158,7 @@ def vector_search(
         options["iterative_scan"] = "relaxed_order"
     statement, params = search_statement(collection, vector, k, filter, options)
     with collection.store.connection() as conn:
-        if options:
-            # One round trip: BEGIN, settings local to this transaction, the query, COMMIT.
-            with conn.pipeline(), conn.transaction():
-                conn.execute("SELECT vecpg.apply_search_options(%s)", [Jsonb(options)])
-                rows = conn.execute(statement, params).fetchall()
-        else:
-            rows = conn.execute(statement, params).fetchall()
+        rows = conn.execute(statement, params).fetchall()
     metric = collection.distance
     return [SearchResult(r[0], r[1], r[2], r[3], r[4], score_of(r[4], metric)) for r in rows]
 
