@@ -47,18 +47,27 @@ def ground_truth(data: np.ndarray, queries: np.ndarray, k: int = 10) -> list[set
     return [set(np.argsort(-row)[:k].tolist()) for row in sims]
 
 
-def measure(name: str, run: Callable[[np.ndarray], list[int]], queries: np.ndarray, truth: list[set[int]]) -> dict[str, Any]:
-    for q in queries[:20]:
-        run(q)
-    latencies, recalls = [], []
-    for q, expected in tqdm(list(zip(queries, truth)), desc=f"search {name}", leave=False):
-        start = time.perf_counter()
-        found = run(q)
-        latencies.append((time.perf_counter() - start) * 1000)
-        recalls.append(len(set(found) & expected) / 10)
-    lat = np.array(latencies)
-    return {"p50_ms": round(float(np.percentile(lat, 50)), 3), "p99_ms": round(float(np.percentile(lat, 99)), 3),
-            "qps": round(1000 / float(lat.mean()), 1), "recall@10": round(float(np.mean(recalls)), 4)}
+def measure(runs: dict[str, Callable[[np.ndarray], list[int]]], queries: np.ndarray, truth: list[set[int]],
+            rounds: int = 3) -> dict[str, dict[str, Any]]:
+    """Latency and recall of several clients, interleaved query by query so drift hits all alike."""
+    for run in runs.values():
+        for q in queries[:20]:
+            run(q)
+    latencies: dict[str, list[float]] = {name: [] for name in runs}
+    recalls: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for q, expected in tqdm(list(zip(queries, truth)), desc="search " + ", ".join(runs), leave=False):
+            for name, run in runs.items():
+                start = time.perf_counter()
+                found = run(q)
+                latencies[name].append((time.perf_counter() - start) * 1000)
+                recalls[name].append(len(set(found) & expected) / 10)
+    out = {}
+    for name in runs:
+        lat = np.array(latencies[name])
+        out[name] = {"p50_ms": round(float(np.percentile(lat, 50)), 3), "p99_ms": round(float(np.percentile(lat, 99)), 3),
+                     "qps": round(1000 / float(lat.mean()), 1), "recall@10": round(float(np.mean(recalls[name])), 4)}
+    return out
 
 
 def main() -> None:
@@ -125,11 +134,11 @@ def main() -> None:
     raw_sql = RAW_SQL.format(table="bench_vecpg")
     for ef in (40, 100):
         raw.execute(f"SET hnsw.ef_search = {ef}")
-        search[f"raw psycopg, ef_search {ef}"] = measure(
-            f"raw ef{ef}", lambda q: [int(r[0]) for r in raw.execute(raw_sql, {"q": q}).fetchall()], queries, truth)
         tuning = {} if ef == 40 else {"ef_search": ef}
-        search[f"vecpg, ef_search {ef}"] = measure(
-            f"vecpg ef{ef}", lambda q: [int(h.id) for h in coll.search(q, k=10, **tuning)], queries, truth)
+        search.update(measure({
+            f"raw psycopg, ef_search {ef}": lambda q: [int(r[0]) for r in raw.execute(raw_sql, {"q": q}).fetchall()],
+            f"vecpg, ef_search {ef}": lambda q, t=tuning: [int(h.id) for h in coll.search(q, k=10, **t)],
+        }, queries, truth))
     raw.execute("RESET hnsw.ef_search")
 
     loads: dict[str, float] = {}
@@ -145,8 +154,8 @@ def main() -> None:
             docs.upsert(records=[(ids[i], data[i].tolist(), {}) for i in range(lo, min(lo + batch, args.n))])
         loads["vecs"] = round(args.n / (time.perf_counter() - start))
         docs.create_index(method=vecs.IndexMethod.hnsw, measure=vecs.IndexMeasure.cosine_distance)
-        search["vecs (defaults)"] = measure(
-            "vecs", lambda q: [int(i) for i in docs.query(data=q.tolist(), limit=10)], queries, truth)
+        search.update(measure({"vecs (defaults)": lambda q: [int(i) for i in docs.query(data=q.tolist(), limit=10)]},
+                              queries, truth, rounds=1))
         client.delete_collection("bench_vecs")
         client.disconnect()
 
@@ -178,9 +187,10 @@ def main() -> None:
             conn.execute("CREATE INDEX IF NOT EXISTS bench_lc_hnsw ON langchain_pg_embedding "
                          "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)")
             conn.execute("ANALYZE langchain_pg_embedding")
-        search["langchain-postgres (defaults)"] = measure(
-            "langchain", lambda q: [int(d.id) for d, _ in lc.similarity_search_with_score_by_vector(q.tolist(), k=10)],
-            queries, truth)
+        search.update(measure(
+            {"langchain-postgres (defaults)":
+             lambda q: [int(d.id) for d, _ in lc.similarity_search_with_score_by_vector(q.tolist(), k=10)]},
+            queries, truth, rounds=1))
         lc.delete_collection()
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("DROP INDEX IF EXISTS bench_lc_hnsw")

@@ -66,17 +66,17 @@ def _identity(text: str) -> str:
     return text
 
 
-class _Checked(NamedTuple):
-    id: str | None
-    title: str | None
-    content: str
-    metadata: str  # JSON text
-    embedding: Any
-    tenant_id: str | None
+_EMPTY_JSONB = Jsonb("{}", dumps=_identity)
 
-    def text_to_embed(self) -> str:
-        """Title and content together: what the collection's model embeds."""
-        return f"{self.title} {self.content}".strip() if self.title else self.content
+# A checked input row, as a plain tuple (bulk loads build one per document, so it stays cheap):
+# (id, title, content, metadata as JSON text, embedding or None, tenant_id).
+_Checked = tuple[Any, ...]
+_ID, _TITLE, _CONTENT, _METADATA, _EMBEDDING, _TENANT = range(6)
+
+
+def _text_to_embed(row: _Checked) -> str:
+    """Title and content together: what the collection's model embeds."""
+    return f"{row[_TITLE]} {row[_CONTENT]}".strip() if row[_TITLE] else row[_CONTENT]
 
 
 def _bad_text(value: Any, name: str, row: int, doc_id: Any) -> InvalidDocument:
@@ -135,7 +135,7 @@ def _check_row(item: Document | Mapping[str, Any], row: int) -> _Checked:
             raise InvalidDocument(f"{_label(row, doc_id)}: metadata is not valid JSON: {exc}") from None
         if "\\u0000" in encoded:
             raise InvalidDocument(f"{_label(row, doc_id)}: metadata contains a NUL character, which PostgreSQL cannot store")
-    return _Checked(doc_id, title, content, encoded, get("embedding"), tenant)
+    return (doc_id, title, content, encoded, get("embedding"), tenant)
 
 
 def prepare(
@@ -149,23 +149,24 @@ def prepare(
     ``embed`` maps a list of texts to vectors, or is None when the collection has no model.
     """
     checked = [_check_row(item, first_row + i) for i, item in enumerate(items)]
-    vectors = [c.embedding for c in checked]
+    vectors = [c[_EMBEDDING] for c in checked]
     missing = [i for i, v in enumerate(vectors) if v is None]
     if missing:
         if embed is None:
             i = missing[0]
             raise InvalidDocument(
-                f"{_label(first_row + i, checked[i].id)}: no embedding, and the collection has no model to compute one"
+                f"{_label(first_row + i, checked[i][_ID])}: no embedding, and the collection has no model to compute one"
             )
-        texts = [checked[i].text_to_embed() for i in missing]
+        texts = [_text_to_embed(checked[i]) for i in missing]
         for i, text in zip(missing, texts):
             if not text.strip():
-                raise InvalidDocument(f"{_label(first_row + i, checked[i].id)}: no embedding and no text to embed")
+                raise InvalidDocument(f"{_label(first_row + i, checked[i][_ID])}: no embedding and no text to embed")
         for i, vector in zip(missing, embed(texts)):
             vectors[i] = vector
     matrix = _check_embeddings(vectors, dimension, checked, first_row)
     return [
-        Row(c.id or str(uuid.uuid4()), c.title, c.content, matrix[i], Jsonb(c.metadata, dumps=_identity), c.tenant_id)
+        Row(c[_ID] or str(uuid.uuid4()), c[_TITLE], c[_CONTENT], matrix[i],
+            _EMPTY_JSONB if c[_METADATA] == "{}" else Jsonb(c[_METADATA], dumps=_identity), c[_TENANT])
         for i, c in enumerate(checked)
     ]
 
@@ -179,12 +180,12 @@ def _check_embeddings(vectors: list[Any], dimension: int, docs: list[_Checked], 
     if matrix is None or matrix.ndim != 2 or matrix.shape[1] != dimension:
         # Ragged or malformed: find the culprit row by row.
         for i, vector in enumerate(vectors):
-            check_vector(vector, dimension, what=f"{_label(first_row + i, docs[i].id)}: embedding")
+            check_vector(vector, dimension, what=f"{_label(first_row + i, docs[i][_ID])}: embedding")
         raise InvalidVector("embeddings must be vectors of numbers")  # pragma: no cover - found above
     finite = np.isfinite(matrix).all(axis=1)
     if not finite.all():
         i = int(np.argmin(finite))
-        raise InvalidVector(f"{_label(first_row + i, docs[i].id)}: embedding contains NaN or infinite values")
+        raise InvalidVector(f"{_label(first_row + i, docs[i][_ID])}: embedding contains NaN or infinite values")
     return matrix
 
 

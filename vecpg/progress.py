@@ -43,9 +43,12 @@ def create_index_with_progress(collection: Collection, spec: IndexSpec, interval
                 if row is None:
                     continue
                 phase, tuples_done, tuples_total, blocks_done, blocks_total = row
-                done, total = (tuples_done, tuples_total) if tuples_total else (blocks_done, blocks_total)
+                # Some phases count tuples, others table blocks.
+                unit, done, total = (("row", tuples_done, tuples_total) if tuples_total
+                                     else ("block", blocks_done, blocks_total))
                 if bar is None:
-                    bar = tqdm(desc=f"{spec.method} index on {collection.name}", unit="row", leave=True)
+                    bar = tqdm(desc=f"{spec.method} index on {collection.name}", leave=True)
+                bar.unit = unit
                 bar.total = total or None
                 bar.n = done or 0
                 bar.set_postfix_str(phase)

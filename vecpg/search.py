@@ -1,4 +1,4 @@
-"""Search: vector, keyword (BM25) and hybrid; typed results; per-call tuning kept in one transaction."""
+"""Search: vector, keyword (BM25) and hybrid; typed results; per-call tuning that never leaks."""
 
 from __future__ import annotations
 
@@ -137,6 +137,8 @@ def search_statement(
         else:
             composed = sql.SQL(query("search")).format(  # type: ignore[arg-type]
                 table=collection.table, op=operator, where=where, k=sql.Literal(k))
+        if len(collection.statements) >= 1024:  # many shapes: start over rather than grow forever
+            collection.statements.clear()
         statement = collection.statements[key] = composed.as_bytes(None)
     if options:
         params.update(_settings(options)[1])
@@ -151,7 +153,7 @@ def vector_search(
     filter: Any = None,
     options: dict[str, Any] | None = None,
 ) -> list[SearchResult]:
-    """Run the k-NN query on ``collection``, with ``options`` local to its transaction."""
+    """Run the k-NN query on ``collection``; ``options`` apply to this statement only."""
     options = dict(options or {})
     if filter and "iterative_scan" not in options and collection.store.pgvector_version >= (0, 8):
         # As vecpg.search does: a filter applied after the index scan must not leave fewer than k rows.
