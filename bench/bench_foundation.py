@@ -15,9 +15,10 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import psycopg

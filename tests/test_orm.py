@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from alembic.operations import Operations
-from sqlalchemy import Column, Integer, Table, create_engine, select
+from sqlalchemy import select
 
 import vecpg
-from vecpg import alembic_ops, orm
-from vecpg.db import sqlalchemy_url
+from vecpg import orm
 
 
 def test_query_a_collection_with_the_orm(store: vecpg.Store, db_url: str) -> None:

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from .embed import Embedder
     from .store import Store
 
-# Below this many rows an upsert is one multi-row INSERT; above it, COPY into staging and merge.
+# Up to this many rows an upsert is a pipelined executemany of INSERT ... ON CONFLICT; above it,
+# it goes through the bulk path (binary COPY, see _copy_merge).
 COPY_THRESHOLD = 500
 _ROW_TYPES = ["text", "text", "text", "vector", "jsonb", "text"]
 

@@ -6,13 +6,13 @@ import csv
 import gzip
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from .collection import Collection
-from .errors import InputFileError
+from .errors import InputFileError, InvalidArgument
 from .search import MODES, hybrid_search, keyword_search, vector_search
 
 
@@ -114,20 +114,21 @@ def evaluate(
     """Mean nDCG@10, recall@100 and MRR@10 of each mode over the judged queries."""
     queries = dataset.judged_queries()
     qids = list(queries)
+    opts = options or {}
     embedder = collection.embedder()
-    vectors = embedder.embed([queries[q] for q in qids]) if embedder is not None and set(modes) - {"keyword"} else None
-    runners: dict[str, Callable[[int], list[str]]] = {
-        "vector": lambda i: [r.id for r in vector_search(collection, vectors[i], 100, None, (options or {}).get("vector"))],
-        "keyword": lambda i: [r.id for r in keyword_search(collection, queries[qids[i]], 100, None, (options or {}).get("keyword"))],
-        "hybrid": lambda i: [r.id for r in hybrid_search(collection, queries[qids[i]], vectors[i], 100, None,
-                                                          (options or {}).get("hybrid"))],
-    }
-    # Fusion looks at 4*k candidates per list, so a hybrid top 10 is not the head of a top 100:
-    # score @10 metrics on a k=10 search, as users run it, and recall@100 on a k=100 one.
-    top10: dict[str, Callable[[int], list[str]]] = {
-        "hybrid": lambda i: [r.id for r in hybrid_search(collection, queries[qids[i]], vectors[i], 10, None,
-                                                          (options or {}).get("hybrid"))],
-    }
+    if embedder is None and set(modes) - {"keyword"}:
+        raise InvalidArgument(f"collection {collection.name!r} has no embedding model: only keyword mode can be evaluated")
+    texts = [queries[q] for q in qids]
+    vectors = embedder.embed(texts) if embedder is not None and set(modes) - {"keyword"} else None
+
+    def ranked(mode: str, i: int, k: int) -> list[str]:
+        if mode == "keyword":
+            return [r.id for r in keyword_search(collection, texts[i], k, None, opts.get("keyword"))]
+        assert vectors is not None
+        if mode == "vector":
+            return [r.id for r in vector_search(collection, vectors[i], k, None, opts.get("vector"))]
+        return [r.id for r in hybrid_search(collection, texts[i], vectors[i], k, None, opts.get("hybrid"))]
+
     results: dict[str, dict[str, float]] = {}
     for mode in modes:
         bar = None
@@ -137,11 +138,13 @@ def evaluate(
             bar = tqdm(total=len(qids), desc=f"eval {mode}", unit="query")
         totals = {"ndcg@10": 0.0, "recall@100": 0.0, "mrr@10": 0.0}
         for i, qid in enumerate(qids):
-            ranked = runners[mode](i)
-            head = top10[mode](i) if mode in top10 else ranked[:10]
+            top100 = ranked(mode, i, 100)
+            # Fusion looks at 4*k candidates per list, so a hybrid top 10 is not the head of its
+            # top 100: score the @10 metrics on a k=10 search, as users run it.
+            head = ranked(mode, i, 10) if mode == "hybrid" else top100[:10]
             judged = dataset.qrels[qid]
             totals["ndcg@10"] += ndcg_at(head, judged)
-            totals["recall@100"] += recall_at(ranked, judged)
+            totals["recall@100"] += recall_at(top100, judged)
             totals["mrr@10"] += mrr_at(head, judged)
             if bar is not None:
                 bar.update(1)
