@@ -31,6 +31,13 @@ def with_database(url: str, dbname: str) -> str:
     return urlunsplit(parts._replace(path=f"/{dbname}"))
 
 
+def as_user(url: str, user: str) -> str:
+    """The same URL logging in as another role (the embedded server trusts local sockets)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}"))
+
+
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a PostgreSQL server with pgvector, for the whole session."""
@@ -102,6 +109,20 @@ def conn(db_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(db_url, autocommit=True) as c:
         register_vector(c)
         yield c
+
+
+@pytest.fixture
+def logins(db_url: str) -> dict[str, str]:
+    """URLs that log in as non-superuser roles, members of vecpg_reader, vecpg_writer, vecpg_admin."""
+    urls = {}
+    with _admin(db_url) as conn:
+        for group in ("reader", "writer", "admin"):
+            role = f"vecpg_test_{group}"
+            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+                conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(f"vecpg_{group}"), sql.Identifier(role)))
+            urls[group] = as_user(db_url, role)
+    return urls
 
 
 @pytest.fixture(scope="session")

@@ -56,15 +56,18 @@ def _store(ctx: click.Context) -> Store:
     if "store" not in obj:
         obj["store"] = connect(obj.get("url"))
         ctx.call_on_close(obj["store"].close)
+        if obj.get("tenant"):
+            ctx.with_resource(obj["store"].tenant(obj["tenant"]))
     return obj["store"]
 
 
 @click.group(cls=_Group)
 @click.option("--url", envvar=config.DATABASE_URL_ENV, help="Database URL (default: the embedded server).")
+@click.option("--tenant", envvar="VECPG_TENANT", help="Act for this tenant (row-level security).")
 @click.pass_context
-def main(ctx: click.Context, url: str | None) -> None:
+def main(ctx: click.Context, url: str | None, tenant: str | None) -> None:
     """vecpg: vector search on PostgreSQL."""
-    ctx.ensure_object(dict)["url"] = url or None
+    ctx.ensure_object(dict).update(url=url or None, tenant=tenant or None)
 
 
 # -- database ---------------------------------------------------------------------------------

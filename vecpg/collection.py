@@ -106,7 +106,7 @@ class Collection:
         Missing embeddings are computed with the collection's model. The whole batch is one
         transaction: if any row is invalid, nothing is written and the error names the row.
         """
-        rows = prepare(documents, self.dimension, self._embed_fn())
+        rows = prepare(documents, self.dimension, self._embed_fn(), tenant=self.store.current_tenant)
         if len(rows) > COPY_THRESHOLD:
             self._copy_merge([rows])
         else:
@@ -136,11 +136,13 @@ class Collection:
 
             bar = tqdm(total=total, unit="doc", desc=f"loading {self.name}")
 
+        tenant = self.store.current_tenant
+
         def batches() -> Iterator[list[Row]]:
             it = iter(documents)
             first = 0
             while chunk := list(islice(it, batch_size)):
-                yield prepare(chunk, self.dimension, self._embed_fn(), first_row=first)
+                yield prepare(chunk, self.dimension, self._embed_fn(), first_row=first, tenant=tenant)
                 first += len(chunk)
                 if bar is not None:
                     bar.update(len(chunk))
@@ -162,7 +164,9 @@ class Collection:
         seen: set[str] = set()
         repeated: list[Row] = []
         with self.store.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            direct = self._lock_if_empty(conn)
+            # A tenant sees only its rows, so "empty" would only mean empty for it, and the lock
+            # would stall every other tenant's writers: tenants always take the merge path.
+            direct = self.store.current_tenant is None and self._lock_if_empty(conn)
             if direct:
                 with cur.copy(_q("copy_direct", table=self.table)) as copy:
                     copy.set_types(_ROW_TYPES)

@@ -143,10 +143,12 @@ def prepare(
     dimension: int,
     embed: Callable[[list[str]], Sequence[np.ndarray]] | None,
     first_row: int = 0,
+    tenant: str | None = None,
 ) -> list[Row]:
-    """Validate a batch, fill in ids and missing embeddings; nothing is written yet.
+    """Validate a batch, fill in ids, missing embeddings and the tenant; nothing is written yet.
 
     ``embed`` maps a list of texts to vectors, or is None when the collection has no model.
+    ``tenant`` is the tenant the writer acts for: rows that name none belong to it.
     """
     checked = [_check_row(item, first_row + i) for i, item in enumerate(items)]
     vectors = [c[_EMBEDDING] for c in checked]
@@ -166,7 +168,8 @@ def prepare(
     matrix = _check_embeddings(vectors, dimension, checked, first_row)
     return [
         Row(c[_ID] or str(uuid.uuid4()), c[_TITLE], c[_CONTENT], matrix[i],
-            _EMPTY_JSONB if c[_METADATA] == "{}" else Jsonb(c[_METADATA], dumps=_identity), c[_TENANT])
+            _EMPTY_JSONB if c[_METADATA] == "{}" else Jsonb(c[_METADATA], dumps=_identity),
+            c[_TENANT] if c[_TENANT] is not None else tenant)
         for i, c in enumerate(checked)
     ]
 

@@ -75,7 +75,8 @@ def document_model(
         "content": mapped_column(Text, server_default=FetchedValue()),
         "embedding": mapped_column(Vector(dimension), nullable=True),
         "meta": mapped_column("metadata", JSONB, server_default=FetchedValue()),
-        "tenant_id": mapped_column(Text, nullable=True),
+        # Left out of INSERTs when unset: the database fills in the transaction's tenant.
+        "tenant_id": mapped_column(Text, nullable=True, server_default=FetchedValue()),
         "created_at": mapped_column(DateTime(timezone=True), server_default=FetchedValue()),
         "updated_at": mapped_column(DateTime(timezone=True), server_default=FetchedValue(),
                                     server_onupdate=FetchedValue()),

@@ -155,7 +155,8 @@ def vector_search(
 ) -> list[SearchResult]:
     """Run the k-NN query on ``collection``; ``options`` apply to this statement only."""
     options = dict(options or {})
-    if filter and "iterative_scan" not in options and collection.store.pgvector_version >= (0, 8):
+    filtered = bool(filter) or collection.store.current_tenant is not None  # row-level security filters too
+    if filtered and "iterative_scan" not in options and collection.store.pgvector_version >= (0, 8):
         # As vecpg.search does: a filter applied after the index scan must not leave fewer than k rows.
         options["iterative_scan"] = "relaxed_order"
     statement, params = search_statement(collection, vector, k, filter, options)

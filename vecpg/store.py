@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import psycopg
@@ -13,7 +14,7 @@ from . import config, migrate
 from .collection import Collection, CollectionInfo
 from .db import open_pool, resolve_url
 from .embed import DEFAULT_MODEL, Embedder, canonical_model_name, embedder_for
-from .errors import CollectionNotFound, NotMigrated, VecpgError, from_database
+from .errors import CollectionNotFound, InvalidArgument, NotMigrated, VecpgError, from_database
 from .filters import FilterCompiler
 
 _CATALOG = "SELECT name, schema_name AS schema, table_name AS table, dimension, distance, model, language::text, created_at FROM vecpg.collection"
@@ -21,6 +22,10 @@ _CATALOG = "SELECT name, schema_name AS schema, table_name AS table, dimension, 
 
 def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split("-")[0].split(".") if part.isdigit())
+
+
+# The tenant each store acts for in the current context (thread or task): {id(store): tenant}.
+_TENANTS: ContextVar[dict[int, str] | None] = ContextVar("vecpg_tenants", default=None)
 
 
 class Store:
@@ -39,13 +44,44 @@ class Store:
         self.pgvector_version: tuple[int, ...] = _version(row[1] if row else "0")
         self.filters = FilterCompiler(self)
 
+    # -- tenancy ------------------------------------------------------------------------------
+    @contextmanager
+    def tenant(self, tenant_id: str) -> Iterator[Store]:
+        """Act for one tenant inside the block: row-level security then shows and accepts only its rows.
+
+        The tenant is set per transaction (``set_config('vecpg.tenant_id', ..., true)``), so a
+        pooled connection never carries it into another request. Outside any ``tenant`` block a
+        store sees only rows without a tenant.
+        """
+        if not isinstance(tenant_id, str) or not tenant_id or "\x00" in tenant_id:
+            raise InvalidArgument(f"tenant must be a non-empty string without NUL bytes, got {tenant_id!r}")
+        token = _TENANTS.set({**(_TENANTS.get() or {}), id(self): tenant_id})
+        try:
+            yield self
+        finally:
+            _TENANTS.reset(token)
+
+    @property
+    def current_tenant(self) -> str | None:
+        """The tenant this store acts for here, or None."""
+        return (_TENANTS.get() or {}).get(id(self))
+
     # -- connections --------------------------------------------------------------------------
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
-        """A pooled autocommit connection; database errors from vecpg's SQL become vecpg errors."""
+        """A pooled autocommit connection; database errors from vecpg's SQL become vecpg errors.
+
+        Inside ``tenant()`` it is in a transaction that has set the tenant.
+        """
+        tenant = self.current_tenant
         try:
             with self._pool.connection() as conn:
-                yield conn
+                if tenant is None:
+                    yield conn
+                else:
+                    with conn.transaction():
+                        conn.execute("SELECT set_config('vecpg.tenant_id', %s, true)", (tenant,))
+                        yield conn
         except psycopg.Error as exc:
             translated = from_database(exc)
             if translated is not None:

@@ -1,0 +1,198 @@
+-- 006_tenancy_functions.sql — row-level security on every collection, per-tenant statistics
+-- visibility, and least-privilege grants.
+--
+-- Idempotent file (CREATE OR REPLACE, DROP ... IF EXISTS; safe to run again); frozen once
+-- released. Its downgrade drops what it adds, removes the policies and runs 004 again.
+--
+-- The tenant is the setting vecpg.tenant_id, set per transaction by clients:
+--     SELECT set_config('vecpg.tenant_id', 'acme', true);
+-- A session with no tenant sees only rows without a tenant (tenant_id IS NULL), never all rows.
+-- Policies are FORCEd, so they bind table owners too; only superusers and BYPASSRLS roles
+-- see past them.
+
+CREATE OR REPLACE FUNCTION vecpg.current_tenant()
+RETURNS text
+LANGUAGE sql STABLE SECURITY INVOKER
+AS $$
+    SELECT nullif(current_setting('vecpg.tenant_id', true), '')
+$$;
+COMMENT ON FUNCTION vecpg.current_tenant() IS 'The tenant of the current transaction (vecpg.tenant_id), or NULL';
+
+CREATE OR REPLACE FUNCTION vecpg.shares_rows(collection text)
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY INVOKER
+AS $$
+    SELECT coalesce((SELECT c.shared_rows FROM vecpg.collection c WHERE c.name = collection), false)
+$$;
+
+-- Row-level security for one collection: policies per command, grants per role, ownership by
+-- vecpg_admin (so that any admin may build its indexes).
+CREATE OR REPLACE FUNCTION vecpg.apply_tenancy(collection text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+    own text := 'tenant_id IS NOT DISTINCT FROM vecpg.current_tenant()';
+    readable text;
+    policy text;
+BEGIN
+    readable := own || CASE WHEN c.shared_rows THEN ' OR tenant_id IS NULL' ELSE '' END;
+    EXECUTE format('ALTER TABLE %I.%I ENABLE ROW LEVEL SECURITY', c.schema_name, c.table_name);
+    EXECUTE format('ALTER TABLE %I.%I FORCE ROW LEVEL SECURITY', c.schema_name, c.table_name);
+    FOREACH policy IN ARRAY ARRAY['tenant_select', 'tenant_insert', 'tenant_update', 'tenant_delete'] LOOP
+        EXECUTE format('DROP POLICY IF EXISTS %I ON %I.%I', policy, c.schema_name, c.table_name);
+    END LOOP;
+    EXECUTE format('CREATE POLICY tenant_select ON %I.%I FOR SELECT USING (%s)', c.schema_name, c.table_name, readable);
+    EXECUTE format('CREATE POLICY tenant_insert ON %I.%I FOR INSERT WITH CHECK (%s)', c.schema_name, c.table_name, own);
+    EXECUTE format('CREATE POLICY tenant_update ON %I.%I FOR UPDATE USING (%s) WITH CHECK (%s)',
+                   c.schema_name, c.table_name, own, own);
+    EXECUTE format('CREATE POLICY tenant_delete ON %I.%I FOR DELETE USING (%s)', c.schema_name, c.table_name, own);
+    -- Rows inserted by any client without a tenant_id belong to the inserting tenant.
+    EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN tenant_id SET DEFAULT vecpg.current_tenant()',
+                   c.schema_name, c.table_name);
+    EXECUTE format('GRANT SELECT ON %I.%I TO vecpg_reader', c.schema_name, c.table_name);
+    EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %I.%I TO vecpg_writer', c.schema_name, c.table_name);
+    IF pg_has_role('vecpg_admin', 'MEMBER') THEN
+        EXECUTE format('ALTER TABLE %I.%I OWNER TO vecpg_admin', c.schema_name, c.table_name);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION vecpg.apply_tenancy(text) IS 'Row-level security policies and grants for a collection';
+
+CREATE OR REPLACE FUNCTION vecpg.set_shared_rows(collection text, shared boolean)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+AS $$
+#variable_conflict use_variable
+BEGIN
+    PERFORM vecpg.get_collection(collection);
+    UPDATE vecpg.collection AS x SET shared_rows = coalesce(shared, false) WHERE x.name = collection;
+    PERFORM vecpg.apply_tenancy(collection);
+END
+$$;
+COMMENT ON FUNCTION vecpg.set_shared_rows(text, boolean) IS
+    'Whether rows without a tenant are shared, read-only documents visible to every tenant';
+
+-- Statistics follow the rows they count: a tenant sees its own, and the shared ones where the
+-- collection shares rows. So BM25 scores use only the documents the caller can see.
+DROP POLICY IF EXISTS tenant_stats ON vecpg.bm25_df;
+CREATE POLICY tenant_stats ON vecpg.bm25_df
+    USING (tenant_key = coalesce(vecpg.current_tenant(), '') OR (tenant_key = '' AND vecpg.shares_rows(collection)))
+    WITH CHECK (tenant_key = coalesce(vecpg.current_tenant(), ''));
+DROP POLICY IF EXISTS tenant_stats ON vecpg.bm25_totals;
+CREATE POLICY tenant_stats ON vecpg.bm25_totals
+    USING (tenant_key = coalesce(vecpg.current_tenant(), '') OR (tenant_key = '' AND vecpg.shares_rows(collection)))
+    WITH CHECK (tenant_key = coalesce(vecpg.current_tenant(), ''));
+
+-- Collections now get row-level security (otherwise as in 004_search_functions.sql).
+CREATE OR REPLACE FUNCTION vecpg.create_collection(
+    name        text,
+    dimension   integer,
+    distance    text DEFAULT 'cosine',
+    model       text DEFAULT NULL,
+    language    regconfig DEFAULT 'english',
+    schema_name name DEFAULT 'vecpg_data'
+)
+RETURNS vecpg.collection
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection;
+    short text;
+BEGIN
+    IF name IS NULL OR name !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid collection name %: use 1-63 lowercase letters, digits or _, not starting with a digit',
+            coalesce(quote_literal(name), 'NULL')
+            USING ERRCODE = 'VP005';
+    END IF;
+    IF dimension IS NULL OR dimension NOT BETWEEN 1 AND 16000 THEN
+        RAISE EXCEPTION 'invalid dimension %: must be between 1 and 16000', dimension
+            USING ERRCODE = 'VP005';
+    END IF;
+    IF distance IS NULL OR distance NOT IN ('cosine', 'l2', 'ip') THEN
+        RAISE EXCEPTION 'invalid distance %: use cosine, l2 or ip', coalesce(quote_literal(distance), 'NULL')
+            USING ERRCODE = 'VP005';
+    END IF;
+    IF EXISTS (SELECT 1 FROM vecpg.collection AS x WHERE x.name = name) THEN
+        RAISE EXCEPTION 'collection "%" already exists', name USING ERRCODE = 'VP002';
+    END IF;
+
+    -- Index names must stay under 63 bytes whatever the collection name.
+    short := left(name, 48);
+    EXECUTE format(
+        $ddl$
+        CREATE TABLE %1$I.%2$I (
+            id          text PRIMARY KEY DEFAULT gen_random_uuid()::text,
+            title       text,
+            content     text NOT NULL DEFAULT '',
+            embedding   %3$I.vector(%4$s),
+            metadata    jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(metadata) = 'object'),
+            tenant_id   text,
+            created_at  timestamptz NOT NULL DEFAULT now(),
+            updated_at  timestamptz NOT NULL DEFAULT now(),
+            fts         tsvector GENERATED ALWAYS AS (
+                            setweight(to_tsvector(%5$L::regconfig, coalesce(title, '')), 'A')
+                         || setweight(to_tsvector(%5$L::regconfig, content), 'B')
+                        ) STORED
+        )
+        $ddl$,
+        schema_name, name, vecpg.vector_schema(), dimension, language::text);
+    EXECUTE format('CREATE INDEX %I ON %I.%I USING gin (fts)', short || '_fts_idx', schema_name, name);
+    EXECUTE format('CREATE INDEX %I ON %I.%I USING gin (metadata jsonb_path_ops)',
+                   short || '_metadata_idx', schema_name, name);
+    EXECUTE format('CREATE TRIGGER touch_updated_at BEFORE UPDATE ON %I.%I '
+                   'FOR EACH ROW EXECUTE FUNCTION vecpg.touch_updated_at()', schema_name, name);
+    EXECUTE format('COMMENT ON TABLE %I.%I IS %L', schema_name, name, 'vecpg collection ' || name);
+
+    INSERT INTO vecpg.collection (name, schema_name, table_name, dimension, distance, model, language)
+    VALUES (name, schema_name, name, dimension, distance, model, language)
+    RETURNING * INTO c;
+    PERFORM vecpg.refresh_keyword_stats(name);
+    PERFORM vecpg.apply_tenancy(name);
+    RETURN c;
+END
+$$;
+COMMENT ON FUNCTION vecpg.create_collection(text, integer, text, text, regconfig, name) IS
+    'Create a collection table with its full-text and metadata indexes, BM25 statistics triggers and '
+    'row-level security, and record it in the catalog';
+
+-- Only admins change collections, indexes and policies.
+DO $grants$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+             WHERE p.pronamespace = 'vecpg'::regnamespace
+               AND p.proname IN ('create_collection', 'drop_collection', 'create_index', 'drop_index',
+                                 'rebuild_index', 'refresh_keyword_stats', 'apply_tenancy', 'set_shared_rows')
+    LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO vecpg_admin', f);
+    END LOOP;
+END
+$grants$;
+
+-- Collections created before this file get their policies now.
+DO $install$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT name FROM vecpg.collection LOOP
+        PERFORM vecpg.apply_tenancy(c.name);
+    END LOOP;
+END
+$install$;
+
+-- Pin the search_path of every vecpg function (see 002_functions.sql).
+DO $pin$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p WHERE p.pronamespace = 'vecpg'::regnamespace LOOP
+        EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, %I, pg_temp', f, vecpg.vector_schema());
+    END LOOP;
+END
+$pin$;

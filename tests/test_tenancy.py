@@ -1,0 +1,179 @@
+"""Multi-tenancy: row-level security on every collection, least-privilege roles, and tenants that
+never see, change or influence each other's rows. Everything here logs in as non-superusers:
+superusers bypass row-level security."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+import vecpg
+from vecpg import orm
+from vecpg.cli import main
+
+DOCS = {
+    "a": [("a1", "Solar panels turn sunlight into electricity"), ("a2", "Wind turbines and solar farms"),
+          ("a3", "Batteries store solar energy")],
+    "b": [("b1", "Solar eclipses darken the sky"), ("b2", "Solar wind streams from the Sun")],
+}
+
+
+@pytest.fixture
+def tenants(store: vecpg.Store, logins: dict[str, str]):
+    """A collection created by the superuser, filled by tenants a and b through the writer role."""
+    store.create_collection("docs", dimension=2)
+    with vecpg.connect(logins["writer"], pool_size=1) as writer:
+        coll = writer.collection("docs")
+        for tenant, docs in DOCS.items():
+            with writer.tenant(tenant):
+                coll.upsert([{"id": i, "content": c, "embedding": [1, n], "metadata": {"n": n}}
+                             for n, (i, c) in enumerate(docs)])
+        yield writer, coll
+
+
+def test_each_tenant_sees_only_its_rows_through_every_path(tenants, logins) -> None:
+    writer, coll = tenants
+    for tenant, docs in DOCS.items():
+        mine = {i for i, _ in docs}
+        with writer.tenant(tenant):
+            assert coll.count() == len(docs)
+            assert {d.id for d in coll.get(["a1", "a2", "a3", "b1", "b2"])} == mine
+            assert {h.id for h in coll.search([1, 0], k=10)} == mine
+            assert {h.id for h in coll.search("solar", k=10, mode="keyword")} == mine
+            with writer.connection() as conn:
+                rows = conn.execute("SELECT id FROM vecpg.hybrid_search('docs', 'solar', '[1,0]', 10)").fetchall()
+                assert {r[0] for r in rows} == mine
+                assert {r[0] for r in conn.execute("SELECT id FROM vecpg_data.docs")} == mine
+    # Without a tenant: no tenant's rows at all, never all rows.
+    assert coll.count() == 0 and coll.search([1, 0], k=10) == []
+
+
+def test_no_tenant_can_change_another_tenants_rows(tenants) -> None:
+    writer, coll = tenants
+    with writer.tenant("a"):
+        assert coll.delete(["b1", "b2"]) == 0
+        with writer.connection() as conn:
+            assert conn.execute("UPDATE vecpg_data.docs SET content = 'pwned' WHERE id LIKE 'b%'").rowcount == 0
+            assert conn.execute("DELETE FROM vecpg_data.docs WHERE tenant_id = 'b'").rowcount == 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            coll.upsert([{"id": "sneaky", "content": "x", "embedding": [1, 1], "tenant_id": "b"}])
+        with pytest.raises(psycopg.Error):
+            coll.upsert([{"id": "b1", "content": "overwrite b's row", "embedding": [1, 1]}])
+    with writer.tenant("b"):
+        assert sorted(d.content for d in coll.get(["b1", "b2"])) == sorted(c for _, c in DOCS["b"])
+
+
+def test_a_pool_of_one_connection_never_carries_a_tenant_over(tenants) -> None:
+    writer, coll = tenants
+    for _ in range(3):
+        for tenant, docs in DOCS.items():
+            with writer.tenant(tenant):
+                assert coll.count() == len(docs)
+            assert coll.count() == 0
+    with writer.connection() as conn:
+        assert conn.execute("SELECT current_setting('vecpg.tenant_id', true)").fetchone() in ((None,), ("",))
+
+
+def test_hidden_rows_do_not_change_results_or_scores(tenants) -> None:
+    writer, coll = tenants
+    with writer.tenant("a"):
+        before_kw = [(h.id, round(h.score, 9)) for h in coll.search("solar energy", k=10, mode="keyword")]
+        with writer.connection() as conn:
+            before_hy = conn.execute("SELECT id, round(score::numeric, 9) FROM vecpg.hybrid_search("
+                                     "'docs', 'solar energy', '[1,0.5]', 10)").fetchall()
+    with writer.tenant("b"):
+        coll.load({"id": f"b-more-{i}", "content": "solar energy solar energy panels", "embedding": [1, 0.5]}
+                  for i in range(300))
+    with writer.tenant("a"):
+        assert [(h.id, round(h.score, 9)) for h in coll.search("solar energy", k=10, mode="keyword")] == before_kw
+        with writer.connection() as conn:
+            assert conn.execute("SELECT id, round(score::numeric, 9) FROM vecpg.hybrid_search("
+                                "'docs', 'solar energy', '[1,0.5]', 10)").fetchall() == before_hy
+
+
+def test_filtered_search_under_rls_still_returns_k_rows(store: vecpg.Store, logins) -> None:
+    import numpy as np
+
+    store.create_collection("many", dimension=8)
+    rng = np.random.default_rng(5)
+    with vecpg.connect(logins["writer"]) as writer:
+        coll = writer.collection("many")
+        for tenant, n in (("big", 3000), ("small", 30)):
+            with writer.tenant(tenant):
+                coll.load({"id": f"{tenant}{i}", "embedding": rng.normal(size=8)} for i in range(n))
+    store.collection("many").create_index(vecpg.HNSW())
+    with vecpg.connect(logins["reader"]) as reader, reader.tenant("small"):
+        hits = reader.collection("many").search(rng.normal(size=8), k=10)
+        assert len(hits) == 10 and all(h.id.startswith("small") for h in hits)
+
+
+def test_roles_have_least_privilege(tenants, logins) -> None:
+    with vecpg.connect(logins["reader"]) as reader:
+        with reader.tenant("a"):
+            assert reader.collection("docs").count() == 3
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                reader.collection("docs").upsert([{"id": "r", "embedding": [1, 0]}])
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            reader.create_collection("mine", dimension=2)
+    writer, _ = tenants
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        writer.create_collection("mine", dimension=2)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        writer.collection("docs").create_index()
+    with vecpg.connect(logins["admin"]) as admin:
+        admin.create_collection("mine", dimension=2)
+        assert admin.collection("docs").create_index() == "docs_embedding_hnsw"  # tables belong to vecpg_admin
+        admin.drop_collection("mine")
+    with psycopg.connect(logins["writer"]) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("DELETE FROM vecpg.bm25_df")  # statistics change only through the triggers
+        conn.execute("ALTER TABLE vecpg_data.docs DISABLE ROW LEVEL SECURITY")
+
+
+def test_shared_rows_are_readable_by_every_tenant_and_writable_by_none(store: vecpg.Store, logins, tenants) -> None:
+    store.collection("docs").upsert([{"id": "shared", "content": "solar glossary", "embedding": [1, 0]}])
+    writer, coll = tenants
+    with writer.tenant("a"):
+        assert "shared" not in {d.id for d in coll.get(["shared"])}
+    with store.connection() as conn:
+        conn.execute("SELECT vecpg.set_shared_rows('docs', true)")
+    with writer.tenant("a"):
+        assert [d.id for d in coll.get(["shared"])] == ["shared"]
+        assert "shared" in {h.id for h in coll.search("glossary", mode="keyword")}
+        assert coll.delete(["shared"]) == 0
+        with writer.connection() as conn:
+            assert conn.execute("UPDATE vecpg_data.docs SET content = 'x' WHERE id = 'shared'").rowcount == 0
+
+
+def test_orm_and_plain_sql_clients_are_bound_too(tenants, logins) -> None:
+    Doc = orm.document_model("docs", 2)
+    engine = orm.engine(logins["writer"])
+    with orm.session(bind=engine) as s:
+        s.execute(select(func.set_config("vecpg.tenant_id", "b", True)))
+        assert sorted(s.scalars(select(Doc.id)).all()) == ["b1", "b2"]
+        s.add(Doc(id="b3", content="added through the ORM", embedding=[1, 3]))
+        s.commit()  # tenant_id defaults to the tenant of the transaction
+    with orm.session(bind=engine) as s:
+        assert s.scalars(select(Doc.id)).all() == []  # a new transaction, no tenant
+    engine.dispose()
+    with psycopg.connect(logins["writer"]) as conn:
+        conn.execute("SELECT set_config('vecpg.tenant_id', 'b', true)")
+        assert conn.execute("SELECT count(*) FROM vecpg_data.docs WHERE tenant_id = 'b'").fetchone() == (3,)
+
+
+def test_cli_takes_a_tenant(tenants, logins, tmp_path) -> None:
+    path = tmp_path / "docs.jsonl"
+    path.write_text(json.dumps({"id": "a9", "content": "solar roof tiles", "metadata": {"n": 9}}) + "\n")
+    runner = CliRunner()
+    base = ["--url", logins["writer"], "--tenant", "a"]
+    store = tenants[0]
+    store.collection("docs")
+    result = runner.invoke(main, [*base, "search", "solar", "-c", "docs", "--mode", "keyword", "--json"])
+    assert result.exit_code == 0, result.output
+    assert {h["id"] for h in json.loads(result.output)} == {"a1", "a2", "a3"}
+    other = runner.invoke(main, ["--url", logins["writer"], "search", "solar", "-c", "docs", "--mode", "keyword",
+                                 "--json"], env={"VECPG_TENANT": "b"})
+    assert {h["id"] for h in json.loads(other.output)} == {"b1", "b2"}
