@@ -45,3 +45,21 @@ ALTER TABLE vecpg.bm25_df ENABLE ROW LEVEL SECURITY;
 ALTER TABLE vecpg.bm25_df FORCE ROW LEVEL SECURITY;
 ALTER TABLE vecpg.bm25_totals ENABLE ROW LEVEL SECURITY;
 ALTER TABLE vecpg.bm25_totals FORCE ROW LEVEL SECURITY;
+
+-- Append-only audit log: one row per write statement on any collection, written by triggers
+-- (vecpg.audit_write, SECURITY DEFINER) so that nobody needs, or has, the right to write it.
+-- Admins read it; a trigger refuses UPDATE and DELETE even to its owner.
+CREATE TABLE vecpg.audit_log (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at         timestamptz NOT NULL DEFAULT now(),
+    db_user    text NOT NULL DEFAULT session_user,
+    tenant     text,
+    operation  text NOT NULL CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE')),
+    collection text NOT NULL,
+    ids        text[] NOT NULL,
+    row_count  bigint NOT NULL
+);
+COMMENT ON TABLE vecpg.audit_log IS 'Append-only record of every write to a collection';
+CREATE INDEX audit_log_collection_at ON vecpg.audit_log (collection, at);
+REVOKE ALL ON vecpg.audit_log FROM PUBLIC;
+GRANT SELECT ON vecpg.audit_log TO vecpg_admin;

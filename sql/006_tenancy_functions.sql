@@ -49,6 +49,15 @@ BEGIN
     EXECUTE format('CREATE POLICY tenant_update ON %I.%I FOR UPDATE USING (%s) WITH CHECK (%s)',
                    c.schema_name, c.table_name, own, own);
     EXECUTE format('CREATE POLICY tenant_delete ON %I.%I FOR DELETE USING (%s)', c.schema_name, c.table_name, own);
+    FOREACH policy IN ARRAY ARRAY['insert', 'update', 'delete'] LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I.%I', 'audit_' || policy, c.schema_name, c.table_name);
+        EXECUTE format('CREATE TRIGGER %I AFTER %s ON %I.%I REFERENCING %s FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION vecpg.audit_write(%L)',
+                       'audit_' || policy, policy, c.schema_name, c.table_name,
+                       CASE policy WHEN 'insert' THEN 'NEW TABLE AS new_rows'
+                                   WHEN 'delete' THEN 'OLD TABLE AS old_rows'
+                                   ELSE 'NEW TABLE AS new_rows' END, c.name);
+    END LOOP;
     -- Rows inserted by any client without a tenant_id belong to the inserting tenant.
     EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN tenant_id SET DEFAULT vecpg.current_tenant()',
                    c.schema_name, c.table_name);
@@ -59,7 +68,8 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION vecpg.apply_tenancy(text) IS 'Row-level security policies and grants for a collection';
+COMMENT ON FUNCTION vecpg.apply_tenancy(text) IS
+    'Row-level security policies, audit triggers and grants for a collection';
 
 CREATE OR REPLACE FUNCTION vecpg.set_shared_rows(collection text, shared boolean)
 RETURNS void
@@ -74,6 +84,46 @@ END
 $$;
 COMMENT ON FUNCTION vecpg.set_shared_rows(text, boolean) IS
     'Whether rows without a tenant are shared, read-only documents visible to every tenant';
+
+
+------------------------------------------------------------------------------------------------
+-- Audit log
+------------------------------------------------------------------------------------------------
+
+-- SECURITY DEFINER so that writers need no privilege on the log (and cannot forge entries);
+-- the pinned search_path below applies to it like to every vecpg function. It writes only
+-- what the statement did: the operation, the collection, the ids and how many.
+CREATE OR REPLACE FUNCTION vecpg.audit_write()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        INSERT INTO vecpg.audit_log (tenant, operation, collection, ids, row_count)
+        SELECT vecpg.current_tenant(), TG_OP, TG_ARGV[0], coalesce(array_agg(o.id ORDER BY o.id), '{}'), count(*)
+        FROM old_rows o HAVING count(*) > 0;
+    ELSE
+        INSERT INTO vecpg.audit_log (tenant, operation, collection, ids, row_count)
+        SELECT vecpg.current_tenant(), TG_OP, TG_ARGV[0], coalesce(array_agg(n.id ORDER BY n.id), '{}'), count(*)
+        FROM new_rows n HAVING count(*) > 0;
+    END IF;
+    RETURN NULL;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION vecpg.audit_write() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vecpg.audit_write() TO vecpg_admin;  -- needed to create the triggers
+
+CREATE OR REPLACE FUNCTION vecpg.audit_append_only()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY INVOKER
+AS $$
+BEGIN
+    RAISE EXCEPTION 'vecpg.audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+DROP TRIGGER IF EXISTS append_only ON vecpg.audit_log;
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON vecpg.audit_log
+    FOR EACH ROW EXECUTE FUNCTION vecpg.audit_append_only();
 
 -- Statistics follow the rows they count: a tenant sees its own, and the shared ones where the
 -- collection shares rows. So BM25 scores use only the documents the caller can see.
@@ -158,6 +208,70 @@ $$;
 COMMENT ON FUNCTION vecpg.create_collection(text, integer, text, text, regconfig, name) IS
     'Create a collection table with its full-text and metadata indexes, BM25 statistics triggers and '
     'row-level security, and record it in the catalog';
+
+------------------------------------------------------------------------------------------------
+-- Vector search: under a tenant, iterative scans too (otherwise as in 004_search_functions.sql)
+------------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION vecpg.search(
+    collection      text,
+    query_embedding vector,
+    k               integer,
+    filter          jsonb DEFAULT '{}',
+    options         jsonb DEFAULT '{}'
+)
+RETURNS TABLE (id text, title text, content text, metadata jsonb, distance double precision, score double precision)
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+    predicate text;
+    op text;
+    score text;
+    query text;
+BEGIN
+    IF k IS NULL OR k NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'k must be between 1 and 1000, got %', k USING ERRCODE = 'VP005';
+    END IF;
+    IF query_embedding IS NULL THEN
+        RAISE EXCEPTION 'query_embedding must not be NULL' USING ERRCODE = 'VP005';
+    END IF;
+    IF vector_dims(query_embedding) <> c.dimension THEN
+        RAISE EXCEPTION 'query has % dimensions but collection "%" holds %-dimensional vectors',
+            vector_dims(query_embedding), c.name, c.dimension USING ERRCODE = 'VP003';
+    END IF;
+    predicate := vecpg.compile_filter(coalesce(filter, '{}'), '$2', 'd');
+    options := coalesce(options, '{}');
+    -- A filter applied after an index scan would leave fewer than k rows: pgvector 0.8's
+    -- iterative scans read on until k rows pass. (The planner may also pick an exact scan
+    -- through the metadata index when it expects few rows to match.)
+    -- Row-level security filters rows too: with a tenant set, a tenant's share of the index may be small.
+    IF (predicate <> 'true' OR vecpg.current_tenant() IS NOT NULL)
+       AND NOT options ? 'iterative_scan' AND vecpg.pgvector_version() >= '{0,8}' THEN
+        options := options || '{"iterative_scan": "relaxed_order"}';
+    END IF;
+    PERFORM vecpg.apply_search_options(options);
+
+    op := format('OPERATOR(%I.%s)', vecpg.vector_schema(), vecpg.distance_operator(c.distance));
+    score := CASE c.distance WHEN 'cosine' THEN '1 - distance'
+                             WHEN 'ip' THEN '-distance'
+                             ELSE 'NULL::double precision' END;
+    -- No predicate at all for an empty filter: even "true" can change the planner's estimates.
+    query := format(
+        'SELECT d.id, d.title, d.content, d.metadata, (d.embedding %1$s $1)::double precision AS distance '
+        'FROM %2$I.%3$I d WHERE d.embedding IS NOT NULL %4$s ORDER BY d.embedding %1$s $1 LIMIT $3',
+        op, c.schema_name, c.table_name,
+        CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END);
+    -- Relaxed iterative scans may return rows slightly out of order: sort the k rows again.
+    RETURN QUERY EXECUTE format(
+        'SELECT s.id, s.title, s.content, s.metadata, s.distance, %s FROM (%s) s ORDER BY s.distance',
+        score, query)
+        USING query_embedding, filter, k;
+END
+$$;
+COMMENT ON FUNCTION vecpg.search(text, vector, integer, jsonb, jsonb) IS
+    'k nearest documents of a collection to query_embedding that match the filter';
 
 -- Only admins change collections, indexes and policies.
 DO $grants$

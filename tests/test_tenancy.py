@@ -177,3 +177,46 @@ def test_cli_takes_a_tenant(tenants, logins, tmp_path) -> None:
     other = runner.invoke(main, ["--url", logins["writer"], "search", "solar", "-c", "docs", "--mode", "keyword",
                                  "--json"], env={"VECPG_TENANT": "b"})
     assert {h["id"] for h in json.loads(other.output)} == {"b1", "b2"}
+
+
+def test_every_write_is_audited_and_the_log_is_append_only(tenants, logins, store: vecpg.Store) -> None:
+    writer, coll = tenants
+    with writer.tenant("a"):
+        coll.upsert([{"id": "a1", "content": "changed", "embedding": [1, 0]}])
+        coll.delete(["a2"])
+    with psycopg.connect(logins["admin"]) as conn:
+        rows = conn.execute(
+            "SELECT db_user, tenant, operation, collection, ids, row_count FROM vecpg.audit_log ORDER BY id"
+        ).fetchall()
+    # Small upserts run one statement per row (larger ones one COPY): one entry per statement.
+    assert {r[4][0] for r in rows if r[1:4] == ("b", "INSERT", "docs")} == {"b1", "b2"}
+    assert ("vecpg_test_writer", "a", "UPDATE", "docs", ["a1"], 1) in rows
+    assert rows[-1] == ("vecpg_test_writer", "a", "DELETE", "docs", ["a2"], 1)
+    for role in ("reader", "writer"):
+        with psycopg.connect(logins[role]) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT count(*) FROM vecpg.audit_log")
+    with psycopg.connect(logins["writer"]) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("INSERT INTO vecpg.audit_log (operation, collection, ids, row_count) VALUES ('DELETE', 'docs', '{}', 0)")
+    with store.connection() as conn:  # not even its owner may rewrite history
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+            conn.execute("DELETE FROM vecpg.audit_log")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+            conn.execute("UPDATE vecpg.audit_log SET ids = '{}'")
+
+
+def test_sql_search_under_a_tenant_returns_k_rows(store: vecpg.Store, logins) -> None:
+    import numpy as np
+
+    store.create_collection("many", dimension=8)
+    rng = np.random.default_rng(6)
+    with vecpg.connect(logins["writer"]) as writer:
+        coll = writer.collection("many")
+        for tenant, n in (("big", 3000), ("small", 30)):
+            with writer.tenant(tenant):
+                coll.load({"id": f"{tenant}{i}", "embedding": rng.normal(size=8)} for i in range(n))
+    store.collection("many").create_index(vecpg.HNSW())
+    q = "[" + ",".join(str(x) for x in rng.normal(size=8)) + "]"
+    with psycopg.connect(logins["reader"]) as conn:
+        conn.execute("SELECT set_config('vecpg.tenant_id', 'small', true)")
+        rows = conn.execute("SELECT id FROM vecpg.search('many', %s::vector, 10)", (q,)).fetchall()
+    assert len(rows) == 10 and all(r[0].startswith("small") for r in rows)

@@ -1,4 +1,5 @@
 -- Reverts 005_tenancy.sql (the roles stay: they belong to the cluster, not this database).
+DROP TABLE IF EXISTS vecpg.audit_log;
 ALTER TABLE vecpg.bm25_df NO FORCE ROW LEVEL SECURITY;
 ALTER TABLE vecpg.bm25_df DISABLE ROW LEVEL SECURITY;
 ALTER TABLE vecpg.bm25_totals NO FORCE ROW LEVEL SECURITY;

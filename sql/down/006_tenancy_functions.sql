@@ -9,6 +9,9 @@ BEGIN
         FOREACH policy IN ARRAY ARRAY['tenant_select', 'tenant_insert', 'tenant_update', 'tenant_delete'] LOOP
             EXECUTE format('DROP POLICY IF EXISTS %I ON %I.%I', policy, c.schema_name, c.table_name);
         END LOOP;
+        FOREACH policy IN ARRAY ARRAY['audit_insert', 'audit_update', 'audit_delete'] LOOP
+            EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I.%I', policy, c.schema_name, c.table_name);
+        END LOOP;
         EXECUTE format('ALTER TABLE %I.%I NO FORCE ROW LEVEL SECURITY', c.schema_name, c.table_name);
         EXECUTE format('ALTER TABLE %I.%I DISABLE ROW LEVEL SECURITY', c.schema_name, c.table_name);
         EXECUTE format('REVOKE ALL ON %I.%I FROM vecpg_reader, vecpg_writer', c.schema_name, c.table_name);
@@ -28,6 +31,9 @@ BEGIN
     END LOOP;
 END
 $grants$;
+DROP TRIGGER IF EXISTS append_only ON vecpg.audit_log;
+DROP FUNCTION IF EXISTS vecpg.audit_append_only();
+DROP FUNCTION IF EXISTS vecpg.audit_write();
 DROP FUNCTION IF EXISTS vecpg.set_shared_rows(text, boolean);
 DROP FUNCTION IF EXISTS vecpg.apply_tenancy(text);
 DROP FUNCTION IF EXISTS vecpg.shares_rows(text);
