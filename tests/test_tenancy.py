@@ -220,3 +220,25 @@ def test_sql_search_under_a_tenant_returns_k_rows(store: vecpg.Store, logins) ->
         conn.execute("SELECT set_config('vecpg.tenant_id', 'small', true)")
         rows = conn.execute("SELECT id FROM vecpg.search('many', %s::vector, 10)", (q,)).fetchall()
     assert len(rows) == 10 and all(r[0].startswith("small") for r in rows)
+
+
+def test_tenant_argument_on_calls(tenants) -> None:
+    writer, coll = tenants
+    assert coll.count(tenant="a") == 3 and coll.count(tenant="b") == 2 and coll.count() == 0
+    coll.upsert([{"id": "a7", "content": "solar kettle", "embedding": [1, 7]}], tenant="a")
+    assert [d.tenant_id for d in coll.get("a7", tenant="a")] == ["a"]  # rows take the caller's tenant
+    assert {h.id for h in coll.search("kettle", mode="keyword", tenant="a")} == {"a7"}
+    assert coll.search("kettle", mode="keyword", tenant="b") == []
+    assert coll.delete(["a7"], tenant="b") == 0 and coll.delete(["a7"], tenant="a") == 1
+    with pytest.raises(vecpg.InvalidArgument, match="tenant"):
+        coll.count(tenant="")
+
+
+def test_connection_urls_pass_tls_and_other_settings_through(db_url: str) -> None:
+    url = db_url + "&sslmode=require&application_name=vecpg-tls-check"
+    with vecpg.connect(url) as store, store.connection() as conn:
+        assert conn.execute("SHOW application_name").fetchone() == ("vecpg-tls-check",)
+        assert "sslmode=require" in conn.info.dsn
+    from vecpg.db import sqlalchemy_url
+
+    assert sqlalchemy_url(url).endswith("&sslmode=require&application_name=vecpg-tls-check")

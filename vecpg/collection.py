@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from psycopg import sql
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 # it goes through the bulk path (binary COPY, see _copy_merge).
 COPY_THRESHOLD = 500
 _ROW_TYPES = ["text", "text", "text", "vector", "jsonb", "text"]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,19 @@ def _array(value: Any) -> np.ndarray | None:
     if value is None or isinstance(value, np.ndarray):
         return value
     return np.asarray(value.to_numpy(), dtype=np.float32)
+
+
+def _tenant_scoped(method: F) -> F:
+    """Adds ``tenant=`` to a method: the call acts for that tenant, as inside ``store.tenant()``."""
+
+    @functools.wraps(method)
+    def scoped(self: Collection, *args: Any, tenant: str | None = None, **kwargs: Any) -> Any:
+        if tenant is None:
+            return method(self, *args, **kwargs)
+        with self.store.tenant(tenant):
+            return method(self, *args, **kwargs)
+
+    return scoped  # type: ignore[return-value]
 
 
 def _q(name: str, **identifiers: sql.Composable) -> sql.Composed:
@@ -100,6 +115,7 @@ class Collection:
         return embedder.embed([text])[0]
 
     # -- writes -------------------------------------------------------------------------------
+    @_tenant_scoped
     def upsert(self, documents: Iterable[Document | Mapping[str, Any]]) -> list[str]:
         """Insert documents or replace those whose id exists; returns their ids in order.
 
@@ -114,6 +130,7 @@ class Collection:
                 cur.executemany(_q("upsert", table=self.table), rows)
         return [r.id for r in rows]
 
+    @_tenant_scoped
     def load(
         self,
         documents: Iterable[Document | Mapping[str, Any]],
@@ -214,6 +231,7 @@ class Collection:
         conn.execute(_q("lock_for_load", table=self.table))
         return bool(conn.execute(probe).fetchone()[0])  # another writer may have come first
 
+    @_tenant_scoped
     def delete(self, ids: Sequence[str] | str | None = None, *, filter: Any = None) -> int:
         """Delete documents by id, by filter, or both (the documents matching both); returns the count."""
         if ids is None and not filter:
@@ -228,6 +246,7 @@ class Collection:
             return cur.rowcount
 
     # -- reads --------------------------------------------------------------------------------
+    @_tenant_scoped
     def get(self, ids: Sequence[str] | str) -> list[Document]:
         """Documents with these ids, in the order asked (missing ids are left out)."""
         wanted = check_ids(ids)
@@ -240,6 +259,7 @@ class Collection:
         }
         return [by_id[i] for i in wanted if i in by_id]
 
+    @_tenant_scoped
     def count(self, filter: Any = None) -> int:
         """Number of documents, or of those matching a filter."""
         where, params = self.store.filters.compile(filter)
@@ -247,6 +267,7 @@ class Collection:
             row = conn.execute(_q("count", table=self.table, where=where), params).fetchone()
         return int(row[0]) if row else 0
 
+    @_tenant_scoped
     def search(
         self,
         query: str | Sequence[float] | np.ndarray,
@@ -273,6 +294,7 @@ class Collection:
         ``hybrid`` (both lists fused: ``method`` rrf or convex, each list ``candidates`` long).
         ``ef_search`` (HNSW), ``probes`` (IVFFlat) and ``iterative_scan`` (pgvector 0.8) apply
         to this call only; ``k1``, ``b`` and ``ranking`` (bm25 or ts_rank_cd) tune keyword ranking.
+        Like every read and write here, it takes ``tenant=`` to act for one tenant.
         """
         if mode not in MODES:
             raise InvalidArgument(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
