@@ -21,7 +21,9 @@ from .errors import (
     InvalidVector,
     MissingDependency,
     NotMigrated,
+    PermissionDenied,
     ServerError,
+    ValueRejected,
     VecpgError,
 )
 from .indexes import HNSW, IndexInfo, IVFFlat
@@ -49,10 +51,12 @@ __all__ = [
     "InvalidVector",
     "MissingDependency",
     "NotMigrated",
+    "PermissionDenied",
     "SearchResult",
     "SentenceTransformerEmbedder",
     "ServerError",
     "Store",
+    "ValueRejected",
     "VecpgError",
     "connect",
 ]

@@ -40,7 +40,18 @@ def _fail(message: str) -> NoReturn:
 
 
 class _Group(click.Group):
-    """Turns vecpg and database errors into one readable line and exit code 2."""
+    """Turns usage, vecpg and database errors into one readable line and exit code 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            hint = f" (see: vecpg {exc.ctx.command_path.partition(' ')[2]} --help)".replace("  ", " ") if exc.ctx else ""
+            _fail(exc.format_message() + hint)
+        except click.exceptions.Abort:
+            _fail("aborted")
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -13,7 +13,7 @@ import numpy as np
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from .documents import Document, Row, check_ids, check_k, check_vector, prepare
+from .documents import Document, Row, check_ids, check_k, check_text, check_vector, prepare
 from .errors import DimensionMismatch, InvalidArgument
 from .filters import parse_filter
 from .indexes import HNSW, IndexInfo, IndexSpec
@@ -109,6 +109,7 @@ class Collection:
         """The query vector for a text, from the collection's model."""
         if not isinstance(text, str) or not text.strip():
             raise InvalidArgument("query text must not be empty")
+        check_text(text, "query text")
         embedder = self.embedder()
         if embedder is None:
             raise InvalidArgument(f"collection {self.name!r} has no embedding model: search it with a vector")
@@ -307,6 +308,7 @@ class Collection:
             return vector_search(self, vector, k, flt, vector_opts)
         if not isinstance(query, str):
             raise InvalidArgument(f"{mode} search needs a text query")
+        check_text(query, "query text")
         if mode == "keyword":
             return keyword_search(self, query, k, flt, keyword_opts)
         fusion = {key: v for key, v in {"method": method, "candidates": candidates, "rrf_k": rrf_k,

@@ -131,7 +131,7 @@ def _check_row(item: Document | Mapping[str, Any], row: int) -> _Checked:
             )
         try:
             encoded = json.dumps(metadata, allow_nan=False)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise InvalidDocument(f"{_label(row, doc_id)}: metadata is not valid JSON: {exc}") from None
         if "\\u0000" in encoded:
             raise InvalidDocument(f"{_label(row, doc_id)}: metadata contains a NUL character, which PostgreSQL cannot store")
@@ -190,6 +190,15 @@ def _check_embeddings(vectors: list[Any], dimension: int, docs: list[_Checked], 
         i = int(np.argmin(finite))
         raise InvalidVector(f"{_label(first_row + i, docs[i][_ID])}: embedding contains NaN or infinite values")
     return matrix
+
+
+def check_text(value: Any, what: str) -> str:
+    """A string PostgreSQL can hold (no NUL bytes), or InvalidArgument naming what it is."""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{what} must be a string, got {type(value).__name__}")
+    if "\x00" in value:
+        raise InvalidArgument(f"{what} contains a NUL byte, which PostgreSQL cannot store")
+    return value
 
 
 def check_k(k: int) -> int:

@@ -41,6 +41,14 @@ class InputFileError(VecpgError, ValueError):
     """A file to ingest cannot be read: wrong format, encoding or columns."""
 
 
+class PermissionDenied(VecpgError, PermissionError):
+    """The database role lacks the privilege, or row-level security refused the row."""
+
+
+class ValueRejected(VecpgError, ValueError):
+    """The database refused a value: too long for a text index, out of range, malformed."""
+
+
 class NotMigrated(VecpgError):
     """The database lacks vecpg's schema or is behind the installed version."""
 
@@ -64,8 +72,14 @@ _SQLSTATE_ERRORS: dict[str, type[VecpgError]] = {
 
 
 def from_database(exc: psycopg.Error) -> VecpgError | None:
-    """The vecpg exception matching a database error raised by vecpg's SQL, if any."""
-    kind = _SQLSTATE_ERRORS.get(exc.sqlstate or "")
+    """The vecpg exception matching a database error, if any: vecpg's own SQLSTATEs, privilege
+    and row-level security refusals, and values the database rejects (classes 22 and 54)."""
+    state = exc.sqlstate or ""
+    kind = _SQLSTATE_ERRORS.get(state)
+    if kind is None and state == "42501":
+        kind = PermissionDenied
+    elif kind is None and state[:2] in ("22", "54"):
+        kind = ValueRejected
     if kind is None:
         return None
     message = exc.diag.message_primary or str(exc)

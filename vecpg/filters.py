@@ -35,14 +35,18 @@ def parse_filter(value: str | Mapping[str, Any] | None) -> dict[str, Any]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
+        except RecursionError:
+            raise FilterError("filter is nested too deeply") from None
         except json.JSONDecodeError as exc:
             raise FilterError(f"filter is not valid JSON: {exc.msg} at position {exc.pos}") from None
     if not isinstance(value, Mapping):
         raise FilterError(f"filter must be a JSON object, got {type(value).__name__}")
     try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        encoded = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise FilterError(f"filter is not valid JSON: {exc}") from None
+    if "\\u0000" in encoded:
+        raise FilterError("filter contains a NUL character, which PostgreSQL cannot store")
     return dict(value)
 
 

@@ -13,6 +13,7 @@ from psycopg.rows import class_row
 from . import config, migrate
 from .collection import Collection, CollectionInfo
 from .db import open_pool, resolve_url
+from .documents import check_text
 from .embed import DEFAULT_MODEL, Embedder, canonical_model_name, embedder_for
 from .errors import CollectionNotFound, InvalidArgument, NotMigrated, VecpgError, from_database
 from .filters import FilterCompiler
@@ -120,6 +121,9 @@ class Store:
 
         With a dimension and no model, the collection stores the vectors you give it.
         """
+        for value, what in ((name, "collection name"), (distance, "distance"), (language, "language"),
+                            (schema, "schema"), (model or "", "model")):
+            check_text(value, what)
         if dimension is None:
             model = canonical_model_name(model or (self._embedder.model if self._embedder else DEFAULT_MODEL))
             dimension = self.embedder(model).dimension
@@ -134,6 +138,7 @@ class Store:
 
     def collection(self, name: str) -> Collection:
         """An existing collection; CollectionNotFound when there is none of that name."""
+        check_text(name, "collection name")
         with self.connection() as conn, conn.cursor(row_factory=class_row(CollectionInfo)) as cur:
             info = cur.execute(_CATALOG + " WHERE name = %s", (name,)).fetchone()
         if info is None:
@@ -154,6 +159,7 @@ class Store:
 
     def drop_collection(self, name: str, missing_ok: bool = False) -> bool:
         """Drop a collection and its documents; False if it did not exist and ``missing_ok``."""
+        check_text(name, "collection name")
         with self.connection() as conn:
             row = conn.execute("SELECT vecpg.drop_collection(%s, %s)", (name, missing_ok)).fetchone()
         return bool(row and row[0])
