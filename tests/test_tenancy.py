@@ -188,8 +188,7 @@ def test_every_write_is_audited_and_the_log_is_append_only(tenants, logins, stor
         rows = conn.execute(
             "SELECT db_user, tenant, operation, collection, ids, row_count FROM vecpg.audit_log ORDER BY id"
         ).fetchall()
-    # Small upserts run one statement per row (larger ones one COPY): one entry per statement.
-    assert {r[4][0] for r in rows if r[1:4] == ("b", "INSERT", "docs")} == {"b1", "b2"}
+    assert ("vecpg_test_writer", "b", "INSERT", "docs", ["b1", "b2"], 2) in rows  # one entry per statement
     assert ("vecpg_test_writer", "a", "UPDATE", "docs", ["a1"], 1) in rows
     assert rows[-1] == ("vecpg_test_writer", "a", "DELETE", "docs", ["a2"], 1)
     for role in ("reader", "writer"):

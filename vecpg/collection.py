@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from .embed import Embedder
     from .store import Store
 
-# Up to this many rows an upsert is a pipelined executemany of INSERT ... ON CONFLICT; above it,
-# it goes through the bulk path (binary COPY, see _copy_merge).
+# Up to this many rows an upsert is one INSERT ... SELECT FROM unnest(arrays) ON CONFLICT; above
+# it, it goes through the bulk path (binary COPY, see _copy_merge).
 COPY_THRESHOLD = 500
 _ROW_TYPES = ["text", "text", "text", "vector", "jsonb", "text"]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -126,9 +126,15 @@ class Collection:
         rows = prepare(documents, self.dimension, self._embed_fn(), tenant=self.store.current_tenant)
         if len(rows) > COPY_THRESHOLD:
             self._copy_merge([rows])
-        else:
-            with self.store.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                cur.executemany(_q("upsert", table=self.table), rows)
+        elif rows:
+            unique = list({r.id: r for r in rows}.values())  # the last row of a repeated id wins
+            vector_type = sql.SQL("{}.vector").format(sql.Identifier(self.store.vector_schema))
+            with self.store.connection() as conn:
+                conn.execute(_q("upsert", table=self.table, vector=vector_type), {
+                    "ids": [r.id for r in unique], "titles": [r.title for r in unique],
+                    "contents": [r.content for r in unique], "embeddings": [r.embedding for r in unique],
+                    "metadata": [r.metadata for r in unique], "tenants": [r.tenant_id for r in unique],
+                })
         return [r.id for r in rows]
 
     @_tenant_scoped

@@ -1,6 +1,12 @@
--- upsert: insert documents or replace the ones whose id exists. {table} collection table.
+-- upsert: insert documents or replace the ones whose id exists, in ONE statement whatever the
+-- batch size, rows in id order. One statement fires the statistics and audit triggers once, and
+-- the id order makes concurrent writers take their locks in the same order: no deadlocks.
+-- {table} collection table; {vector} the pgvector type, schema-qualified. Ids must be unique.
 INSERT INTO {table} (id, title, content, embedding, metadata, tenant_id)
-VALUES (%s, %s, %s, %s, %s, %s)
+SELECT *
+FROM unnest(%(ids)s::text[], %(titles)s::text[], %(contents)s::text[], %(embeddings)s::{vector}[],
+            %(metadata)s::jsonb[], %(tenants)s::text[])
+ORDER BY 1
 ON CONFLICT (id) DO UPDATE
 SET title = EXCLUDED.title,
     content = EXCLUDED.content,
