@@ -53,6 +53,17 @@ BEGIN
 END
 $$;
 
+-- Runs at the end of create_collection. Later revisions replace this hook (and only it) to give
+-- new collections more: statistics triggers, row-level security.
+CREATE OR REPLACE FUNCTION vecpg.collection_created(collection text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+AS $$
+BEGIN
+    NULL;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION vecpg.create_collection(
     name        text,
     dimension   integer,
@@ -116,6 +127,7 @@ BEGIN
     INSERT INTO vecpg.collection (name, schema_name, table_name, dimension, distance, model, language)
     VALUES (name, schema_name, name, dimension, distance, model, language)
     RETURNING * INTO c;
+    PERFORM vecpg.collection_created(name);
     RETURN c;
 END
 $$;

@@ -355,80 +355,17 @@ COMMENT ON FUNCTION vecpg.refresh_keyword_stats(text) IS
     'Install BM25 statistics triggers on a collection and recompute its statistics';
 
 ------------------------------------------------------------------------------------------------
--- Collections now get BM25 statistics triggers (otherwise as in 002_functions.sql)
+-- New collections get BM25 statistics triggers
 ------------------------------------------------------------------------------------------------
 
-CREATE OR REPLACE FUNCTION vecpg.create_collection(
-    name        text,
-    dimension   integer,
-    distance    text DEFAULT 'cosine',
-    model       text DEFAULT NULL,
-    language    regconfig DEFAULT 'english',
-    schema_name name DEFAULT 'vecpg_data'
-)
-RETURNS vecpg.collection
+CREATE OR REPLACE FUNCTION vecpg.collection_created(collection text)
+RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 AS $$
-#variable_conflict use_variable
-DECLARE
-    c vecpg.collection;
-    short text;
 BEGIN
-    IF name IS NULL OR name !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
-        RAISE EXCEPTION 'invalid collection name %: use 1-63 lowercase letters, digits or _, not starting with a digit',
-            coalesce(quote_literal(name), 'NULL')
-            USING ERRCODE = 'VP005';
-    END IF;
-    IF dimension IS NULL OR dimension NOT BETWEEN 1 AND 16000 THEN
-        RAISE EXCEPTION 'invalid dimension %: must be between 1 and 16000', dimension
-            USING ERRCODE = 'VP005';
-    END IF;
-    IF distance IS NULL OR distance NOT IN ('cosine', 'l2', 'ip') THEN
-        RAISE EXCEPTION 'invalid distance %: use cosine, l2 or ip', coalesce(quote_literal(distance), 'NULL')
-            USING ERRCODE = 'VP005';
-    END IF;
-    IF EXISTS (SELECT 1 FROM vecpg.collection AS x WHERE x.name = name) THEN
-        RAISE EXCEPTION 'collection "%" already exists', name USING ERRCODE = 'VP002';
-    END IF;
-
-    -- Index names must stay under 63 bytes whatever the collection name.
-    short := left(name, 48);
-    EXECUTE format(
-        $ddl$
-        CREATE TABLE %1$I.%2$I (
-            id          text PRIMARY KEY DEFAULT gen_random_uuid()::text,
-            title       text,
-            content     text NOT NULL DEFAULT '',
-            embedding   %3$I.vector(%4$s),
-            metadata    jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(metadata) = 'object'),
-            tenant_id   text,
-            created_at  timestamptz NOT NULL DEFAULT now(),
-            updated_at  timestamptz NOT NULL DEFAULT now(),
-            fts         tsvector GENERATED ALWAYS AS (
-                            setweight(to_tsvector(%5$L::regconfig, coalesce(title, '')), 'A')
-                         || setweight(to_tsvector(%5$L::regconfig, content), 'B')
-                        ) STORED
-        )
-        $ddl$,
-        schema_name, name, vecpg.vector_schema(), dimension, language::text);
-    EXECUTE format('CREATE INDEX %I ON %I.%I USING gin (fts)', short || '_fts_idx', schema_name, name);
-    EXECUTE format('CREATE INDEX %I ON %I.%I USING gin (metadata jsonb_path_ops)',
-                   short || '_metadata_idx', schema_name, name);
-    EXECUTE format('CREATE TRIGGER touch_updated_at BEFORE UPDATE ON %I.%I '
-                   'FOR EACH ROW EXECUTE FUNCTION vecpg.touch_updated_at()', schema_name, name);
-    EXECUTE format('COMMENT ON TABLE %I.%I IS %L', schema_name, name, 'vecpg collection ' || name);
-
-    INSERT INTO vecpg.collection (name, schema_name, table_name, dimension, distance, model, language)
-    VALUES (name, schema_name, name, dimension, distance, model, language)
-    RETURNING * INTO c;
-    PERFORM vecpg.refresh_keyword_stats(name);
-    RETURN c;
+    PERFORM vecpg.refresh_keyword_stats(collection);
 END
 $$;
-COMMENT ON FUNCTION vecpg.create_collection(text, integer, text, text, regconfig, name) IS
-    'Create a collection table with its full-text and metadata indexes and BM25 statistics triggers, '
-    'and record it in the catalog';
-
 
 ------------------------------------------------------------------------------------------------
 -- Vector search with the filter language; filtered searches still return k rows
@@ -441,6 +378,14 @@ RETURNS integer[]
 LANGUAGE sql STABLE SECURITY INVOKER
 AS $$
     SELECT string_to_array(split_part(extversion, '-', 1), '.')::integer[] FROM pg_extension WHERE extname = 'vector'
+$$;
+
+-- Whether a search's rows are filtered after the index scan (later: row-level security too).
+CREATE OR REPLACE FUNCTION vecpg.rows_filtered(predicate text)
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY INVOKER
+AS $$
+    SELECT predicate <> 'true'
 $$;
 
 CREATE OR REPLACE FUNCTION vecpg.search(
@@ -476,7 +421,7 @@ BEGIN
     -- A filter applied after an index scan would leave fewer than k rows: pgvector 0.8's
     -- iterative scans read on until k rows pass. (The planner may also pick an exact scan
     -- through the metadata index when it expects few rows to match.)
-    IF predicate <> 'true' AND NOT options ? 'iterative_scan' AND vecpg.pgvector_version() >= '{0,8}' THEN
+    IF vecpg.rows_filtered(predicate) AND NOT options ? 'iterative_scan' AND vecpg.pgvector_version() >= '{0,8}' THEN
         options := options || '{"iterative_scan": "relaxed_order"}';
     END IF;
     PERFORM vecpg.apply_search_options(options);

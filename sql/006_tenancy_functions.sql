@@ -136,142 +136,25 @@ CREATE POLICY tenant_stats ON vecpg.bm25_totals
     USING (tenant_key = coalesce(vecpg.current_tenant(), '') OR (tenant_key = '' AND vecpg.shares_rows(collection)))
     WITH CHECK (tenant_key = coalesce(vecpg.current_tenant(), ''));
 
--- Collections now get row-level security (otherwise as in 004_search_functions.sql).
-CREATE OR REPLACE FUNCTION vecpg.create_collection(
-    name        text,
-    dimension   integer,
-    distance    text DEFAULT 'cosine',
-    model       text DEFAULT NULL,
-    language    regconfig DEFAULT 'english',
-    schema_name name DEFAULT 'vecpg_data'
-)
-RETURNS vecpg.collection
+-- New collections get row-level security, audit triggers and grants besides their statistics.
+CREATE OR REPLACE FUNCTION vecpg.collection_created(collection text)
+RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 AS $$
-#variable_conflict use_variable
-DECLARE
-    c vecpg.collection;
-    short text;
 BEGIN
-    IF name IS NULL OR name !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
-        RAISE EXCEPTION 'invalid collection name %: use 1-63 lowercase letters, digits or _, not starting with a digit',
-            coalesce(quote_literal(name), 'NULL')
-            USING ERRCODE = 'VP005';
-    END IF;
-    IF dimension IS NULL OR dimension NOT BETWEEN 1 AND 16000 THEN
-        RAISE EXCEPTION 'invalid dimension %: must be between 1 and 16000', dimension
-            USING ERRCODE = 'VP005';
-    END IF;
-    IF distance IS NULL OR distance NOT IN ('cosine', 'l2', 'ip') THEN
-        RAISE EXCEPTION 'invalid distance %: use cosine, l2 or ip', coalesce(quote_literal(distance), 'NULL')
-            USING ERRCODE = 'VP005';
-    END IF;
-    IF EXISTS (SELECT 1 FROM vecpg.collection AS x WHERE x.name = name) THEN
-        RAISE EXCEPTION 'collection "%" already exists', name USING ERRCODE = 'VP002';
-    END IF;
-
-    -- Index names must stay under 63 bytes whatever the collection name.
-    short := left(name, 48);
-    EXECUTE format(
-        $ddl$
-        CREATE TABLE %1$I.%2$I (
-            id          text PRIMARY KEY DEFAULT gen_random_uuid()::text,
-            title       text,
-            content     text NOT NULL DEFAULT '',
-            embedding   %3$I.vector(%4$s),
-            metadata    jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(metadata) = 'object'),
-            tenant_id   text,
-            created_at  timestamptz NOT NULL DEFAULT now(),
-            updated_at  timestamptz NOT NULL DEFAULT now(),
-            fts         tsvector GENERATED ALWAYS AS (
-                            setweight(to_tsvector(%5$L::regconfig, coalesce(title, '')), 'A')
-                         || setweight(to_tsvector(%5$L::regconfig, content), 'B')
-                        ) STORED
-        )
-        $ddl$,
-        schema_name, name, vecpg.vector_schema(), dimension, language::text);
-    EXECUTE format('CREATE INDEX %I ON %I.%I USING gin (fts)', short || '_fts_idx', schema_name, name);
-    EXECUTE format('CREATE INDEX %I ON %I.%I USING gin (metadata jsonb_path_ops)',
-                   short || '_metadata_idx', schema_name, name);
-    EXECUTE format('CREATE TRIGGER touch_updated_at BEFORE UPDATE ON %I.%I '
-                   'FOR EACH ROW EXECUTE FUNCTION vecpg.touch_updated_at()', schema_name, name);
-    EXECUTE format('COMMENT ON TABLE %I.%I IS %L', schema_name, name, 'vecpg collection ' || name);
-
-    INSERT INTO vecpg.collection (name, schema_name, table_name, dimension, distance, model, language)
-    VALUES (name, schema_name, name, dimension, distance, model, language)
-    RETURNING * INTO c;
-    PERFORM vecpg.refresh_keyword_stats(name);
-    PERFORM vecpg.apply_tenancy(name);
-    RETURN c;
+    PERFORM vecpg.refresh_keyword_stats(collection);
+    PERFORM vecpg.apply_tenancy(collection);
 END
 $$;
-COMMENT ON FUNCTION vecpg.create_collection(text, integer, text, text, regconfig, name) IS
-    'Create a collection table with its full-text and metadata indexes, BM25 statistics triggers and '
-    'row-level security, and record it in the catalog';
 
-------------------------------------------------------------------------------------------------
--- Vector search: under a tenant, iterative scans too (otherwise as in 004_search_functions.sql)
-------------------------------------------------------------------------------------------------
-
-CREATE OR REPLACE FUNCTION vecpg.search(
-    collection      text,
-    query_embedding vector,
-    k               integer,
-    filter          jsonb DEFAULT '{}',
-    options         jsonb DEFAULT '{}'
-)
-RETURNS TABLE (id text, title text, content text, metadata jsonb, distance double precision, score double precision)
-LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+-- Row-level security filters rows too: with a tenant set, its share of the index may be small,
+-- so vector search turns iterative scans on as it does for filters.
+CREATE OR REPLACE FUNCTION vecpg.rows_filtered(predicate text)
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY INVOKER
 AS $$
-#variable_conflict use_variable
-DECLARE
-    c vecpg.collection := vecpg.get_collection(collection);
-    predicate text;
-    op text;
-    score text;
-    query text;
-BEGIN
-    IF k IS NULL OR k NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION 'k must be between 1 and 1000, got %', k USING ERRCODE = 'VP005';
-    END IF;
-    IF query_embedding IS NULL THEN
-        RAISE EXCEPTION 'query_embedding must not be NULL' USING ERRCODE = 'VP005';
-    END IF;
-    IF vector_dims(query_embedding) <> c.dimension THEN
-        RAISE EXCEPTION 'query has % dimensions but collection "%" holds %-dimensional vectors',
-            vector_dims(query_embedding), c.name, c.dimension USING ERRCODE = 'VP003';
-    END IF;
-    predicate := vecpg.compile_filter(coalesce(filter, '{}'), '$2', 'd');
-    options := coalesce(options, '{}');
-    -- A filter applied after an index scan would leave fewer than k rows: pgvector 0.8's
-    -- iterative scans read on until k rows pass. (The planner may also pick an exact scan
-    -- through the metadata index when it expects few rows to match.)
-    -- Row-level security filters rows too: with a tenant set, a tenant's share of the index may be small.
-    IF (predicate <> 'true' OR vecpg.current_tenant() IS NOT NULL)
-       AND NOT options ? 'iterative_scan' AND vecpg.pgvector_version() >= '{0,8}' THEN
-        options := options || '{"iterative_scan": "relaxed_order"}';
-    END IF;
-    PERFORM vecpg.apply_search_options(options);
-
-    op := format('OPERATOR(%I.%s)', vecpg.vector_schema(), vecpg.distance_operator(c.distance));
-    score := CASE c.distance WHEN 'cosine' THEN '1 - distance'
-                             WHEN 'ip' THEN '-distance'
-                             ELSE 'NULL::double precision' END;
-    -- No predicate at all for an empty filter: even "true" can change the planner's estimates.
-    query := format(
-        'SELECT d.id, d.title, d.content, d.metadata, (d.embedding %1$s $1)::double precision AS distance '
-        'FROM %2$I.%3$I d WHERE d.embedding IS NOT NULL %4$s ORDER BY d.embedding %1$s $1 LIMIT $3',
-        op, c.schema_name, c.table_name,
-        CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END);
-    -- Relaxed iterative scans may return rows slightly out of order: sort the k rows again.
-    RETURN QUERY EXECUTE format(
-        'SELECT s.id, s.title, s.content, s.metadata, s.distance, %s FROM (%s) s ORDER BY s.distance',
-        score, query)
-        USING query_embedding, filter, k;
-END
+    SELECT predicate <> 'true' OR vecpg.current_tenant() IS NOT NULL
 $$;
-COMMENT ON FUNCTION vecpg.search(text, vector, integer, jsonb, jsonb) IS
-    'k nearest documents of a collection to query_embedding that match the filter';
 
 -- Only admins change collections, indexes and policies.
 DO $grants$
@@ -281,7 +164,8 @@ BEGIN
     FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
              WHERE p.pronamespace = 'vecpg'::regnamespace
                AND p.proname IN ('create_collection', 'drop_collection', 'create_index', 'drop_index',
-                                 'rebuild_index', 'refresh_keyword_stats', 'apply_tenancy', 'set_shared_rows')
+                                 'rebuild_index', 'refresh_keyword_stats', 'apply_tenancy', 'set_shared_rows',
+                                 'collection_created')
     LOOP
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO vecpg_admin', f);

@@ -11,6 +11,7 @@ DROP FUNCTION IF EXISTS vecpg.index_info(text);
 DROP FUNCTION IF EXISTS vecpg.distance_operator(text);
 DROP FUNCTION IF EXISTS vecpg.drop_collection(text, boolean);
 DROP FUNCTION IF EXISTS vecpg.create_collection(text, integer, text, text, regconfig, name);
+DROP FUNCTION IF EXISTS vecpg.collection_created(text);
 -- Collection tables' triggers use it; they are dropped with their tables in 001's downgrade.
 DROP FUNCTION IF EXISTS vecpg.touch_updated_at() CASCADE;
 DROP FUNCTION IF EXISTS vecpg.get_collection(text);

@@ -17,6 +17,7 @@ DROP FUNCTION IF EXISTS vecpg.keyword_search(text, text, integer, jsonb, jsonb);
 DROP FUNCTION IF EXISTS vecpg.any_lexeme_query(text[]);
 DROP FUNCTION IF EXISTS vecpg.visible_tenant_keys();
 DROP FUNCTION IF EXISTS vecpg.pgvector_version();
+DROP FUNCTION IF EXISTS vecpg.rows_filtered(text);
 DROP FUNCTION IF EXISTS vecpg.refresh_keyword_stats(text);
 DROP FUNCTION IF EXISTS vecpg.bm25_track();
 DROP FUNCTION IF EXISTS vecpg.compile_filter(jsonb, text, text);
