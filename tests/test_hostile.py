@@ -3,6 +3,8 @@ vecpg error (exit code 2 on the CLI), and a refusal leaves the database unchange
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 import pytest
 from click.testing import CliRunner
@@ -141,3 +143,24 @@ def test_deep_and_huge_json(items: vecpg.Collection, conn: psycopg.Connection) -
     big = "y" * 1_000_000
     items.upsert([{"id": "big", "embedding": [1, 1, 1], "metadata": {"blob": big}}])
     assert items.get("big")[0].metadata["blob"] == big
+
+
+@FUZZ
+@given(text=nasty, flt=st.dictionaries(nasty, st.one_of(nasty, st.integers(), st.booleans()), max_size=2))
+def test_query_text_and_filters_through_sql_and_cli(items: vecpg.Collection, conn: psycopg.Connection, db_url: str,
+                                                     text: str, flt) -> None:
+    before = snapshot(conn)
+    if "\x00" not in text and "\\u0000" not in json.dumps(flt):  # PostgreSQL text cannot hold NUL at all
+        try:
+            rows = conn.execute("SELECT id FROM vecpg.keyword_search('items', %s, 5, %s)", (text, json.dumps(flt)))
+            assert all(r[0] == "keep" for r in rows)
+        except psycopg.Error as exc:
+            assert exc.sqlstate == "VP004"  # only a filter may be refused (an empty key, say)
+    result = CliRunner().invoke(main, ["--url", db_url, "search", text or "x", "-c", "items", "--mode", "keyword",
+                                       "--filter", json.dumps(flt), "--json"])
+    assert result.exit_code in (0, 2) and "Traceback" not in (result.output + result.stderr)
+    if result.exit_code == 2:
+        assert len(result.stderr.strip().splitlines()) == 1
+    else:
+        assert all(h["id"] == "keep" for h in json.loads(result.output))
+    assert snapshot(conn) == before

@@ -164,19 +164,27 @@ def test_orm_and_plain_sql_clients_are_bound_too(tenants, logins) -> None:
         assert conn.execute("SELECT count(*) FROM vecpg_data.docs WHERE tenant_id = 'b'").fetchone() == (3,)
 
 
-def test_cli_takes_a_tenant(tenants, logins, tmp_path) -> None:
-    path = tmp_path / "docs.jsonl"
-    path.write_text(json.dumps({"id": "a9", "content": "solar roof tiles", "metadata": {"n": 9}}) + "\n")
+def test_cli_takes_a_tenant(tenants, logins, tmp_path, store: vecpg.Store, embedder) -> None:
+    store.create_collection("facts")  # all-MiniLM-L6-v2: ingest embeds the text
+    path = tmp_path / "facts.jsonl"
     runner = CliRunner()
     base = ["--url", logins["writer"], "--tenant", "a"]
-    store = tenants[0]
-    store.collection("docs")
+    writer = tenants[0]
     result = runner.invoke(main, [*base, "search", "solar", "-c", "docs", "--mode", "keyword", "--json"])
     assert result.exit_code == 0, result.output
     assert {h["id"] for h in json.loads(result.output)} == {"a1", "a2", "a3"}
     other = runner.invoke(main, ["--url", logins["writer"], "search", "solar", "-c", "docs", "--mode", "keyword",
                                  "--json"], env={"VECPG_TENANT": "b"})
     assert {h["id"] for h in json.loads(other.output)} == {"b1", "b2"}
+    # Ingest and delete as tenant a, through a URL that logs in as a non-superuser writer.
+    path.write_text(json.dumps({"id": "a9", "content": "solar roof tiles"}) + "\n")
+    ingested = runner.invoke(main, [*base, "ingest", str(path), "-c", "facts", "--quiet"])
+    assert ingested.exit_code == 0 and "wrote 1 documents to facts" in ingested.output, ingested.output
+    facts = writer.collection("facts")
+    assert facts.count(tenant="a") == 1 and facts.count(tenant="b") == 0 and facts.count() == 0
+    deleted = runner.invoke(main, [*base, "delete", "-c", "docs", "--id", "a1", "--id", "b1"])
+    assert deleted.exit_code == 0 and "deleted 1 documents" in deleted.output  # b1 is not a's to delete
+    assert tenants[1].count(tenant="b") == 2
 
 
 def test_every_write_is_audited_and_the_log_is_append_only(tenants, logins, store: vecpg.Store) -> None:
