@@ -451,7 +451,11 @@ COMMENT ON FUNCTION vecpg.search(text, vector, integer, jsonb, jsonb) IS
 
 -- Pin the search_path of every vecpg function: pg_catalog first so nothing can shadow built-ins,
 -- then pgvector's schema (wherever the extension was installed) for vector types and operators.
-DO $pin$
+-- Every later SQL file calls it again for the functions it adds.
+CREATE OR REPLACE FUNCTION vecpg.pin_search_paths()
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+AS $$
 DECLARE
     f regprocedure;
 BEGIN
@@ -459,4 +463,5 @@ BEGIN
         EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, %I, pg_temp', f, vecpg.vector_schema());
     END LOOP;
 END
-$pin$;
+$$;
+SELECT vecpg.pin_search_paths();

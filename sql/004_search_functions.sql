@@ -718,13 +718,5 @@ BEGIN
 END
 $install$;
 
--- Pin the search_path of every vecpg function (see 002_functions.sql).
-DO $pin$
-DECLARE
-    f regprocedure;
-BEGIN
-    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p WHERE p.pronamespace = 'vecpg'::regnamespace LOOP
-        EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, %I, pg_temp', f, vecpg.vector_schema());
-    END LOOP;
-END
-$pin$;
+-- Pin the search_path of every vecpg function, the new ones included.
+SELECT vecpg.pin_search_paths();

@@ -15,4 +15,5 @@ DROP FUNCTION IF EXISTS vecpg.collection_created(text);
 -- Collection tables' triggers use it; they are dropped with their tables in 001's downgrade.
 DROP FUNCTION IF EXISTS vecpg.touch_updated_at() CASCADE;
 DROP FUNCTION IF EXISTS vecpg.get_collection(text);
+DROP FUNCTION IF EXISTS vecpg.pin_search_paths();
 DROP FUNCTION IF EXISTS vecpg.vector_schema();
