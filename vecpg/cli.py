@@ -236,7 +236,9 @@ def _print_results(results: list[SearchResult], as_json: bool) -> None:
         snippet = r.content if len(r.content) <= 100 else r.content[:97] + "..."
         why = ""
         if r.vector_rank is not None or r.keyword_rank is not None:
-            why = f" (vector #{r.vector_rank or '-'}, keyword #{r.keyword_rank or '-'})"
+            ranks = [f"{leg} #{rank}" if rank else f"no {leg}" for leg, rank in
+                     (("vector", r.vector_rank), ("keyword", r.keyword_rank))]
+            why = f" ({', '.join(ranks)})"
         click.echo(f"{rank:2}. {score}{why}  [{r.id}] {r.title or ''}".rstrip())
         click.echo(f"    {snippet}")
 
@@ -361,7 +363,10 @@ def demo(ctx: click.Context, name: str) -> None:
     for text in DEMO_QUERIES:
         click.echo(f"\nsearch: {text}")
         _print_results(coll.search(text, k=3), as_json=False)
-    click.echo(f"\nTry: vecpg search 'your question' --collection {name}")
+    hybrid = "bread crust oven steam"
+    click.echo(f"\nhybrid search (vectors + BM25 in PostgreSQL): {hybrid}")
+    _print_results(coll.search(hybrid, k=3, mode="hybrid"), as_json=False)
+    click.echo(f"\nTry: vecpg search 'your question' --collection {name} [--mode keyword|hybrid]")
 
 
 if __name__ == "__main__":
