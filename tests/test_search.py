@@ -84,7 +84,9 @@ def test_ef_search_applies_to_one_call_and_does_not_leak(store: vecpg.Store, db_
         with single.connection() as conn:
             assert conn.execute("SHOW hnsw.ef_search").fetchone() == ("40",)
             assert conn.execute("SHOW hnsw.iterative_scan").fetchone() == ("off",)
-        assert len(coll.search(q, k=50)) == 40
+        assert len(coll.search(q, k=50)) == 50  # k above the default raises ef_search for the call
+        with single.connection() as conn:
+            assert conn.execute("SHOW hnsw.ef_search").fetchone() == ("40",)
         # Iterative scans keep going until k rows are found.
         assert len(coll.search(q, k=50, ef_search=10, iterative_scan="strict_order")) == 50
         with single.connection() as conn:
@@ -222,3 +224,17 @@ def test_filtered_ann_returns_k_rows(fifty_thousand, index) -> None:
         # Without iterative scans the same query comes back short: the post-filter drops most rows.
         q = clustered(1, seed=100)[0]
         assert len(coll.search(q, k=10, filter=flt, iterative_scan="off")) < 10
+
+
+def test_k_above_ef_search_still_returns_k_rows(points, conn: psycopg.Connection) -> None:
+    coll, vectors = points
+    coll.create_index(vecpg.HNSW())
+    q = vectors[7]
+    # An HNSW scan yields at most ef_search rows (40 by default): a larger k raises it for the call.
+    assert len(coll.search(q, k=100)) == 100
+    assert conn.execute("SELECT count(*) FROM vecpg.search('points', %s, 100)", (q,)).fetchone() == (100,)
+    # ...without lowering a higher setting, and without keeping the raised one afterwards.
+    conn.execute("SET hnsw.ef_search = 300")
+    assert conn.execute("SELECT count(*) FROM vecpg.search('points', %s, 250)", (q,)).fetchone() == (250,)
+    assert conn.execute("SHOW hnsw.ef_search").fetchone() == ("300",)
+    assert len(coll.search(q, k=40, ef_search=10)) == 10  # an explicit ef_search is the user's call

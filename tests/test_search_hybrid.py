@@ -85,3 +85,17 @@ def test_the_vector_list_is_as_long_as_asked_with_an_hnsw_index(store: vecpg.Sto
         "SELECT count(vector_rank) FROM vecpg.hybrid_search('many', 'nothing matches', %s, 200)", (q,)
     ).fetchone()
     assert rows == (200,)
+
+
+def test_every_method_fuses_scores_on_an_l2_collection(store: vecpg.Store, embedder) -> None:
+    # l2 has no similarity in [0, 1]; the vector list ranks by -distance so that score-based
+    # methods still weigh it (they once saw only NULL scores there).
+    coll = store.create_collection("near", distance="l2")
+    coll.upsert([{"id": i, "content": c} for i, c in DOCS.items()])
+    for method in ("adaptive", "rrf", "convex"):
+        hits = coll.search("ocean tides and the moon", k=3, mode="hybrid", method=method)
+        assert hits[0].id == "tides" and hits[0].vector_rank == 1
+        assert all(h.vector_score is not None and h.vector_score <= 0 for h in hits)
+    vector_only = coll.search("ocean tides and the moon", k=5, mode="hybrid", method="convex",
+                              vector_weight=1, keyword_weight=0)
+    assert [h.id for h in vector_only] == [h.id for h in coll.search("ocean tides and the moon", k=5)]

@@ -138,3 +138,50 @@ def test_hostile_query_text_is_only_text(facts: vecpg.Collection) -> None:
     for text in ("'; DROP TABLE vecpg.collection; --", "a\\b 'c' | & ! <-> :*", "x" * 100_000, "\u2603 \u00e9t\u00e9"):
         facts.search(text, k=3, mode="keyword")
     assert facts.count() == len(DOCS)
+
+
+def test_term_frequency_from_ts_rank_is_exact(facts: vecpg.Collection, conn: psycopg.Connection) -> None:
+    # BM25 reads tf through ts_rank (no tsvector copy): it must equal the positions counted.
+    facts.upsert([{"id": f"rep{n}", "content": " ".join(["gravity"] * n + ["tides"] * (n // 3 + 1)),
+                   "embedding": [1, 0]} for n in (1, 2, 3, 7, 40, 255, 300)])
+    wrong, pairs, most = conn.execute(
+        "SELECT count(*) FILTER (WHERE vecpg.term_frequency(d.fts, u.lexeme) <> cardinality(u.positions)),"
+        "       count(*), max(cardinality(u.positions))"
+        " FROM vecpg_data.facts d, unnest(d.fts) u").fetchone()
+    assert pairs > 40 and most == 255 and wrong == 0  # a tsvector keeps at most 255 positions a lexeme
+    assert conn.execute("SELECT vecpg.term_frequency(to_tsvector('english', 'tides'), 'gravity')").fetchone()[0] == 0
+    # A stripped tsvector has no positions: every lexeme present counts once.
+    assert conn.execute("SELECT vecpg.term_frequency(strip(to_tsvector('english', 'tides tides')), 'tide')"
+                        ).fetchone()[0] == 1
+
+
+def test_bm25_ranking_equals_a_reference_implementation(facts: vecpg.Collection, conn: psycopg.Connection) -> None:
+    facts.upsert([{"id": f"g{n}", "content": "gravity " * n + "moon " * (5 - n) + "filler words " * n,
+                   "embedding": [1, 0]} for n in range(1, 5)])
+    query = "gravity of the moon and stars"
+    lexemes = [r[0] for r in conn.execute("SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', %s))", (query,))]
+    rows = conn.execute("SELECT d.id, u.lexeme, cardinality(u.positions), length(d.fts)"
+                        " FROM vecpg_data.facts d, unnest(d.fts) u").fetchall()
+    lengths = {r[0]: r[3] for r in rows}
+    tf = {(r[0], r[1]): r[2] for r in rows}
+    n, avgdl = len(lengths), sum(lengths.values()) / len(lengths)
+    expected = {}
+    for doc, length in lengths.items():
+        score = 0.0
+        for lexeme in lexemes:
+            df = sum(1 for d in lengths if (d, lexeme) in tf)
+            f = tf.get((doc, lexeme), 0)
+            if f:
+                score += math.log(1 + (n - df + 0.5) / (df + 0.5)) * f * 1.9 / (f + 0.9 * (0.6 + 0.4 * length / avgdl))
+        if score:
+            expected[doc] = score
+    hits = facts.search(query, k=len(expected), mode="keyword", max_candidates=10_000)
+    assert {h.id: h.score for h in hits} == pytest.approx(expected, rel=1e-9)
+    assert [h.id for h in hits] == sorted(expected, key=lambda d: (-expected[d], d))
+
+
+def test_tsvectors_are_stored_in_the_row(facts: vecpg.Collection, conn: psycopg.Connection) -> None:
+    # Out-of-line TOAST made every keyword candidate cost an extra index lookup.
+    storage = conn.execute("SELECT attstorage FROM pg_attribute"
+                           " WHERE attrelid = 'vecpg_data.facts'::regclass AND attname = 'fts'").fetchone()[0]
+    assert storage == "m"

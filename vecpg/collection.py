@@ -294,13 +294,15 @@ class Collection:
         k1: float | None = None,
         b: float | None = None,
         ranking: str | None = None,
+        max_candidates: int | None = None,
     ) -> list[SearchResult]:
         """The k best documents for a text (or, in vector mode, a vector).
 
         ``mode``: ``vector`` (nearest embeddings), ``keyword`` (BM25 over title and content) or
-        ``hybrid`` (both lists fused: ``method`` rrf or convex, each list ``candidates`` long).
-        ``ef_search`` (HNSW), ``probes`` (IVFFlat) and ``iterative_scan`` (pgvector 0.8) apply
-        to this call only; ``k1``, ``b`` and ``ranking`` (bm25 or ts_rank_cd) tune keyword ranking.
+        ``hybrid`` (both lists fused: ``method`` adaptive, rrf or convex, each list ``candidates``
+        long). ``ef_search`` (HNSW), ``probes`` (IVFFlat) and ``iterative_scan`` (pgvector 0.8)
+        apply to this call only; ``k1``, ``b`` and ``ranking`` (bm25 or ts_rank_cd) tune keyword
+        ranking, ``max_candidates`` how many documents holding the rarest query terms it scores.
         Like every read and write here, it takes ``tenant=`` to act for one tenant.
         """
         if mode not in MODES:
@@ -308,7 +310,8 @@ class Collection:
         check_k(k)  # cheap checks before the model runs
         flt = parse_filter(filter)
         vector_opts = search_options(ef_search, probes, iterative_scan, max_scan_tuples)
-        keyword_opts = {key: v for key, v in {"k1": k1, "b": b, "ranking": ranking}.items() if v is not None}
+        keyword_opts = {key: v for key, v in {"k1": k1, "b": b, "ranking": ranking,
+                                              "max_candidates": max_candidates}.items() if v is not None}
         if mode == "vector":
             vector = check_vector(self.embed_query(query) if isinstance(query, str) else query, self.dimension)
             return vector_search(self, vector, k, flt, vector_opts)

@@ -58,6 +58,9 @@ _SETTINGS = {  # option: (setting, lowest, highest); the same bounds as vecpg.ap
     "max_scan_tuples": ("hnsw.max_scan_tuples", 1, 2**31 - 1),
 }
 _SCANS = ("off", "relaxed_order", "strict_order")
+# pgvector's default hnsw.ef_search. An HNSW scan returns at most ef_search rows, so a larger k
+# raises it for the call (never lowering a higher server setting).
+DEFAULT_EF_SEARCH = 40
 
 
 def search_options(
@@ -89,6 +92,12 @@ def _settings(options: dict[str, Any]) -> tuple[sql.Composable, dict[str, str]]:
     params: dict[str, str] = {}
     for name in sorted(options):
         value = options[name]
+        if name == "ef_search_floor":
+            calls.append(sql.SQL(
+                "set_config('hnsw.ef_search', greatest(coalesce(nullif(current_setting('hnsw.ef_search', true), '')::int, 0),"
+                " {}::int)::text, true)").format(sql.Placeholder("ef_search_floor")))
+            params["ef_search_floor"] = str(value)
+            continue
         if name == "iterative_scan":
             # IVFFlat has no strict order; relaxed is its closest match.
             pairs = [("hnsw.iterative_scan", value), ("ivfflat.iterative_scan", "off" if value == "off" else "relaxed_order")]
@@ -159,6 +168,8 @@ def vector_search(
     if filtered and "iterative_scan" not in options and collection.store.pgvector_version >= (0, 8):
         # As vecpg.search does: a filter applied after the index scan must not leave fewer than k rows.
         options["iterative_scan"] = "relaxed_order"
+    if "ef_search" not in options and k > DEFAULT_EF_SEARCH:
+        options["ef_search_floor"] = k
     statement, params = search_statement(collection, vector, k, filter, options)
     with collection.store.connection() as conn:
         rows = conn.execute(statement, params).fetchall()
