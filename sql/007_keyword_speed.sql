@@ -33,7 +33,7 @@ COMMENT ON FUNCTION vecpg.term_frequency(tsvector, text) IS
 -- tf, the costly part, appears once. Numbers become float8 literals and lexemes quoted
 -- tsquery literals: the planner folds them once, the filter stays a parameter.
 CREATE OR REPLACE FUNCTION vecpg.bm25_sql(lexemes text[], idfs double precision[], k1 double precision,
-                                          b double precision, avgdl double precision, fts text DEFAULT 'd.fts')
+                                          b double precision, avgdl double precision, fts text DEFAULT 'v.fts')
 RETURNS text
 LANGUAGE sql IMMUTABLE SECURITY INVOKER
 AS $$
@@ -124,7 +124,7 @@ BEGIN
 
     match := coalesce(required, vecpg.any_lexeme_query(match_terms));
     IF ranking = 'ts_rank_cd' THEN
-        score_sql := format('ts_rank_cd(d.fts, %L::tsquery)', vecpg.any_lexeme_query(terms)::text);
+        score_sql := format('ts_rank_cd(v.fts, %L::tsquery)', vecpg.any_lexeme_query(terms)::text);
     ELSE
         score_sql := vecpg.bm25_sql(
             ARRAY(SELECT t.l FROM unnest(terms, dfs) AS t(l, df) WHERE t.df > 0),
@@ -144,8 +144,10 @@ AS $$
     SELECT CASE WHEN match IS NULL THEN
         'SELECT NULL::text AS id, NULL::double precision AS score WHERE false'
     ELSE format(
-        'SELECT %s, (%s)::double precision AS score FROM %I.%I d WHERE d.fts @@ %L::tsquery %s '
-        'ORDER BY score DESC, d.id LIMIT %s',
+        'SELECT %s, (%s)::double precision AS score FROM %I.%I d '
+        -- Each ts_rank call would decompress or fetch a TOASTed tsvector anew: one copy per row.
+        'CROSS JOIN LATERAL (SELECT d.fts || ''''::tsvector AS fts OFFSET 0) AS v '
+        'WHERE d.fts @@ %L::tsquery %s ORDER BY score DESC, d.id LIMIT %s',
         columns, score_sql, c.schema_name, c.table_name, match::text,
         CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END
             || CASE WHEN required IS NULL THEN '' ELSE format(' AND d.fts @@ %L::tsquery', required::text) END,
