@@ -185,3 +185,11 @@ def test_tsvectors_are_stored_in_the_row(facts: vecpg.Collection, conn: psycopg.
     storage = conn.execute("SELECT attstorage FROM pg_attribute"
                            " WHERE attrelid = 'vecpg_data.facts'::regclass AND attname = 'fts'").fetchone()[0]
     assert storage == "m"
+
+
+def test_a_pasted_document_as_the_query_is_served(facts: vecpg.Collection) -> None:
+    # 20,000 distinct query terms once made a chain of additions too deep for the planner.
+    words = [f"w{i:05d}x" for i in range(20_000)]
+    facts.upsert([{"id": f"page{p}", "content": " ".join(words[p::4]), "embedding": [0, 1]} for p in range(4)])
+    hits = facts.search(" ".join(words), k=4, mode="keyword")
+    assert sorted(h.id for h in hits) == ["page0", "page1", "page2", "page3"]
