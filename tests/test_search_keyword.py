@@ -126,8 +126,15 @@ def test_existing_collections_get_statistics_when_migrated(blank_db_url: str) ->
     with vecpg.connect(blank_db_url) as store:
         old = store.collection("old")
         assert [h.id for h in old.search("solar", mode="keyword")] == ["1"]
+        with store.connection() as conn:  # 0004 keeps the tsvectors of existing collections in the row too
+            assert conn.execute("SELECT attstorage FROM pg_attribute WHERE attrelid = 'vecpg_data.old'::regclass"
+                                " AND attname = 'fts'").fetchone() == ("m",)
         old.upsert([{"id": "2", "content": "solar wind", "embedding": [0, 1]}])  # triggers installed
         assert [h.id for h in old.search("wind", mode="keyword")] == ["2"]
+    migrate.downgrade(blank_db_url, "0003")  # before 0004: the 004 keyword search works again
+    with psycopg.connect(blank_db_url) as c:
+        assert c.execute("SELECT id FROM vecpg.keyword_search('old', 'wind', 5)").fetchall() == [("2",)]
+        assert c.execute("SELECT to_regproc('vecpg.keyword_plan')").fetchone() == (None,)
     migrate.downgrade(blank_db_url, "0001")  # and back: the 0001 functions work again
     with psycopg.connect(blank_db_url) as c:
         assert c.execute("SELECT count(*) FROM vecpg.search('old', '[1,0]', 5)").fetchone() == (2,)
