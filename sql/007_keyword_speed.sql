@@ -203,6 +203,25 @@ COMMENT ON FUNCTION vecpg.keyword_search(text, text, integer, jsonb, jsonb) IS
 -- Vector search returns k rows for any k up to 1000
 ------------------------------------------------------------------------------------------------
 
+-- The checks every vector query makes before it runs.
+CREATE OR REPLACE FUNCTION vecpg.check_vector_query(c vecpg.collection, query_embedding vector, k integer)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE SECURITY INVOKER
+AS $$
+BEGIN
+    IF k IS NULL OR k NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'k must be between 1 and 1000, got %', k USING ERRCODE = 'VP005';
+    END IF;
+    IF query_embedding IS NULL THEN
+        RAISE EXCEPTION 'query_embedding must not be NULL' USING ERRCODE = 'VP005';
+    END IF;
+    IF vector_dims(query_embedding) <> c.dimension THEN
+        RAISE EXCEPTION 'query has % dimensions but collection "%" holds %-dimensional vectors',
+            vector_dims(query_embedding), c.name, c.dimension USING ERRCODE = 'VP003';
+    END IF;
+END
+$$;
+
 -- As in 004, except for the ef_search floor (with ef_search 40, k = 100 returned 40 rows).
 CREATE OR REPLACE FUNCTION vecpg.search(
     collection      text,
@@ -222,16 +241,7 @@ DECLARE
     score text;
     query text;
 BEGIN
-    IF k IS NULL OR k NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION 'k must be between 1 and 1000, got %', k USING ERRCODE = 'VP005';
-    END IF;
-    IF query_embedding IS NULL THEN
-        RAISE EXCEPTION 'query_embedding must not be NULL' USING ERRCODE = 'VP005';
-    END IF;
-    IF vector_dims(query_embedding) <> c.dimension THEN
-        RAISE EXCEPTION 'query has % dimensions but collection "%" holds %-dimensional vectors',
-            vector_dims(query_embedding), c.name, c.dimension USING ERRCODE = 'VP003';
-    END IF;
+    PERFORM vecpg.check_vector_query(c, query_embedding, k);
     predicate := vecpg.compile_filter(coalesce(filter, '{}'), '$2', 'd');
     options := coalesce(options, '{}');
     -- A filter applied after an index scan would leave fewer than k rows: pgvector 0.8's
@@ -303,16 +313,7 @@ DECLARE
     predicate text;
     p record;
 BEGIN
-    IF k IS NULL OR k NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION 'k must be between 1 and 1000, got %', k USING ERRCODE = 'VP005';
-    END IF;
-    IF query_embedding IS NULL THEN
-        RAISE EXCEPTION 'query_embedding must not be NULL' USING ERRCODE = 'VP005';
-    END IF;
-    IF vector_dims(query_embedding) <> c.dimension THEN
-        RAISE EXCEPTION 'query has % dimensions but collection "%" holds %-dimensional vectors',
-            vector_dims(query_embedding), c.name, c.dimension USING ERRCODE = 'VP003';
-    END IF;
+    PERFORM vecpg.check_vector_query(c, query_embedding, k);
     IF jsonb_typeof(opts) <> 'object' THEN
         RAISE EXCEPTION 'hybrid search options must be a JSON object' USING ERRCODE = 'VP005';
     END IF;

@@ -10,6 +10,7 @@ BEGIN
 END
 $unstore$;
 DROP FUNCTION IF EXISTS vecpg.store_fts_inline(text);
+DROP FUNCTION IF EXISTS vecpg.check_vector_query(vecpg.collection, vector, integer);
 DROP FUNCTION IF EXISTS vecpg.keyword_list_sql(vecpg.collection, tsquery, tsquery, text, text, text, text);
 DROP FUNCTION IF EXISTS vecpg.keyword_plan(vecpg.collection, text, jsonb);
 DROP FUNCTION IF EXISTS vecpg.bm25_sql(text[], double precision[], double precision, double precision, double precision, text);
