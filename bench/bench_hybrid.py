@@ -8,7 +8,8 @@ Run by hand (not a test):  python bench/bench_hybrid.py [--data ../shared/data/s
    datasets where one leg is far behind the other (as BM25 is on FiQA).
 2. p50/p99 latency of vector (exact and HNSW), keyword and hybrid search on the collection, from
    a precomputed query embedding and from the query text (the model's embedding included).
-Prints markdown tables and writes bench/results/hybrid-<split>.json.
+Prints markdown tables and writes bench/results/hybrid-<split>.json and docs/bench_hybrid.png.
+`--plot-only` redraws the figure from that JSON file.
 """
 
 from __future__ import annotations
@@ -50,7 +51,13 @@ def main() -> None:
     parser.add_argument("--collection", default="bench_hybrid")
     parser.add_argument("--url", default=None)
     parser.add_argument("--noise", type=float, default=0.09, help="std of the noise added for the weak-vector scenario")
+    parser.add_argument("--plot-only", action="store_true", help="redraw docs/bench_hybrid.png from the last results")
     args = parser.parse_args()
+    results_file = Path(__file__).resolve().parent / "results" / f"hybrid-{args.split}.json"
+    figure = Path(__file__).resolve().parents[1] / "docs" / "bench_hybrid.png"
+    if args.plot_only:
+        plot(json.loads(results_file.read_text()), figure)
+        return
 
     store = vecpg.connect(args.url)
     coll = store.get_or_create_collection(args.collection)
@@ -113,9 +120,9 @@ def main() -> None:
     result = {"date": date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
               "documents": coll.count(), "queries": len(qids), "split": args.split,
               "quality_ndcg@10": quality, "latency_ms_p50_p99": latency}
-    out = Path(__file__).resolve().parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / f"hybrid-{args.split}.json").write_text(json.dumps(result, indent=2))
+    results_file.parent.mkdir(exist_ok=True)
+    results_file.write_text(json.dumps(result, indent=2))
+    plot(result, figure)
 
     columns = ["vector", "keyword", *METHODS]
     print(f"\nnDCG@10, {len(qids)} {args.split} queries, {coll.count()} documents\n")
@@ -127,6 +134,34 @@ def main() -> None:
     for name, (p50, p99) in latency.items():
         print(f"| {name} | {p50} | {p99} |")
     store.close()
+
+
+def plot(result: dict, path: Path) -> None:
+    """nDCG@10 of each single list and fusion method, one group of bars per scenario."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    quality = result["quality_ndcg@10"]
+    scenarios = list(quality)
+    methods = list(next(iter(quality.values())))
+    width = 0.8 / len(methods)
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    for m, method in enumerate(methods):
+        xs = [s + (m - (len(methods) - 1) / 2) * width for s in range(len(scenarios))]
+        ax.bar(xs, [quality[s][method] for s in scenarios], width, label=method,
+               hatch="//" if method in ("vector", "keyword") else None)
+    ax.set_xticks(range(len(scenarios)), scenarios)
+    ax.set_ylabel("nDCG@10")
+    ax.set_ylim(0.2, 0.8)
+    ax.set_title(f"Hybrid fusion on SciFact ({result['queries']} {result['split']} queries, "
+                 f"{result['documents']:,} documents), {result['date']}")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ class SearchResult:
 
     ``score``: vector mode, the similarity (None for l2, see ``distance``); keyword mode, BM25;
     hybrid mode, the fused score, with each list's rank and score beside it (None when the
-    document was not in that list).
+    document was not in that list); the vector list's score is the similarity, -distance for l2.
     """
 
     id: str
