@@ -27,7 +27,8 @@ import vecpg
 from vecpg.db import resolve_url
 
 DIM = 16
-WORDS = "solar wind tide star bread oven index vector graph river ocean glacier music opera chess".split()
+WORDS = ["solar", "wind", "tide", "star", "bread", "oven", "index", "vector", "graph", "river", "ocean", "glacier",
+         "music", "opera", "chess"]
 RETRYABLE = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
 
 
@@ -76,19 +77,19 @@ def writer(url: str, tenant: str, wid: int, deadline: float, live: set[str], sta
                              for i in range(rng.randint(1, 20))]
                     seq += len(batch)
                     start = time.perf_counter()
-                    retrying(stats, lambda: coll.upsert(batch))
+                    retrying(stats, lambda batch=batch: coll.upsert(batch))
                     stats.add("upsert", time.perf_counter() - start, len(batch))
                     live.update(d["id"] for d in batch)
                 elif roll < 0.85:
                     target = rng.choice(sorted(live))
                     start = time.perf_counter()
-                    retrying(stats, lambda: coll.upsert([{"id": target, "content": "updated " + rng.choice(WORDS),
-                                                          "embedding": np.ones(DIM)}]))
+                    update = [{"id": target, "content": "updated " + rng.choice(WORDS), "embedding": np.ones(DIM)}]
+                    retrying(stats, lambda update=update: coll.upsert(update))
                     stats.add("update", time.perf_counter() - start)
                 else:
                     victims = rng.sample(sorted(live), min(len(live), rng.randint(1, 5)))
                     start = time.perf_counter()
-                    deleted = retrying(stats, lambda: coll.delete(victims))
+                    deleted = retrying(stats, lambda victims=victims: coll.delete(victims))
                     stats.add("delete", time.perf_counter() - start, deleted)
                     if deleted != len(victims):
                         errors.append(f"{tenant}: deleted {deleted} of {len(victims)} own rows")

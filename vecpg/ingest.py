@@ -29,7 +29,8 @@ def file_format(path: Path) -> str:
 def _open(path: Path) -> IO[str]:
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
-    raw = gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")
+    # The caller closes the returned wrapper, which closes this stream.
+    raw = gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")  # noqa: SIM115
     # Strict decoding: a non-UTF-8 byte is an error, never a silently mangled document.
     return io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="")
 

@@ -28,7 +28,7 @@ def create_index_with_progress(collection: Collection, spec: IndexSpec, interval
     def build() -> None:
         try:
             outcome["name"] = collection.create_index(spec)
-        except BaseException as exc:  # handed to the caller's thread below
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread below
             outcome["error"] = exc
 
     worker = threading.Thread(target=build, name="vecpg-index-build", daemon=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.rows import class_row
@@ -17,6 +17,9 @@ from .documents import check_text
 from .embed import DEFAULT_MODEL, Embedder, canonical_model_name, embedder_for
 from .errors import CollectionNotFound, InvalidArgument, NotMigrated, VecpgError, from_database
 from .filters import FilterCompiler
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
 
 _CATALOG = "SELECT name, schema_name AS schema, table_name AS table, dimension, distance, model, language::text, created_at FROM vecpg.collection"
 
@@ -93,7 +96,7 @@ class Store:
         """Close every pooled connection."""
         self._pool.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
