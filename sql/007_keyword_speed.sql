@@ -14,6 +14,8 @@
 --    tests/test_search_keyword.py checks it against unnest() positions). About 0.3 µs a lexeme.
 -- 2. The tsvector of a typical abstract (1.5 kB) was moved out of line into TOAST, so reading
 --    it cost an index lookup in the TOAST table per candidate: STORAGE MAIN keeps it in the row.
+--    Long documents still get a compressed or out-of-line tsvector, which every ts_rank call
+--    would decompress or fetch again: the scoring query copies it out once per row.
 
 -- The term frequency of one lexeme in a document, from ts_rank as explained above. Callers that
 -- care about speed write the expression inline (a function with a pinned search_path is never
@@ -60,7 +62,8 @@ $$;
 
 -- How a keyword query is run against collection c: which documents it matches (any of the
 -- rarest terms, or web-search semantics), which it requires, and the SQL that scores one
--- (a row "d"). All NULL when no document can match. Shared by keyword and hybrid search.
+-- document (whose tsvector keyword_list_sql names v.fts). All NULL when no document can match.
+-- Shared by keyword and hybrid search.
 CREATE OR REPLACE FUNCTION vecpg.keyword_plan(
     c vecpg.collection, query text, options jsonb,
     OUT match tsquery, OUT required tsquery, OUT score_sql text
