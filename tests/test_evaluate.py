@@ -60,7 +60,7 @@ def test_eval_command_prints_every_mode(db_url: str, beir: Path, embedder) -> No
     scores = json.loads(result.output)
     assert set(scores) == {"vector", "keyword", "hybrid"}
     for mode in scores.values():
-        assert set(mode) == {"ndcg@10", "recall@100", "mrr@10"}
+        assert set(mode) == {"ndcg@10", "recall@100", "mrr@10", "p50_ms"} and mode["p50_ms"] > 0
         assert mode["recall@100"] == 1.0  # five documents: every relevant one is in the first 100
     assert scores["vector"]["ndcg@10"] == 1.0  # each judged query's answer is its nearest document
     # Run again: the corpus is reused, not loaded twice.
@@ -68,5 +68,6 @@ def test_eval_command_prints_every_mode(db_url: str, beir: Path, embedder) -> No
         assert store.collection("tiny").count() == 5
     table = runner.invoke(main, ["--url", db_url, "eval", str(beir), "-c", "tiny", "--modes", "keyword"])
     assert table.exit_code == 0 and "keyword" in table.output and "hybrid" not in table.output
+    assert "p50 ms" in table.output
     bad = runner.invoke(main, ["--url", db_url, "eval", str(beir), "-c", "tiny", "--modes", "magic"])
     assert bad.exit_code == 2 and "--modes takes" in bad.stderr
