@@ -182,20 +182,20 @@ AS $$
 #variable_conflict use_variable
 DECLARE
     c vecpg.collection := vecpg.get_collection(collection);
+    predicate text;
     p record;
 BEGIN
     IF k IS NULL OR k NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION 'k must be between 1 and 1000, got %', k USING ERRCODE = 'VP005';
     END IF;
+    predicate := vecpg.compile_filter(coalesce(filter, '{}'), '$1', 'd');  -- a bad filter is an error even when nothing matches
     p := vecpg.keyword_plan(c, query, options);
     IF p.match IS NULL THEN
-        PERFORM vecpg.compile_filter(coalesce(filter, '{}'), '$1', 'd');  -- a bad filter is still an error
         RETURN;
     END IF;
     -- Sorting carries content as a TOAST pointer: only the k rows returned are read in full.
-    RETURN QUERY EXECUTE vecpg.keyword_list_sql(
-        c, p.match, p.required, p.score_sql, vecpg.compile_filter(coalesce(filter, '{}'), '$1', 'd'), '$2',
-        'd.id, d.title, d.content, d.metadata')
+    RETURN QUERY EXECUTE vecpg.keyword_list_sql(c, p.match, p.required, p.score_sql, predicate, '$2',
+                                                'd.id, d.title, d.content, d.metadata')
         USING filter, k;
 END
 $$;
