@@ -22,12 +22,22 @@ def _schemas(url: str) -> set[str]:
 def test_upgrade_then_downgrade_removes_everything(blank_db_url: str) -> None:
     migrate.upgrade(blank_db_url)
     assert migrate.current(blank_db_url) == migrate.head()
-    assert _schemas(blank_db_url) == {"vecpg", "vecpg_data"}
+    assert _schemas(blank_db_url) == {"vecpg", "vecpg_data", "vecpg_postings"}
 
     with psycopg.connect(blank_db_url, autocommit=True) as conn:
         conn.execute("SELECT vecpg.create_collection('docs', 3)")
+        conn.execute("SELECT vecpg.enable_keyword_index('docs')")
         conn.execute("CREATE SCHEMA mine")
         conn.execute("SELECT vecpg.create_collection('elsewhere', 3, schema_name => 'mine')")
+
+    # One step down: the keyword index goes with its triggers; writes and hybrid search still work.
+    migrate.downgrade(blank_db_url, "0004")
+    assert _schemas(blank_db_url) == {"vecpg", "vecpg_data"}
+    with psycopg.connect(blank_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO vecpg_data.docs (id, content, embedding) VALUES ('a', 'tides and moons', '[1,0,0]')")
+        hits = conn.execute("SELECT id, keyword_rank FROM vecpg.hybrid_search('docs', 'moon', '[1,0,0]', 1)").fetchall()
+        assert hits == [("a", 1)]
+    migrate.upgrade(blank_db_url)
 
     migrate.downgrade(blank_db_url, "base")
     assert migrate.current(blank_db_url) is None

@@ -17,10 +17,13 @@ DOCS = {
 }
 
 
-@pytest.fixture
-def docs(store: vecpg.Store, embedder) -> vecpg.Collection:
+@pytest.fixture(params=[False, True], ids=["exact", "keyword-index"])
+def docs(request: pytest.FixtureRequest, store: vecpg.Store, embedder) -> vecpg.Collection:
+    """Every test runs twice: keyword lists from exact BM25, and from the keyword index."""
     coll = store.create_collection("docs")
     coll.upsert([{"id": i, "content": c, "metadata": {"len": len(c)}} for i, c in DOCS.items()])
+    if request.param:
+        coll.enable_keyword_index()
     return coll
 
 

@@ -201,15 +201,15 @@ def collection_info(ctx: click.Context, name: str, as_json: bool) -> None:
     """Describe a collection: settings, document count, indexes."""
     coll = _store(ctx).collection(name)
     info = {**asdict(coll.info), "created_at": coll.info.created_at.isoformat(), "documents": coll.count(),
-            "indexes": [asdict(i) for i in coll.indexes()]}
+            "keyword index": coll.has_keyword_index(), "indexes": [asdict(i) for i in coll.indexes()]}
     if as_json:
         click.echo(json.dumps(info))
         return
     for key, value in info.items():
         if key != "indexes":
-            click.echo(f"{key + ':':12}{value}")
+            click.echo(f"{key + ':':15}{value}")
     for index in info["indexes"]:
-        click.echo(f"index:      {index['name']} ({index['method']}, {index['size_bytes'] / 2**20:.1f} MiB)")
+        click.echo(f"index:         {index['name']} ({index['method']}, {index['size_bytes'] / 2**20:.1f} MiB)")
 
 
 # -- documents --------------------------------------------------------------------------------
@@ -280,7 +280,7 @@ def delete(ctx: click.Context, name: str, ids: tuple[str, ...], filter_json: str
 # -- indexes ----------------------------------------------------------------------------------
 @main.group()
 def index() -> None:
-    """Create, drop and rebuild a collection's vector index."""
+    """Create, drop and rebuild a collection's vector index; build its keyword index."""
 
 
 @index.command("create")
@@ -316,6 +316,19 @@ def index_drop(ctx: click.Context, name: str) -> None:
 def index_rebuild(ctx: click.Context, name: str) -> None:
     """Rebuild the vector index in place."""
     click.echo(f"rebuilt {_store(ctx).collection(name).rebuild_index()} index(es)")
+
+
+@index.command("keyword")
+@click.option("--collection", "-c", "name", required=True)
+@click.option("--drop", is_flag=True, help="Drop the keyword index instead.")
+@click.pass_context
+def index_keyword(ctx: click.Context, name: str, drop: bool) -> None:
+    """Build (or rebuild) the keyword index that makes hybrid search fast."""
+    coll = _store(ctx).collection(name)
+    if drop:
+        click.echo("dropped the keyword index" if coll.disable_keyword_index() else "there was no keyword index")
+        return
+    click.echo(f"keyword index of {name}: {coll.enable_keyword_index():,} postings")
 
 
 # -- evaluation -------------------------------------------------------------------------------

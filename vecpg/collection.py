@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +11,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -78,6 +80,8 @@ class Collection:
         self.table = sql.Identifier(info.schema, info.table)
         # Search statements composed for this collection, by filter, options and k (see search.py).
         self.statements: dict[tuple[bytes, tuple[str, ...], int], bytes] = {}
+        # vecpg.hybrid_statement's text (None: no keyword index) and when it was read.
+        self._hybrid: tuple[str | None, float] | None = None
 
     name = property(lambda self: self.info.name, doc="Collection name.")
     dimension = property(lambda self: self.info.dimension, doc="Length of its vectors.")
@@ -295,6 +299,8 @@ class Collection:
         b: float | None = None,
         ranking: str | None = None,
         max_candidates: int | None = None,
+        postings_per_term: int | None = None,
+        keyword_index: bool | None = None,
     ) -> list[SearchResult]:
         """The k best documents for a text (or, in vector mode, a vector).
 
@@ -303,6 +309,8 @@ class Collection:
         long). ``ef_search`` (HNSW), ``probes`` (IVFFlat) and ``iterative_scan`` (pgvector 0.8)
         apply to this call only; ``k1``, ``b`` and ``ranking`` (bm25 or ts_rank_cd) tune keyword
         ranking, ``max_candidates`` how many documents holding the rarest query terms it scores.
+        With a keyword index (``enable_keyword_index``), hybrid search reads the best
+        ``postings_per_term`` (100) postings of each term; ``keyword_index=False`` ranks exactly.
         Like every read and write here, it takes ``tenant=`` to act for one tenant.
         """
         if mode not in MODES:
@@ -321,10 +329,50 @@ class Collection:
         if mode == "keyword":
             return keyword_search(self, query, k, flt, keyword_opts)
         fusion = {key: v for key, v in {"method": method, "candidates": candidates, "rrf_k": rrf_k,
-                                         "vector_weight": vector_weight, "keyword_weight": keyword_weight}.items()
+                                         "vector_weight": vector_weight, "keyword_weight": keyword_weight,
+                                         "postings_per_term": postings_per_term, "keyword_index": keyword_index}.items()
                   if v is not None}
         vector = self.embed_query(query)
         return hybrid_search(self, query, vector, k, flt, {**vector_opts, **keyword_opts, **fusion})
+
+    # -- keyword index ------------------------------------------------------------------------
+    def enable_keyword_index(self) -> int:
+        """Build (or rebuild, refreshing its impacts) the keyword index; returns postings written.
+
+        It makes hybrid search read each query term's best postings instead of scoring every
+        candidate: about as fast as the vector search alone, at a small cost in ranking (see
+        docs/benchmarks.md). Writes then also maintain it, in the same transaction.
+        """
+        with self.store.connection() as conn:
+            row = conn.execute("SELECT vecpg.enable_keyword_index(%s)", (self.name,)).fetchone()
+        self._hybrid = None
+        return int(row[0]) if row else 0
+
+    def disable_keyword_index(self) -> bool:
+        """Drop the keyword index; False when there was none."""
+        with self.store.connection() as conn:
+            row = conn.execute("SELECT vecpg.disable_keyword_index(%s)", (self.name,)).fetchone()
+        self._hybrid = None
+        return bool(row and row[0])
+
+    def has_keyword_index(self) -> bool:
+        """Whether the collection has a keyword index."""
+        with self.store.connection() as conn:
+            row = conn.execute("SELECT vecpg.has_keyword_index(%s)", (self.name,)).fetchone()
+        return bool(row and row[0])
+
+    def hybrid_statement(self, conn: psycopg.Connection) -> str | None:
+        """The prepared hybrid statement over the keyword index, or None without one (cached;
+        "none" is asked again after a while, in case another client built the index)."""
+        now = time.monotonic()
+        if self._hybrid is None or (self._hybrid[0] is None and now - self._hybrid[1] > 30):
+            row = conn.execute("SELECT vecpg.hybrid_statement(%s)", (self.name,)).fetchone()
+            self._hybrid = (row[0] if row else None, now)
+        return self._hybrid[0]
+
+    def forget_hybrid_statement(self) -> None:
+        """Ask the database for the hybrid statement again on the next search."""
+        self._hybrid = None
 
     # -- indexes ------------------------------------------------------------------------------
     def create_index(self, index: IndexSpec | None = None, **build: Any) -> str:
