@@ -6,8 +6,12 @@ Run by hand (not a test):  python bench/bench_hybrid.py [--data ../shared/data/s
    queries; a much weaker keyword leg (the keyword query cut to its first two words); a much
    weaker vector leg (Gaussian noise added to the query embedding). The scenarios stand in for
    datasets where one leg is far behind the other (as BM25 is on FiQA).
-2. p50/p99 latency of vector (exact and HNSW), keyword and hybrid search on the collection, from
-   a precomputed query embedding and from the query text (the model's embedding included).
+   Fusion methods rank with exact BM25 unless they say "keyword index".
+2. p50/p99 latency of vector (exact and HNSW), keyword and hybrid search (exact BM25 and keyword
+   index) on the collection, from a precomputed query embedding and from the query text (the
+   model's embedding included).
+3. What the keyword index costs writes: the corpus copied into a collection with SQL, and
+   single-document upserts, with and without it.
 Prints markdown tables and writes bench/results/hybrid-<split>.json and docs/bench_hybrid.png.
 `--plot-only` redraws the figure from that JSON file.
 """
@@ -30,12 +34,16 @@ import vecpg
 from vecpg.evaluate import ensure_loaded, load_dataset, ndcg_at
 from vecpg.search import hybrid_search, keyword_search, vector_search
 
+EXACT = {"keyword_index": False}
 METHODS = {
-    "adaptive (default)": {},
-    "rrf": {"method": "rrf"},
-    "rrf 0.7/0.3": {"method": "rrf", "vector_weight": 0.7, "keyword_weight": 0.3},
-    "convex 0.7/0.3": {"method": "convex"},
-    "convex 0.5/0.5": {"method": "convex", "vector_weight": 0.5, "keyword_weight": 0.5},
+    "adaptive (default)": EXACT,
+    "rrf": {"method": "rrf", **EXACT},
+    "rrf 0.7/0.3": {"method": "rrf", "vector_weight": 0.7, "keyword_weight": 0.3, **EXACT},
+    "convex 0.7/0.3": {"method": "convex", **EXACT},
+    "convex 0.5/0.5": {"method": "convex", "vector_weight": 0.5, "keyword_weight": 0.5, **EXACT},
+    # The keyword list from the keyword index (the best 100 postings of each query term).
+    "adaptive, keyword index": {},
+    "rrf, keyword index": {"method": "rrf"},
 }
 
 
@@ -64,6 +72,9 @@ def main() -> None:
     data = load_dataset(args.data, args.split)
     ensure_loaded(coll, data, progress=True)
     coll.drop_index()
+    coll.enable_keyword_index()
+    with store.connection() as conn:
+        conn.execute(f"VACUUM ANALYZE vecpg_postings.{args.collection}")
     queries = data.judged_queries()
     qids = list(queries)
     vectors = coll.embedder().embed([queries[q] for q in qids])
@@ -102,7 +113,8 @@ def main() -> None:
 
     latency = timed({
         "vector, exact scan": lambda i: coll.search(vectors[i], k=10),
-        "hybrid, exact vector scan": lambda i: hybrid_search(coll, queries[qids[i]], vectors[i], 10),
+        "hybrid, exact vector scan, exact BM25": lambda i: hybrid_search(coll, queries[qids[i]], vectors[i], 10, None, EXACT),
+        "hybrid, exact vector scan, keyword index": lambda i: hybrid_search(coll, queries[qids[i]], vectors[i], 10),
     })
     coll.create_index(vecpg.HNSW())
     with store.connection() as conn:
@@ -110,16 +122,18 @@ def main() -> None:
     latency.update(timed({
         "vector, HNSW": lambda i: coll.search(vectors[i], k=10),
         "keyword (BM25)": lambda i: keyword_search(coll, queries[qids[i]], 10),
-        "hybrid, HNSW": lambda i: hybrid_search(coll, queries[qids[i]], vectors[i], 10),
+        "hybrid, HNSW, exact BM25": lambda i: hybrid_search(coll, queries[qids[i]], vectors[i], 10, None, EXACT),
+        "hybrid, HNSW, keyword index": lambda i: hybrid_search(coll, queries[qids[i]], vectors[i], 10),
         # What an application sees: the query text in, the model's embedding included.
         "vector from text (embedding included), HNSW": lambda i: coll.search(queries[qids[i]], k=10),
         "hybrid from text (embedding included), HNSW": lambda i: coll.search(queries[qids[i]], k=10, mode="hybrid"),
     }))
     coll.drop_index()
+    writes = write_cost(store, coll, vectors[0])
 
     result = {"date": date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
               "documents": coll.count(), "queries": len(qids), "split": args.split,
-              "quality_ndcg@10": quality, "latency_ms_p50_p99": latency}
+              "quality_ndcg@10": quality, "latency_ms_p50_p99": latency, "writes": writes}
     results_file.parent.mkdir(exist_ok=True)
     results_file.write_text(json.dumps(result, indent=2))
     plot(result, figure)
@@ -133,7 +147,39 @@ def main() -> None:
     print("\n| search | p50 ms | p99 ms |\n|---|---|---|")
     for name, (p50, p99) in latency.items():
         print(f"| {name} | {p50} | {p99} |")
+    print("\n| write | without keyword index | with | ratio |\n|---|---|---|---|")
+    for name, (without, with_index) in writes.items():
+        print(f"| {name} | {without} | {with_index} | {with_index / without:.2f}x |")
     store.close()
+
+
+def write_cost(store: vecpg.Store, source: vecpg.Collection, vector: np.ndarray) -> dict[str, tuple[float, float]]:
+    """Copy the corpus into a scratch collection with SQL (seconds) and upsert 200 single documents
+    (p50 ms), without and then with a keyword index; the two runs take turns, three rounds."""
+    copy = ("INSERT INTO vecpg_data.bench_writes (id, title, content, embedding) "
+            f"SELECT id, title, content, embedding FROM vecpg_data.{source.name}")
+    samples: dict[str, dict[bool, list[float]]] = {"copy corpus (s)": {False: [], True: []},
+                                                   "upsert 1 document, p50 (ms)": {False: [], True: []}}
+    for _ in range(3):
+        for indexed in (False, True):
+            store.drop_collection("bench_writes", missing_ok=True)
+            scratch = store.create_collection("bench_writes", dimension=source.dimension)
+            if indexed:
+                scratch.enable_keyword_index()
+            with store.connection() as conn:
+                start = time.perf_counter()
+                conn.execute(copy)  # type: ignore[arg-type]
+                samples["copy corpus (s)"][indexed].append(time.perf_counter() - start)
+            one = []
+            for n in range(200):
+                start = time.perf_counter()
+                scratch.upsert([{"id": f"new{n}", "content": f"Document {n} about protein folding and gene expression",
+                                 "embedding": vector}])
+                one.append((time.perf_counter() - start) * 1000)
+            samples["upsert 1 document, p50 (ms)"][indexed].append(float(np.median(one)))
+    store.drop_collection("bench_writes")
+    return {name: (round(float(np.median(runs[False])), 3), round(float(np.median(runs[True])), 3))
+            for name, runs in samples.items()}
 
 
 def plot(result: dict, path: Path) -> None:

@@ -68,6 +68,10 @@ def test_eval_command_prints_every_mode(db_url: str, beir: Path, embedder) -> No
         assert store.collection("tiny").count() == 5
     table = runner.invoke(main, ["--url", db_url, "eval", str(beir), "-c", "tiny", "--modes", "keyword"])
     assert table.exit_code == 0 and "keyword" in table.output and "hybrid" not in table.output
-    assert "p50 ms" in table.output
+    assert "p50 ms" in table.output and "keyword index: no" in table.output
+    fast = runner.invoke(main, ["--url", db_url, "eval", str(beir), "-c", "tiny", "--modes", "hybrid", "--keyword-index"])
+    assert fast.exit_code == 0 and "keyword index: yes" in fast.output
+    with vecpg.connect(db_url) as store:
+        assert store.collection("tiny").has_keyword_index()
     bad = runner.invoke(main, ["--url", db_url, "eval", str(beir), "-c", "tiny", "--modes", "magic"])
     assert bad.exit_code == 2 and "--modes takes" in bad.stderr

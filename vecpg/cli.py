@@ -337,10 +337,15 @@ def index_keyword(ctx: click.Context, name: str, drop: bool) -> None:
 @click.option("--collection", "-c", "name", required=True, help="Collection to load the corpus into (created if missing).")
 @click.option("--modes", default="vector,keyword,hybrid", show_default=True, help="Comma-separated search modes.")
 @click.option("--split", default="test", show_default=True, help="Which qrels/<split>.tsv to score.")
+@click.option("--keyword-index", is_flag=True, help="Build the collection's keyword index first, if it has none.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def eval_cmd(ctx: click.Context, dataset: Path, name: str, modes: str, split: str, as_json: bool) -> None:
-    """Measure nDCG@10, recall@100, MRR@10 and p50 latency on a BEIR-format dataset."""
+def eval_cmd(ctx: click.Context, dataset: Path, name: str, modes: str, split: str, keyword_index: bool,
+             as_json: bool) -> None:
+    """Measure nDCG@10, recall@100, MRR@10 and p50 latency on a BEIR-format dataset.
+
+    Figures depend on the collection's indexes (built by `vecpg index`), which it prints.
+    """
     chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
     unknown = [m for m in chosen if m not in MODES]
     if unknown or not chosen:
@@ -348,10 +353,14 @@ def eval_cmd(ctx: click.Context, dataset: Path, name: str, modes: str, split: st
     data = load_dataset(dataset, split)
     coll = _store(ctx).get_or_create_collection(name)
     ensure_loaded(coll, data, progress=not as_json)
+    if keyword_index and not coll.has_keyword_index():
+        coll.enable_keyword_index()
     results = evaluate(coll, data, chosen, progress=not as_json)
+    vector_index = ", ".join(i.method for i in coll.indexes()) or "none (exact search)"
     if as_json:
         click.echo(json.dumps(results))
         return
+    click.echo(f"vector index: {vector_index}; keyword index: {'yes' if coll.has_keyword_index() else 'no'}")
     click.echo(f"{'mode':10}{'nDCG@10':>10}{'recall@100':>12}{'MRR@10':>10}{'p50 ms':>10}"
                f"   ({len(data.judged_queries())} queries; latency of a k=10 search, embedding excluded)")
     for mode, scores in results.items():
