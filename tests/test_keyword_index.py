@@ -82,7 +82,7 @@ def test_fast_hybrid_equals_exact_hybrid_when_it_reads_every_posting(docs: vecpg
     for query in QUERIES:
         for method in ("adaptive", "rrf", "convex"):
             exact = docs.search(query, k=5, mode="hybrid", method=method, keyword_index=False)
-            fast = docs.search(query, k=5, mode="hybrid", method=method, postings_per_term=1000)
+            fast = docs.search(query, k=5, mode="hybrid", method=method, max_postings=1000)
             assert [h.id for h in fast] == [h.id for h in exact], (query, method)
             for f, e in zip(fast, exact, strict=True):
                 assert (f.vector_rank, f.keyword_rank) == (e.vector_rank, e.keyword_rank)
@@ -92,9 +92,9 @@ def test_fast_hybrid_equals_exact_hybrid_when_it_reads_every_posting(docs: vecpg
                     assert f.keyword_score == pytest.approx(e.keyword_score, rel=1e-6)
 
 
-def test_few_postings_per_term_keep_only_each_terms_best_documents(docs: vecpg.Collection) -> None:
+def test_a_small_budget_keeps_only_each_terms_best_postings(docs: vecpg.Collection) -> None:
     docs.enable_keyword_index()
-    hits = docs.search("moon", k=7, mode="hybrid", postings_per_term=1, candidates=7)
+    hits = docs.search("moon", k=7, mode="hybrid", max_postings=1, candidates=7)
     in_keyword_list = [h.id for h in hits if h.keyword_rank is not None]
     assert in_keyword_list == ["moon"]  # two "moon"s in the shortest text: the best posting
     everything = docs.search("moon", k=7, mode="hybrid", candidates=7)
@@ -110,10 +110,14 @@ def test_sql_clients_get_the_same_fast_path(docs: vecpg.Collection, conn, embedd
     hits = docs.search(query, k=5, mode="hybrid")
     assert [(h.id, h.keyword_rank) for h in hits] == [(r[0], r[2]) for r in rows]
     assert [h.score for h in hits] == pytest.approx([r[1] for r in rows])
-    statement = conn.execute("SELECT vecpg.hybrid_statement('docs')").fetchone()[0]
-    assert "vecpg_postings" in statement
-    assert conn.execute("SELECT vecpg.hybrid_statement('docs') IS NULL FROM vecpg.disable_keyword_index('docs')"
-                        ).fetchone() == (True,)
+    # The collection's own search function, which vecpg.hybrid_search calls, takes its arguments directly.
+    direct = conn.execute(
+        "SELECT id, score FROM vecpg_postings.docs(%s, %s, 20, 'adaptive', 1, 1, 60, 5, 800, 0.9, 0.4, 20, NULL)",
+        (query, vector)).fetchall()
+    assert direct == [(r[0], r[1]) for r in rows]
+    docs.disable_keyword_index()
+    assert conn.execute("SELECT to_regprocedure('vecpg_postings.docs(text, vector, integer, text, float8, float8, "
+                        "float8, integer, integer, float8, float8, integer, text)')").fetchone() == (None,)
 
 
 def test_searches_the_index_cannot_serve_rank_exactly(docs: vecpg.Collection) -> None:
@@ -127,7 +131,7 @@ def test_searches_the_index_cannot_serve_rank_exactly(docs: vecpg.Collection) ->
         ("bread oven", {"max_candidates": 2}),
     ]
     for query, extra in cases:
-        got = docs.search(query, k=4, mode="hybrid", postings_per_term=1, **extra)
+        got = docs.search(query, k=4, mode="hybrid", max_postings=1, **extra)
         want = docs.search(query, k=4, mode="hybrid", **exact, **extra)
         assert [(h.id, h.keyword_rank) for h in got] == [(h.id, h.keyword_rank) for h in want], query
 
@@ -136,8 +140,8 @@ def test_bad_options_get_the_same_errors_on_the_fast_path(docs: vecpg.Collection
     docs.enable_keyword_index()
     with pytest.raises(vecpg.InvalidArgument, match="k1"):
         docs.search("moon", mode="hybrid", k1=-1)
-    with pytest.raises(vecpg.InvalidArgument, match="postings_per_term"):
-        docs.search("moon", mode="hybrid", postings_per_term=0)
+    with pytest.raises(vecpg.InvalidArgument, match="max_postings"):
+        docs.search("moon", mode="hybrid", max_postings=0)
     with pytest.raises(vecpg.InvalidArgument, match="method"):
         docs.search("moon", mode="hybrid", method="borda")
     with pytest.raises(vecpg.InvalidArgument, match="keyword_index"):

@@ -11,7 +11,6 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -80,8 +79,8 @@ class Collection:
         self.table = sql.Identifier(info.schema, info.table)
         # Search statements composed for this collection, by filter, options and k (see search.py).
         self.statements: dict[tuple[bytes, tuple[str, ...], int], bytes] = {}
-        # vecpg.hybrid_statement's text (None: no keyword index) and when it was read.
-        self._hybrid: tuple[str | None, float] | None = None
+        # Whether the collection has a keyword index, and when that was read.
+        self._keyword_index: tuple[bool, float] | None = None
 
     name = property(lambda self: self.info.name, doc="Collection name.")
     dimension = property(lambda self: self.info.dimension, doc="Length of its vectors.")
@@ -299,7 +298,7 @@ class Collection:
         b: float | None = None,
         ranking: str | None = None,
         max_candidates: int | None = None,
-        postings_per_term: int | None = None,
+        max_postings: int | None = None,
         keyword_index: bool | None = None,
     ) -> list[SearchResult]:
         """The k best documents for a text (or, in vector mode, a vector).
@@ -310,7 +309,8 @@ class Collection:
         apply to this call only; ``k1``, ``b`` and ``ranking`` (bm25 or ts_rank_cd) tune keyword
         ranking, ``max_candidates`` how many documents holding the rarest query terms it scores.
         With a keyword index (``enable_keyword_index``), hybrid search reads the best
-        ``postings_per_term`` (100) postings of each term; ``keyword_index=False`` ranks exactly.
+        ``max_postings`` (800) postings, shared among the query's terms by their idf;
+        ``keyword_index=False`` ranks exactly.
         Like every read and write here, it takes ``tenant=`` to act for one tenant.
         """
         if mode not in MODES:
@@ -330,7 +330,7 @@ class Collection:
             return keyword_search(self, query, k, flt, keyword_opts)
         fusion = {key: v for key, v in {"method": method, "candidates": candidates, "rrf_k": rrf_k,
                                          "vector_weight": vector_weight, "keyword_weight": keyword_weight,
-                                         "postings_per_term": postings_per_term, "keyword_index": keyword_index}.items()
+                                         "max_postings": max_postings, "keyword_index": keyword_index}.items()
                   if v is not None}
         vector = self.embed_query(query)
         return hybrid_search(self, query, vector, k, flt, {**vector_opts, **keyword_opts, **fusion})
@@ -345,14 +345,14 @@ class Collection:
         """
         with self.store.connection() as conn:
             row = conn.execute("SELECT vecpg.enable_keyword_index(%s)", (self.name,)).fetchone()
-        self._hybrid = None
+        self._keyword_index = None
         return int(row[0]) if row else 0
 
     def disable_keyword_index(self) -> bool:
         """Drop the keyword index; False when there was none."""
         with self.store.connection() as conn:
             row = conn.execute("SELECT vecpg.disable_keyword_index(%s)", (self.name,)).fetchone()
-        self._hybrid = None
+        self._keyword_index = None
         return bool(row and row[0])
 
     def has_keyword_index(self) -> bool:
@@ -361,18 +361,17 @@ class Collection:
             row = conn.execute("SELECT vecpg.has_keyword_index(%s)", (self.name,)).fetchone()
         return bool(row and row[0])
 
-    def hybrid_statement(self, conn: psycopg.Connection) -> str | None:
-        """The prepared hybrid statement over the keyword index, or None without one (cached;
-        "none" is asked again after a while, in case another client built the index)."""
+    def keyword_index_cached(self) -> bool:
+        """has_keyword_index(), remembered (a "no" is asked again after 30 s, in case another
+        client built the index meanwhile)."""
         now = time.monotonic()
-        if self._hybrid is None or (self._hybrid[0] is None and now - self._hybrid[1] > 30):
-            row = conn.execute("SELECT vecpg.hybrid_statement(%s)", (self.name,)).fetchone()
-            self._hybrid = (row[0] if row else None, now)
-        return self._hybrid[0]
+        if self._keyword_index is None or (not self._keyword_index[0] and now - self._keyword_index[1] > 30):
+            self._keyword_index = (self.has_keyword_index(), now)
+        return self._keyword_index[0]
 
-    def forget_hybrid_statement(self) -> None:
-        """Ask the database for the hybrid statement again on the next search."""
-        self._hybrid = None
+    def forget_keyword_index(self) -> None:
+        """Ask the database whether there is a keyword index on the next search."""
+        self._keyword_index = None
 
     # -- indexes ------------------------------------------------------------------------------
     def create_index(self, index: IndexSpec | None = None, **build: Any) -> str:

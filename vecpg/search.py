@@ -197,7 +197,7 @@ def keyword_search(
 # Hybrid searches that the keyword index can serve, with options that need no checking beyond
 # their type and range (anything else goes to vecpg.hybrid_search, which checks and explains).
 _FAST_OPTIONS = frozenset({"method", "candidates", "rrf_k", "vector_weight", "keyword_weight", "k1", "b",
-                           "ef_search", "iterative_scan", "postings_per_term", "keyword_index"})
+                           "ef_search", "iterative_scan", "max_postings", "keyword_index"})
 # Quotes, OR and -word ask for web-search semantics (the same test as vecpg.uses_keyword_index).
 _WEBSEARCH = re.compile(r'"|\bOR\b|(^|\s)-\w')
 
@@ -206,11 +206,15 @@ def _number(value: Any, lo: float, hi: float = math.inf) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and lo <= value <= hi
 
 
+def _integer(value: Any, lo: int, hi: int) -> bool:
+    return isinstance(value, int) and _number(value, lo, hi)
+
+
 def _fast_parameters(
     collection: Collection, text: str, vector: np.ndarray, k: int, filter: Any, options: dict[str, Any]
 ) -> tuple[Any, ...] | None:
-    """The parameters of ``vecpg.hybrid_statement`` for this search, or None when it must take
-    the general path (no keyword index, a filter, web-search syntax, other options)."""
+    """The arguments of the collection's keyword-index search function for this search, or None
+    when it must take the general path (a filter, web-search syntax, other options)."""
     if filter or not set(options) <= _FAST_OPTIONS or options.get("keyword_index", True) is not True:
         return None
     if _WEBSEARCH.search(text):
@@ -221,19 +225,18 @@ def _fast_parameters(
     weights = (options.get("vector_weight", 0.7 if method == "convex" else 1),
                options.get("keyword_weight", 0.3 if method == "convex" else 1))
     k1, b = options.get("k1", 0.9), options.get("b", 0.4)
-    per_term = options.get("postings_per_term", 100)
+    max_postings = options.get("max_postings", 800)
     ef_search = options.get("ef_search", candidates)
     scan = options.get("iterative_scan")
     if scan is None and collection.store.current_tenant is not None and collection.store.pgvector_version >= (0, 8):
         scan = "relaxed_order"  # row-level security filters the vector list, as a filter would
-    plain = (method in ("adaptive", "rrf", "convex") and isinstance(candidates, int) and _number(candidates, k, 1000)
-             and _number(rrf_k, 1e-300) and all(_number(w, 0) for w in weights) and _number(k1, 0) and _number(b, 0, 1)
-             and isinstance(per_term, int) and _number(per_term, 1, 100000)
-             and isinstance(ef_search, int) and _number(ef_search, 1, 1000) and scan in (None, *_SCANS))
+    plain = (method in ("adaptive", "rrf", "convex") and _integer(candidates, k, 1000) and _number(rrf_k, 1e-300)
+             and all(_number(w, 0) for w in weights) and _number(k1, 0) and _number(b, 0, 1)
+             and _integer(max_postings, 1, 1000000) and _integer(ef_search, 1, 1000) and scan in (None, *_SCANS))
     if not plain:
         return None
-    return (Jsonb({}), vector, candidates, method, float(weights[0]), float(weights[1]), float(rrf_k), k, text,
-            per_term, float(k1), float(b), str(ef_search), scan)
+    return (text, vector, candidates, method, float(weights[0]), float(weights[1]), float(rrf_k), k,
+            max_postings, float(k1), float(b), ef_search, scan)
 
 
 def hybrid_search(
@@ -246,22 +249,22 @@ def hybrid_search(
 ) -> list[SearchResult]:
     """Vector and keyword lists fused in one statement.
 
-    With a keyword index, a search it can serve runs as one prepared statement
-    (``vecpg.hybrid_statement``): calling ``vecpg.hybrid_search`` plans the same query anew each
-    time, which costs about as much as the search. Otherwise through ``vecpg.hybrid_search``.
+    With a keyword index, a search it can serve calls the collection's own search function
+    (``vecpg_postings.<collection>``, planned once per session) directly; otherwise
+    ``vecpg.hybrid_search``, which checks every option and plans its statement each time.
     """
     check_k(k)
     options = options or {}
-    parameters = _fast_parameters(collection, text, vector, k, filter, options)
+    arguments = _fast_parameters(collection, text, vector, k, filter, options)
     rows = None
-    if parameters is not None:
+    if arguments is not None and collection.keyword_index_cached():
+        call = sql.SQL("SELECT * FROM vecpg_postings.{}({})").format(
+            sql.Identifier(collection.name), sql.SQL(", ").join([sql.Placeholder()] * len(arguments)))
         try:
             with collection.store.connection() as conn:
-                statement = collection.hybrid_statement(conn)
-                if statement is not None:
-                    rows = psycopg.RawCursor(conn).execute(statement, parameters, prepare=True).fetchall()
-        except psycopg.errors.UndefinedTable:
-            collection.forget_hybrid_statement()  # another client dropped the keyword index
+                rows = conn.execute(call, arguments).fetchall()
+        except psycopg.errors.UndefinedFunction:
+            collection.forget_keyword_index()  # another client dropped it
     if rows is None:
         with collection.store.connection() as conn:
             rows = conn.execute(

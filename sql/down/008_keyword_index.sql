@@ -15,7 +15,7 @@ $drop$;
 DROP TRIGGER IF EXISTS drop_keyword_index ON vecpg.collection;
 DROP SCHEMA IF EXISTS vecpg_postings CASCADE;
 DROP FUNCTION IF EXISTS vecpg.drop_keyword_index_of_collection();
-DROP FUNCTION IF EXISTS vecpg.hybrid_statement(text);
+DROP FUNCTION IF EXISTS vecpg.create_keyword_search_function(vecpg.collection);
 DROP FUNCTION IF EXISTS vecpg.uses_keyword_index(vecpg.collection, text, jsonb, jsonb);
 DROP FUNCTION IF EXISTS vecpg.hybrid_sql(vecpg.collection, text, text);
 DROP FUNCTION IF EXISTS vecpg.postings_list_sql(vecpg.collection);
