@@ -1,5 +1,5 @@
 -- 008_keyword_index.sql — an impact-ordered keyword index per collection, so that hybrid
--- search costs about what its vector search costs; hybrid search built from shared parts.
+-- search no longer scores every candidate document; hybrid search built from shared parts.
 --
 -- Idempotent file (CREATE ... IF NOT EXISTS, CREATE OR REPLACE; safe to run again); frozen once
 -- released. Its downgrade drops what it adds and runs 007 again.
@@ -21,7 +21,9 @@
 -- the collection's own text), written by statement triggers in the same transaction as the
 -- documents. Impacts are computed with the average length of the moment; as the collection
 -- grows they drift, which only changes which postings count as "the best" (scores always use
--- current statistics): vecpg.enable_keyword_index() run again rebuilds them.
+-- current statistics): vecpg.enable_keyword_index() run again rebuilds them. Building it over
+-- existing rows reads every tenant's documents, so it needs a role that row-level security
+-- does not restrict (a superuser or BYPASSRLS); on an empty collection any admin may.
 --
 -- It is opt-in per collection (vecpg.enable_keyword_index). Searches with a filter, web-search
 -- syntax (quotes, OR, -word), the ts_rank_cd ranking or max_candidates keep the exact path, as
@@ -107,6 +109,14 @@ DECLARE
     event text;
     written bigint;
 BEGIN
+    -- Row-level security would hide other tenants' documents from the fill: an index missing
+    -- them would quietly drop them from their tenants' keyword lists.
+    IF row_security_active(format('%I.%I', c.schema_name, c.table_name)::regclass)
+       AND pg_relation_size(format('%I.%I', c.schema_name, c.table_name)::regclass) > 0 THEN
+        RAISE EXCEPTION 'building the keyword index of "%" reads every tenant''s documents: run it as a role '
+                        'that row-level security does not restrict (superuser or BYPASSRLS), or before loading',
+                        c.name USING ERRCODE = 'insufficient_privilege';
+    END IF;
     EXECUTE format('DROP FUNCTION IF EXISTS vecpg_postings.%I', c.name);
     EXECUTE format('DROP TABLE IF EXISTS vecpg_postings.%I', c.name);
     EXECUTE format(
@@ -349,6 +359,9 @@ BEGIN
                    'Hybrid search of collection ' || c.name || ' over its keyword index (see vecpg.hybrid_search)');
     EXECUTE format('REVOKE EXECUTE ON FUNCTION vecpg_postings.%I FROM PUBLIC', c.name);
     EXECUTE format('GRANT EXECUTE ON FUNCTION vecpg_postings.%I TO vecpg_reader', c.name);
+    IF pg_has_role('vecpg_admin', 'MEMBER') THEN  -- so that any admin may rebuild or drop it
+        EXECUTE format('ALTER FUNCTION vecpg_postings.%I OWNER TO vecpg_admin', c.name);
+    END IF;
 END
 $$;
 
@@ -471,3 +484,15 @@ $grants$;
 
 -- Pin the search_path of every vecpg function, the new ones included.
 SELECT vecpg.pin_search_paths();
+
+-- Search functions are generated from hybrid_sql and postings_list_sql: run again (or by a
+-- later file that changes those), this brings every existing one up to date.
+DO $regenerate$
+DECLARE
+    c vecpg.collection;
+BEGIN
+    FOR c IN SELECT * FROM vecpg.collection x WHERE vecpg.keyword_index(x) IS NOT NULL LOOP
+        PERFORM vecpg.create_keyword_search_function(c);
+    END LOOP;
+END
+$regenerate$;

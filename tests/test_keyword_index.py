@@ -193,6 +193,12 @@ def test_tenants_read_only_their_own_postings(store: vecpg.Store, logins: dict[s
         assert hybrid("a") == a_before  # b's documents changed neither a's list nor a's scores
         with writer.tenant("a"), writer.connection() as conn:
             assert conn.execute("SELECT count(*) FROM vecpg_postings.docs").fetchone() == (2,)
+    # Rebuilding over tenants' rows needs a role that sees them all: an admin is refused, whole.
+    with vecpg.connect(logins["admin"], pool_size=1) as admin, pytest.raises(vecpg.PermissionDenied, match="every tenant"):
+        admin.collection("docs").enable_keyword_index()
+    with store.connection() as conn:  # the superuser may, and sees every tenant's lexemes
+        lexemes = conn.execute("SELECT count(*) FROM vecpg_data.docs, unnest(fts)").fetchone()[0]
+    assert store.collection("docs").enable_keyword_index() == lexemes > 2
 
 
 def test_cli_builds_and_drops_the_keyword_index(docs: vecpg.Collection, db_url: str) -> None:
