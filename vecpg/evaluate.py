@@ -117,7 +117,7 @@ def evaluate(
 ) -> dict[str, dict[str, float]]:
     """Mean nDCG@10, recall@100 and MRR@10 of each mode over the judged queries, and the p50
     latency in ms of its k = 10 search (query embeddings computed beforehand, so it is the
-    database's time: the same in every mode; modes interleaved, see below)."""
+    database's time: the same in every mode; timed in blocks, see below)."""
     queries = dataset.judged_queries()
     qids = list(queries)
     opts = options or {}

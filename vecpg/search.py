@@ -258,11 +258,9 @@ def hybrid_search(
     arguments = _fast_parameters(collection, text, vector, k, filter, options)
     rows = None
     if arguments is not None and collection.keyword_index_cached():
-        call = sql.SQL("SELECT * FROM vecpg_postings.{}({})").format(
-            sql.Identifier(collection.name), sql.SQL(", ").join([sql.Placeholder()] * len(arguments)))
         try:
             with collection.store.connection() as conn:
-                rows = conn.execute(call, arguments).fetchall()
+                rows = conn.execute(collection.hybrid_call, arguments).fetchall()
         except psycopg.errors.UndefinedFunction:
             collection.forget_keyword_index()  # another client dropped it
     if rows is None:
