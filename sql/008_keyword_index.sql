@@ -1,5 +1,6 @@
 -- 008_keyword_index.sql — an impact-ordered keyword index per collection, so that hybrid
--- search no longer scores every candidate document; hybrid search built from shared parts.
+-- search no longer scores every candidate document; hybrid search built from shared parts;
+-- vectors stored in the row.
 --
 -- Idempotent file (CREATE ... IF NOT EXISTS, CREATE OR REPLACE; safe to run again); frozen once
 -- released. Its downgrade drops what it adds and runs 007 again.
@@ -196,6 +197,50 @@ $$;
 DROP TRIGGER IF EXISTS drop_keyword_index ON vecpg.collection;
 CREATE TRIGGER drop_keyword_index AFTER DELETE ON vecpg.collection
     FOR EACH ROW EXECUTE FUNCTION vecpg.drop_keyword_index_of_collection();
+
+------------------------------------------------------------------------------------------------
+-- Vectors stay in the row
+------------------------------------------------------------------------------------------------
+
+-- pgvector stores vectors EXTERNAL: a 384-d vector (1.5 kB) beside a document's text and
+-- tsvector is moved out of line, so every distance computed from the table (an exact scan, the
+-- score of each row an index scan returns) costs a TOAST fetch. MAIN keeps it in the row and
+-- moves it out only when the row would not fit in a page otherwise (vectors of more than ~2,000
+-- dimensions). Measured in docs/benchmarks.md. Applies to rows written from now on; VACUUM
+-- FULL moves the existing ones.
+CREATE OR REPLACE FUNCTION vecpg.store_vectors_inline(collection text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+BEGIN
+    EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN embedding SET STORAGE MAIN', c.schema_name, c.table_name);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION vecpg.collection_created(collection text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+AS $$
+BEGIN
+    PERFORM vecpg.store_fts_inline(collection);
+    PERFORM vecpg.store_vectors_inline(collection);
+    PERFORM vecpg.refresh_keyword_stats(collection);
+    PERFORM vecpg.apply_tenancy(collection);
+END
+$$;
+
+DO $install$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT name FROM vecpg.collection LOOP
+        PERFORM vecpg.store_vectors_inline(c.name);
+    END LOOP;
+END
+$install$;
 
 ------------------------------------------------------------------------------------------------
 -- Hybrid search: one statement, two ways to get the keyword list
@@ -469,13 +514,14 @@ COMMENT ON FUNCTION vecpg.hybrid_search(text, text, vector, integer, jsonb, json
     'Vector and BM25 keyword lists fused in one statement (method adaptive, rrf or convex); '
     'the keyword list comes from the keyword index when the collection has one';
 
--- Only admins create and drop keyword indexes.
+-- Only admins create and drop keyword indexes and change storage.
 DO $grants$
 DECLARE
     f regprocedure;
 BEGIN
     FOREACH f IN ARRAY ARRAY['vecpg.enable_keyword_index(text)'::regprocedure,
-                             'vecpg.disable_keyword_index(text)'::regprocedure] LOOP
+                             'vecpg.disable_keyword_index(text)'::regprocedure,
+                             'vecpg.store_vectors_inline(text)'::regprocedure] LOOP
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO vecpg_admin', f);
     END LOOP;

@@ -34,6 +34,9 @@ def test_upgrade_then_downgrade_removes_everything(blank_db_url: str) -> None:
     migrate.downgrade(blank_db_url, "0004")
     assert _schemas(blank_db_url) == {"vecpg", "vecpg_data"}
     with psycopg.connect(blank_db_url, autocommit=True) as conn:
+        # and vectors get pgvector's own storage back
+        assert conn.execute("SELECT attstorage FROM pg_attribute WHERE attrelid = 'vecpg_data.docs'::regclass "
+                            "AND attname = 'embedding'").fetchone() == ("e",)
         conn.execute("INSERT INTO vecpg_data.docs (id, content, embedding) VALUES ('a', 'tides and moons', '[1,0,0]')")
         hits = conn.execute("SELECT id, keyword_rank FROM vecpg.hybrid_search('docs', 'moon', '[1,0,0]', 1)").fetchall()
         assert hits == [("a", 1)]

@@ -238,3 +238,20 @@ def test_k_above_ef_search_still_returns_k_rows(points, conn: psycopg.Connection
     assert conn.execute("SELECT count(*) FROM vecpg.search('points', %s, 250)", (q,)).fetchone() == (250,)
     assert conn.execute("SHOW hnsw.ef_search").fetchone() == ("300",)
     assert len(coll.search(q, k=40, ef_search=10)) == 10  # an explicit ef_search is the user's call
+
+
+def test_vectors_are_stored_in_the_row(store: vecpg.Store, conn: psycopg.Connection) -> None:
+    # pgvector's EXTERNAL storage moved a 384-d vector beside a page of text out of line: every
+    # distance computed from the table (exact scans, an index scan's scores) fetched it again.
+    text = " ".join(f"word{i}" for i in range(600))
+    vector = np.random.default_rng(0).normal(size=384).astype(np.float32)
+    for name in ("inline", "external"):
+        store.create_collection(name, dimension=384).upsert([{"id": "a", "content": text, "embedding": vector}])
+    conn.execute("ALTER TABLE vecpg_data.external ALTER COLUMN embedding SET STORAGE EXTERNAL")
+    conn.execute("DELETE FROM vecpg_data.external")
+    store.collection("external").upsert([{"id": "a", "content": text, "embedding": vector}])
+    out_of_line = {name: conn.execute(f"SELECT pg_column_toast_chunk_id(embedding) IS NOT NULL FROM vecpg_data.{name}"
+                                      ).fetchone()[0] for name in ("inline", "external")}
+    assert out_of_line == {"inline": False, "external": True}
+    hit = store.collection("inline").search(vector, k=1)[0]
+    assert hit.id == "a" and hit.score == pytest.approx(1.0, abs=1e-6)

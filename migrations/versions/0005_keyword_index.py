@@ -1,4 +1,4 @@
-"""Impact-ordered keyword index per collection (opt-in) and hybrid search that reads it.
+"""Impact-ordered keyword index per collection (opt-in), hybrid search that reads it, vectors stored in the row.
 
 Revision ID: 0005
 Revises: 0004
@@ -19,5 +19,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     apply_sql_file("down/008_keyword_index.sql")
-    # Idempotent file: 007 restores the hybrid_search that 008 replaced.
+    # Idempotent file: 007 restores the hybrid_search and collection_created hook that 008 replaced.
     apply_sql_file("007_keyword_speed.sql")
