@@ -3,7 +3,7 @@
 Run by hand (not a test):  python bench/stress_tenants.py [--seconds 30] [--tenants 4] [--url URL]
 
 Writers upsert, update and delete their own documents; searchers run vector, keyword and hybrid
-searches; everyone logs in as a non-superuser member of vecpg_writer (created here when the
+searches (over a keyword index with --keyword-index, whose postings are then checked too); everyone logs in as a non-superuser member of vecpg_writer (created here when the
 script's own login may create roles), so row-level security is in force. After the fixed time the
 script checks: every tenant holds exactly the documents its writers left (nothing lost, nothing
 duplicated), no search ever returned another tenant's row, the BM25 statistics equal a recount,
@@ -132,12 +132,15 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=2, help="per tenant")
     parser.add_argument("--searchers", type=int, default=4)
     parser.add_argument("--url", default=None)
+    parser.add_argument("--keyword-index", action="store_true", help="give the collection a keyword index first")
     args = parser.parse_args()
 
     url = resolve_url(args.url)
     admin = vecpg.connect(url, migrate_schema=True)
     admin.drop_collection("stress", missing_ok=True)
     admin.create_collection("stress", dimension=DIM)
+    if args.keyword_index:
+        admin.collection("stress").enable_keyword_index()
     with admin.connection() as conn:
         if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'vecpg_stress'").fetchone():
             conn.execute("CREATE ROLE vecpg_stress LOGIN")
@@ -185,6 +188,13 @@ def main() -> None:
         ).fetchall()
         if stats_now:
             problems.append(f"BM25 statistics differ from a recount in {len(stats_now)} rows")
+        if args.keyword_index:
+            recount = ("SELECT coalesce(tenant_id, ''), u.lexeme, d.id, coalesce(cardinality(u.positions), 1) "
+                       "FROM vecpg_data.stress d, unnest(d.fts) u")
+            postings = "SELECT tenant_key, lexeme, id, tf FROM vecpg_postings.stress"
+            differ = conn.execute(f"({recount} EXCEPT ALL {postings}) UNION ALL ({postings} EXCEPT ALL {recount})").fetchall()
+            if differ:
+                problems.append(f"keyword index differs from a recount in {len(differ)} postings")
     if leaks:
         problems.append(f"{len(leaks)} search results from another tenant")
 
