@@ -134,6 +134,14 @@ def test_searches_the_index_cannot_serve_rank_exactly(docs: vecpg.Collection) ->
         got = docs.search(query, k=4, mode="hybrid", max_postings=1, **extra)
         want = docs.search(query, k=4, mode="hybrid", **exact, **extra)
         assert [(h.id, h.keyword_rank) for h in got] == [(h.id, h.keyword_rank) for h in want], query
+    # Python and SQL agree on what web-search syntax is (each decides the path on its own).
+    with docs.store.connection() as conn:
+        for query in ('"sourdough bread" -rye', "moon OR oven", "moon or oven", "re-use of ovens"):
+            vector = docs.embed_query(query)
+            rows = conn.execute("SELECT id, keyword_rank FROM vecpg.hybrid_search('docs', %s, %s, 4, '{}', "
+                                "'{\"max_postings\": 1}')", (query, vector)).fetchall()
+            hits = docs.search(query, k=4, mode="hybrid", max_postings=1)
+            assert [(h.id, h.keyword_rank) for h in hits] == rows, query
 
 
 def test_bad_options_get_the_same_errors_on_the_fast_path(docs: vecpg.Collection) -> None:
