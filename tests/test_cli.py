@@ -74,6 +74,27 @@ def test_ingest_search_index_and_delete(run, corpus: Path, embedder) -> None:
     assert "deleted 1 documents" in run("delete", "-c", "facts", "--id", "moon", "--id", "nope").output
 
 
+def test_hybrid_search_shows_why_each_document_ranked(run, corpus: Path, embedder) -> None:
+    run("collection", "create", "facts")
+    run("ingest", str(corpus), "--collection", "facts", "--quiet")
+    plain = run("search", "oven baking bread", "-c", "facts", "--mode", "hybrid", "--k", "2")
+    assert plain.exit_code == 0, plain.output
+    assert "[bread] Bread" in plain.output.splitlines()[0] and "vector #1, keyword #1" in plain.output
+
+    def ranked(*options: str, mode: str = "hybrid") -> list[dict]:
+        result = run("search", "oven baking bread", "-c", "facts", "--mode", mode, "--json", *options)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    for method in ("adaptive", "rrf", "convex"):
+        hits = ranked("--method", method)
+        assert hits[0]["id"] == "bread" and hits[0]["keyword_rank"] == 1
+    # Only the bread document holds the query's words: with the vector list weighing nothing, it alone scores.
+    keyword_only = ranked("--method", "rrf", "--vector-weight", "0", "--keyword-weight", "1", "--k", "3", "--candidates", "3")
+    assert [h["score"] > 0 for h in keyword_only] == [h["keyword_rank"] is not None for h in keyword_only]
+    assert ranked("--ranking", "ts_rank_cd", mode="keyword")[0]["id"] == "bread"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

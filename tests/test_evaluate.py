@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 import vecpg
 from vecpg.cli import main
@@ -75,3 +75,29 @@ def test_eval_command_prints_every_mode(db_url: str, beir: Path, embedder) -> No
         assert store.collection("tiny").has_keyword_index()
     bad = runner.invoke(main, ["--url", db_url, "eval", str(beir), "-c", "tiny", "--modes", "magic"])
     assert bad.exit_code == 2 and "--modes takes" in bad.stderr
+
+
+def test_eval_passes_search_options_to_each_mode(db_url: str, beir: Path, embedder) -> None:
+    runner = CliRunner()
+
+    def run(options: str) -> Result:
+        return runner.invoke(main, ["--url", db_url, "eval", str(beir), "-c", "tiny", "--json", "--options", options])
+
+    # Weighted RRF with the keyword list weighing nothing ranks as the vector list does.
+    vector_only = run('{"hybrid": {"method": "rrf", "keyword_weight": 0}, "vector": {"ef_search": 100}}')
+    assert vector_only.exit_code == 0, vector_only.output
+    scores = json.loads(vector_only.output)
+    assert scores["hybrid"]["ndcg@10"] == scores["vector"]["ndcg@10"] == 1.0
+
+    for options, message in [
+        ("{broken", "--options is not valid JSON"),
+        ('["hybrid"]', "options must be an object"),
+        ('{"magic": {}}', "not among the modes evaluated"),
+        ('{"vector": {"ef_search": 0}}', "ef_search must be an integer between 1 and 1000"),
+        ('{"vector": {"nprobe": 3}}', "unknown vector search option"),
+        ('{"keyword": {"bm42": true}}', "unknown keyword search option"),
+        ('{"hybrid": {"fusion": "max"}}', "unknown hybrid search option"),
+    ]:
+        bad = run(options)
+        assert bad.exit_code == 2 and message in bad.stderr, (options, bad.output)
+        assert len(bad.stderr.strip().splitlines()) == 1

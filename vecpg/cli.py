@@ -16,7 +16,7 @@ from . import config, migrate
 from .collection import Collection
 from .db import resolve_url
 from .errors import VecpgError
-from .evaluate import ensure_loaded, evaluate, load_dataset
+from .evaluate import checked_options, ensure_loaded, evaluate, load_dataset
 from .filters import parse_filter
 from .indexes import HNSW, IndexSpec, IVFFlat
 from .ingest import count_records, read_documents
@@ -249,17 +249,25 @@ def _print_results(results: list[SearchResult], as_json: bool) -> None:
 @click.option("--k", "-k", type=int, default=5, show_default=True)
 @click.option("--mode", type=click.Choice(MODES), default="vector", show_default=True)
 @click.option("--filter", "filter_json", help='Filter as JSON, e.g. \'{"topic": "astronomy", "year": {"$gte": 2020}}\'.')
-@click.option("--method", type=click.Choice(["rrf", "convex"]), help="Hybrid: how the two lists are fused.")
+@click.option("--method", type=click.Choice(["adaptive", "rrf", "convex"]),
+              help="Hybrid: how the two lists are fused (default adaptive).")
+@click.option("--candidates", type=int, help="Hybrid: rows each list contributes (default 4*k).")
+@click.option("--vector-weight", type=float, help="Hybrid: weight of the vector list.")
+@click.option("--keyword-weight", type=float, help="Hybrid: weight of the keyword list.")
+@click.option("--ranking", type=click.Choice(["bm25", "ts_rank_cd"]), help="Keyword ranking (default bm25).")
 @click.option("--ef-search", type=int, help="HNSW candidate list size for this query.")
 @click.option("--probes", type=int, help="IVFFlat lists to visit for this query.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array of results.")
 @click.pass_context
 def search(ctx: click.Context, text: str, name: str, k: int, mode: str, filter_json: str | None,
-           method: str | None, ef_search: int | None, probes: int | None, as_json: bool) -> None:
+           method: str | None, candidates: int | None, vector_weight: float | None, keyword_weight: float | None,
+           ranking: str | None, ef_search: int | None, probes: int | None, as_json: bool) -> None:
     """Search a collection with a text query."""
     flt = parse_filter(filter_json)
     coll = _store(ctx).collection(name)
-    results = coll.search(text, k=k, mode=mode, filter=flt, method=method, ef_search=ef_search, probes=probes)
+    results = coll.search(text, k=k, mode=mode, filter=flt, method=method, candidates=candidates,
+                          vector_weight=vector_weight, keyword_weight=keyword_weight, ranking=ranking,
+                          ef_search=ef_search, probes=probes)
     _print_results(results, as_json)
 
 
@@ -338,10 +346,12 @@ def index_keyword(ctx: click.Context, name: str, drop: bool) -> None:
 @click.option("--modes", default="vector,keyword,hybrid", show_default=True, help="Comma-separated search modes.")
 @click.option("--split", default="test", show_default=True, help="Which qrels/<split>.tsv to score.")
 @click.option("--keyword-index", is_flag=True, help="Build the collection's keyword index first, if it has none.")
+@click.option("--options", "options_json", metavar="JSON",
+              help='Search options per mode, e.g. \'{"hybrid": {"method": "rrf"}, "vector": {"ef_search": 100}}\'.')
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def eval_cmd(ctx: click.Context, dataset: Path, name: str, modes: str, split: str, keyword_index: bool,
-             as_json: bool) -> None:
+             options_json: str | None, as_json: bool) -> None:
     """Measure nDCG@10, recall@100, MRR@10 and p50 latency on a BEIR-format dataset.
 
     Figures depend on the collection's indexes (built by `vecpg index`), which it prints.
@@ -350,12 +360,16 @@ def eval_cmd(ctx: click.Context, dataset: Path, name: str, modes: str, split: st
     unknown = [m for m in chosen if m not in MODES]
     if unknown or not chosen:
         _fail(f"--modes takes {', '.join(MODES)}, got {modes!r}")
+    try:
+        options = checked_options(json.loads(options_json), chosen) if options_json else None
+    except json.JSONDecodeError as exc:
+        _fail(f"--options is not valid JSON: {exc.msg} at position {exc.pos}")
     data = load_dataset(dataset, split)
     coll = _store(ctx).get_or_create_collection(name)
     ensure_loaded(coll, data, progress=not as_json)
     if keyword_index and not coll.has_keyword_index():
         coll.enable_keyword_index()
-    results = evaluate(coll, data, chosen, progress=not as_json)
+    results = evaluate(coll, data, chosen, progress=not as_json, options=options)
     vector_index = ", ".join(i.method for i in coll.indexes()) or "none (exact search)"
     if as_json:
         click.echo(json.dumps(results))

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from .collection import Collection
 from .errors import InputFileError, InvalidArgument
-from .search import MODES, hybrid_search, keyword_search, vector_search
+from .search import MODES, hybrid_search, keyword_search, search_options, vector_search
 
 LATENCY_BLOCK = 20  # queries a mode runs in a row while latency is measured
 
@@ -108,6 +108,30 @@ def mrr_at(ranked: list[str], judged: dict[str, int], k: int = 10) -> float:
     return next((1.0 / (i + 1) for i, d in enumerate(ranked[:k]) if judged.get(d, 0) > 0), 0.0)
 
 
+def checked_options(options: dict[str, Any] | None, modes: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Per-mode search options, checked before hundreds of searches run: an object per chosen mode.
+
+    Vector options are checked here (the database checks the others on the first search).
+    """
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise InvalidArgument("options must be an object of search options per mode, e.g. {\"hybrid\": {\"method\": \"rrf\"}}")
+    for mode, opts in options.items():
+        if mode not in modes:
+            raise InvalidArgument(f"options for {mode!r}, which is not among the modes evaluated ({', '.join(modes)})")
+        if not isinstance(opts, dict):
+            raise InvalidArgument(f"options for {mode!r} must be an object, got {opts!r}")
+    vector = options.get("vector")
+    if vector:
+        try:
+            options = {**options, "vector": search_options(**vector)}
+        except TypeError:
+            raise InvalidArgument(f"unknown vector search option in {sorted(vector)}: use ef_search, probes, "
+                                  "iterative_scan or max_scan_tuples") from None
+    return options
+
+
 def evaluate(
     collection: Collection,
     dataset: Dataset,
@@ -118,9 +142,9 @@ def evaluate(
     """Mean nDCG@10, recall@100 and MRR@10 of each mode over the judged queries, and the p50
     latency in ms of its k = 10 search (query embeddings computed beforehand, so it is the
     database's time: the same in every mode; timed in blocks, see below)."""
+    opts = checked_options(options, modes)
     queries = dataset.judged_queries()
     qids = list(queries)
-    opts = options or {}
     embedder = collection.embedder()
     if embedder is None and set(modes) - {"keyword"}:
         raise InvalidArgument(f"collection {collection.name!r} has no embedding model: only keyword mode can be evaluated")
