@@ -59,6 +59,11 @@ def test_methods_and_weights(docs: vecpg.Collection) -> None:
         docs.search("x", mode="hybrid", method="borda")
     with pytest.raises(vecpg.InvalidArgument, match="hybrid search needs a text"):
         docs.search([0.0] * 384, mode="hybrid")
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(vecpg.InvalidArgument, match="keyword_weight must be a finite number"):
+            docs.search("tides", mode="hybrid", method="rrf", keyword_weight=bad)
+        with pytest.raises(vecpg.InvalidArgument, match="k1 must be a finite number"):
+            docs.search("tides", mode="keyword", k1=bad)
 
 
 def test_filters_apply_to_both_lists(docs: vecpg.Collection) -> None:

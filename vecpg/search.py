@@ -180,6 +180,17 @@ def vector_search(
     return [SearchResult(r[0], r[1], r[2], r[3], r[4], score_of(r[4], metric)) for r in rows]
 
 
+def json_options(options: dict[str, Any] | None) -> Jsonb:
+    """Search options as jsonb for vecpg's SQL functions, which check them and explain.
+
+    JSON has no NaN or infinity, so those are refused here, naming the option.
+    """
+    for name, value in (options or {}).items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidArgument(f"{name} must be a finite number, got {value}")
+    return Jsonb(options or {})
+
+
 def keyword_search(
     collection: Collection, text: str, k: int, filter: Any = None, options: dict[str, Any] | None = None
 ) -> list[SearchResult]:
@@ -188,7 +199,7 @@ def keyword_search(
     with collection.store.connection() as conn:
         rows = conn.execute(
             "SELECT id, title, content, metadata, score FROM vecpg.keyword_search(%s, %s, %s, %s, %s)",
-            (collection.name, text, k, Jsonb(filter or {}), Jsonb(options or {})),
+            (collection.name, text, k, Jsonb(filter or {}), json_options(options)),
         ).fetchall()
     return [SearchResult(r[0], r[1], r[2], r[3], None, r[4], keyword_rank=i, keyword_score=r[4])
             for i, r in enumerate(rows, start=1)]
@@ -203,7 +214,7 @@ _WEBSEARCH = re.compile(r'"|\bOR\b|(^|\s)-\w')
 
 
 def _number(value: Any, lo: float, hi: float = math.inf) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and lo <= value <= hi
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and lo <= value <= hi
 
 
 def _integer(value: Any, lo: int, hi: int) -> bool:
@@ -267,6 +278,6 @@ def hybrid_search(
         with collection.store.connection() as conn:
             rows = conn.execute(
                 "SELECT * FROM vecpg.hybrid_search(%s, %s, %s, %s, %s, %s)",
-                (collection.name, text, vector, k, Jsonb(filter or {}), Jsonb(options)),
+                (collection.name, text, vector, k, Jsonb(filter or {}), json_options(options)),
             ).fetchall()
     return [SearchResult(r[0], r[1], r[2], r[3], None, r[4], *r[5:]) for r in rows]
