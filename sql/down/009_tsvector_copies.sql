@@ -1,0 +1,28 @@
+-- Reverts 009_tsvector_copies.sql: keyword_list_sql as 007 made it (every candidate's tsvector
+-- copied once), without tsvector_once_sql.
+
+-- The SQL selecting `columns` and the score of the best `limit_sql` keyword matches of a plan
+-- (see keyword_plan), filtered by `predicate`; with no match, an empty list of ids and scores.
+CREATE OR REPLACE FUNCTION vecpg.keyword_list_sql(c vecpg.collection, match tsquery, required tsquery, score_sql text,
+                                                  predicate text, limit_sql text, columns text DEFAULT 'd.id')
+RETURNS text
+LANGUAGE sql STABLE SECURITY INVOKER
+AS $$
+    SELECT CASE WHEN match IS NULL THEN
+        'SELECT NULL::text AS id, NULL::double precision AS score WHERE false'
+    ELSE format(
+        'SELECT %s, (%s)::double precision AS score FROM %I.%I d '
+        -- Each ts_rank call would decompress or fetch a TOASTed tsvector anew: one copy per row.
+        'CROSS JOIN LATERAL (SELECT d.fts || ''''::tsvector AS fts OFFSET 0) AS v '
+        'WHERE d.fts @@ %L::tsquery %s ORDER BY score DESC, d.id LIMIT %s',
+        columns, score_sql, c.schema_name, c.table_name, match::text,
+        CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END
+            || CASE WHEN required IS NULL THEN '' ELSE format(' AND d.fts @@ %L::tsquery', required::text) END,
+        limit_sql)
+    END
+$$;
+
+DROP FUNCTION IF EXISTS vecpg.tsvector_once_sql(integer);
+
+-- Pin the search_path of every vecpg function, the replaced ones included.
+SELECT vecpg.pin_search_paths();
