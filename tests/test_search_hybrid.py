@@ -71,6 +71,20 @@ def test_filters_apply_to_both_lists(docs: vecpg.Collection) -> None:
     assert {h.id for h in hits} == {i for i, c in DOCS.items() if len(c) > 55}
 
 
+def test_fuse_combines_any_two_ranked_lists(conn: psycopg.Connection) -> None:
+    # vecpg.fuse is the exact path's fusion, usable on lists from anywhere (best first).
+    rows = conn.execute(
+        "SELECT id, score, vector_rank, keyword_rank FROM vecpg.fuse("
+        " ARRAY['a', 'b'], ARRAY[0.9, 0.5]::float8[], ARRAY['b', 'c'], ARRAY[3.0, 1.0]::float8[],"
+        " 'rrf', 1, 1, 60, 3)").fetchall()
+    assert [(r[0], r[2], r[3]) for r in rows] == [("b", 2, 1), ("a", 1, None), ("c", None, 2)]
+    assert rows[0][1] == pytest.approx(1 / 62 + 1 / 61) and rows[2][1] == pytest.approx(1 / 62)
+    # Adaptive fusion with an empty keyword list ranks as the vector list does.
+    alone = conn.execute("SELECT id FROM vecpg.fuse(ARRAY['a', 'b', 'c'], ARRAY[0.9, 0.5, 0.1]::float8[],"
+                         " '{}', '{}', 'adaptive', 1, 1, 60, 2)").fetchall()
+    assert alone == [("a",), ("b",)]
+
+
 def test_from_sql_any_client_gets_the_same(docs: vecpg.Collection, conn: psycopg.Connection, embedder) -> None:
     q = embedder.embed(["home computer kit"])[0]
     rows = conn.execute(
