@@ -105,6 +105,26 @@ AS $$
         method, vector_weight, keyword_weight, rrf_k, k)
 $$;
 
+-- The vector list of a hybrid search statement over collection c, as CTE `v` (id, distance;
+-- $2 the query embedding, $3 how many, `predicate` the filter), and the expression of a row's
+-- similarity in it. Shared by hybrid_sql and hybrid_call_sql.
+CREATE OR REPLACE FUNCTION vecpg.vector_list_sql(c vecpg.collection, predicate text, OUT cte text, OUT similarity text)
+LANGUAGE sql STABLE SECURITY INVOKER
+AS $$
+    SELECT format(
+        $q$
+        v AS MATERIALIZED (
+            SELECT d.id, (d.embedding %1$s $2)::double precision AS distance
+            FROM %2$I.%3$I d WHERE d.embedding IS NOT NULL %4$s
+            ORDER BY d.embedding %1$s $2 LIMIT $3::integer
+        )
+        $q$,
+        format('OPERATOR(%I.%s)', vecpg.vector_schema(), vecpg.distance_operator(c.distance)),
+        c.schema_name, c.table_name,
+        CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END),
+        CASE c.distance WHEN 'cosine' THEN '1 - v.distance' ELSE '-v.distance' END
+$$;
+
 -- A hybrid search statement for collection c: the vector list (filtered by `predicate`) and the
 -- keyword list `keyword_list` (SQL returning id, score) fused by method. Parameters: $1 filter,
 -- $2 query embedding, $3 candidates per list, $4 method, $5 vector weight, $6 keyword weight,
@@ -116,28 +136,20 @@ LANGUAGE sql STABLE SECURITY INVOKER
 AS $$
     SELECT format(
         $q$
-        WITH v AS MATERIALIZED (
-            SELECT d.id, (d.embedding %1$s $2)::double precision AS distance
-            FROM %2$I.%3$I d WHERE d.embedding IS NOT NULL %4$s
-            ORDER BY d.embedding %1$s $2 LIMIT $3::integer
-        ),
+        WITH %1$s,
         vr AS (
-            SELECT v.id, %5$s AS sim, (row_number() OVER (ORDER BY v.distance, v.id))::integer AS r FROM v
+            SELECT v.id, %2$s AS sim, (row_number() OVER (ORDER BY v.distance, v.id))::integer AS r FROM v
         ),
         kr AS (
-            SELECT s.id, s.score AS sim, (row_number() OVER (ORDER BY s.score DESC, s.id))::integer AS r FROM (%6$s) s
+            SELECT s.id, s.score AS sim, (row_number() OVER (ORDER BY s.score DESC, s.id))::integer AS r FROM (%3$s) s
         ),
-        %7$s
+        %4$s
         SELECT d.id, d.title, d.content, d.metadata, f.fused, f.vr, f.vs, f.kr, f.ks
-        FROM fused f JOIN %2$I.%3$I d ON d.id = f.id
+        FROM fused f JOIN %5$I.%6$I d ON d.id = f.id
         ORDER BY f.fused DESC, f.id
         $q$,
-        format('OPERATOR(%I.%s)', vecpg.vector_schema(), vecpg.distance_operator(c.distance)),
-        c.schema_name, c.table_name,
-        CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END,
-        CASE c.distance WHEN 'cosine' THEN '1 - v.distance' ELSE '-v.distance' END,
-        keyword_list,
-        vecpg.fusion_sql('$4', '$5', '$6', '$7', '$8'))
+        l.cte, l.similarity, keyword_list, vecpg.fusion_sql('$4', '$5', '$6', '$7', '$8'), c.schema_name, c.table_name)
+    FROM vecpg.vector_list_sql(c, predicate) l
 $$;
 
 -- Fusion of two ranked lists given as arrays (ids and scores, best first): the k best documents
@@ -186,29 +198,22 @@ LANGUAGE sql STABLE SECURITY INVOKER
 AS $$
     SELECT format(
         $q$
-        WITH v AS MATERIALIZED (
-            SELECT d.id, (d.embedding %1$s $2)::double precision AS distance
-            FROM %2$I.%3$I d WHERE d.embedding IS NOT NULL %4$s
-            ORDER BY d.embedding %1$s $2 LIMIT $3::integer
-        ),
+        WITH %1$s,
         lists AS (
             SELECT (SELECT array_agg(v.id ORDER BY v.distance, v.id) FROM v) AS v_ids,
-                   (SELECT array_agg(%5$s ORDER BY v.distance, v.id) FROM v) AS v_sims,
+                   (SELECT array_agg(%2$s ORDER BY v.distance, v.id) FROM v) AS v_sims,
                    k.ids AS k_ids, k.scores AS k_sims
             FROM (SELECT array_agg(s.id ORDER BY s.score DESC, s.id) AS ids,
-                         array_agg(s.score ORDER BY s.score DESC, s.id) AS scores FROM (%6$s) s) k
+                         array_agg(s.score ORDER BY s.score DESC, s.id) AS scores FROM (%3$s) s) k
         )
         SELECT d.id, d.title, d.content, d.metadata, f.score, f.vector_rank, f.vector_score, f.keyword_rank, f.keyword_score
         FROM lists l
         CROSS JOIN LATERAL vecpg.fuse(l.v_ids, l.v_sims, l.k_ids, l.k_sims, $4::text, $5::float8, $6::float8, $7::float8, $8::integer) f
-        JOIN %2$I.%3$I d ON d.id = f.id
+        JOIN %4$I.%5$I d ON d.id = f.id
         ORDER BY f.score DESC, f.id
         $q$,
-        format('OPERATOR(%I.%s)', vecpg.vector_schema(), vecpg.distance_operator(c.distance)),
-        c.schema_name, c.table_name,
-        CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END,
-        CASE c.distance WHEN 'cosine' THEN '1 - v.distance' ELSE '-v.distance' END,
-        keyword_list)
+        l.cte, l.similarity, keyword_list, c.schema_name, c.table_name)
+    FROM vecpg.vector_list_sql(c, predicate) l
 $$;
 
 CREATE OR REPLACE FUNCTION vecpg.hybrid_search(

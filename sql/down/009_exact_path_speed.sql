@@ -25,6 +25,7 @@ $$;
 
 DROP FUNCTION IF EXISTS vecpg.tsvector_once_sql(integer);
 DROP FUNCTION IF EXISTS vecpg.hybrid_call_sql(vecpg.collection, text, text);
+DROP FUNCTION IF EXISTS vecpg.vector_list_sql(vecpg.collection, text);
 DROP FUNCTION IF EXISTS vecpg.fuse(text[], double precision[], text[], double precision[], text, double precision,
                                    double precision, double precision, integer);
 DROP FUNCTION IF EXISTS vecpg.fusion_sql(text, text, text, text, text);
