@@ -17,8 +17,9 @@
 --    arrays in static SQL, planned once per session; the statement written per query only
 --    gathers the lists, calls it and joins the k rows back. Exact hybrid search: 21.6 M to
 --    15.3 M instructions, p50 0.79x. The keyword index's search functions keep the fusion
---    inline (their whole statement is planned once; calling vecpg.fuse cost them 7% more);
---    both are made from vecpg.fusion_sql, the one definition of the fusion methods.
+--    inline (hybrid_inline_sql: their whole statement is planned once, and calling vecpg.fuse
+--    cost them 7% more); both are made from vecpg.fusion_sql, the one definition of the
+--    fusion methods.
 
 -- How the scoring SQL refers to document d's tsvector: in place when it is inline and not
 -- compressed, else a copy made once a row, since ts_rank would decompress it or fetch it from
@@ -61,7 +62,7 @@ $$;
 -- and `kr` (id, sim, r: each list's documents, scores and ranks) and leave in `fused` the k best
 -- (id, vr, vs, kr, ks, fused), ordered. The arguments name the parameters holding the method,
 -- the two weights, rrf_k and k. The one definition of the fusion methods (as in
--- 004_search_functions.sql): hybrid_sql and vecpg.fuse are both made from it.
+-- 004_search_functions.sql): hybrid_inline_sql and vecpg.fuse are both made from it.
 CREATE OR REPLACE FUNCTION vecpg.fusion_sql(method text, vector_weight text, keyword_weight text, rrf_k text, k text)
 RETURNS text
 LANGUAGE sql IMMUTABLE SECURITY INVOKER
@@ -107,7 +108,7 @@ $$;
 
 -- The vector list of a hybrid search statement over collection c, as CTE `v` (id, distance;
 -- $2 the query embedding, $3 how many, `predicate` the filter), and the expression of a row's
--- similarity in it. Shared by hybrid_sql and hybrid_call_sql.
+-- similarity in it. Shared by hybrid_sql and hybrid_inline_sql.
 CREATE OR REPLACE FUNCTION vecpg.vector_list_sql(c vecpg.collection, predicate text, OUT cte text, OUT similarity text)
 LANGUAGE sql STABLE SECURITY INVOKER
 AS $$
@@ -125,12 +126,11 @@ AS $$
         CASE c.distance WHEN 'cosine' THEN '1 - v.distance' ELSE '-v.distance' END
 $$;
 
--- A hybrid search statement for collection c: the vector list (filtered by `predicate`) and the
--- keyword list `keyword_list` (SQL returning id, score) fused by method. Parameters: $1 filter,
--- $2 query embedding, $3 candidates per list, $4 method, $5 vector weight, $6 keyword weight,
--- $7 rrf_k, $8 k; a keyword list may use $9 onwards (and $1, when there is no filter). Methods
--- as in 004_search_functions.sql.
-CREATE OR REPLACE FUNCTION vecpg.hybrid_sql(c vecpg.collection, predicate text, keyword_list text)
+-- A hybrid search statement for collection c with the fusion written into it, for statements
+-- planned once (the keyword indexes' search functions): the vector list (filtered by
+-- `predicate`) and the keyword list `keyword_list` (SQL returning id, score) fused by method.
+-- Parameters as for hybrid_sql.
+CREATE OR REPLACE FUNCTION vecpg.hybrid_inline_sql(c vecpg.collection, predicate text, keyword_list text)
 RETURNS text
 LANGUAGE sql STABLE SECURITY INVOKER
 AS $$
@@ -190,9 +190,13 @@ COMMENT ON FUNCTION vecpg.fuse(text[], double precision[], text[], double precis
                                double precision, double precision, integer) IS
     'The k best of two ranked lists fused (method adaptive, rrf or convex; see vecpg.hybrid_search)';
 
--- hybrid_sql's statement with the fusion in vecpg.fuse, for statements planned on every call:
--- the exact path of hybrid_search, whose keyword list is written for each query.
-CREATE OR REPLACE FUNCTION vecpg.hybrid_call_sql(c vecpg.collection, predicate text, keyword_list text)
+-- A hybrid search statement for collection c: the vector list (filtered by `predicate`) and the
+-- keyword list `keyword_list` (SQL returning id, score) fused by method in vecpg.fuse, which is
+-- planned once per session while this statement is planned on every call (the exact path of
+-- hybrid_search writes its keyword list for each query). Parameters: $1 filter, $2 query
+-- embedding, $3 candidates per list, $4 method, $5 vector weight, $6 keyword weight, $7 rrf_k,
+-- $8 k; a keyword list may use $9 onwards (and $1, when there is no filter).
+CREATE OR REPLACE FUNCTION vecpg.hybrid_sql(c vecpg.collection, predicate text, keyword_list text)
 RETURNS text
 LANGUAGE sql STABLE SECURITY INVOKER
 AS $$
@@ -216,101 +220,59 @@ AS $$
     FROM vecpg.vector_list_sql(c, predicate) l
 $$;
 
-CREATE OR REPLACE FUNCTION vecpg.hybrid_search(
-    collection      text,
-    query           text,
-    query_embedding vector,
-    k               integer,
-    filter          jsonb DEFAULT '{}',
-    options         jsonb DEFAULT '{}'
-)
-RETURNS TABLE (
-    id text, title text, content text, metadata jsonb, score double precision,
-    vector_rank integer, vector_score double precision, keyword_rank integer, keyword_score double precision
-)
+-- A collection's hybrid search over its keyword index, as a function of its own in
+-- vecpg_postings (created with the index, named after the collection like the postings table):
+--   vecpg_postings.<collection>(query, query_embedding, candidates, method, vector_weight,
+--       keyword_weight, rrf_k, k, max_postings, k1, b, ef_search, iterative_scan)
+-- vecpg.hybrid_search calls it when the search allows; clients may call it directly. Static SQL
+-- in PL/pgSQL is planned once per session, and always generically: planned anew, the statement
+-- costs as much as it takes to run (the parameters do not change the best plan).
+CREATE OR REPLACE FUNCTION vecpg.create_keyword_search_function(c vecpg.collection)
+RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 AS $$
-#variable_conflict use_variable
-DECLARE
-    c vecpg.collection := vecpg.get_collection(collection);
-    opts jsonb := coalesce(options, '{}');
-    method text := coalesce(opts->>'method', 'adaptive');
-    candidates integer;
-    rrf_k double precision := coalesce((opts->>'rrf_k')::double precision, 60);
-    w_vector double precision;
-    w_keyword double precision;
-    max_postings integer;
-    ef_search integer;
-    vector_opts jsonb;
-    keyword_opts jsonb;
-    unknown text;
-    predicate text;
-    p record;
 BEGIN
-    PERFORM vecpg.check_vector_query(c, query_embedding, k);
-    IF jsonb_typeof(opts) <> 'object' THEN
-        RAISE EXCEPTION 'hybrid search options must be a JSON object' USING ERRCODE = 'VP005';
+    EXECUTE format(
+        $ddl$
+        CREATE OR REPLACE FUNCTION vecpg_postings.%1$I(
+            query text, query_embedding %2$I.vector, candidates integer, method text,
+            vector_weight double precision, keyword_weight double precision, rrf_k double precision,
+            k integer, max_postings integer, k1 double precision, b double precision,
+            ef_search integer, iterative_scan text
+        )
+        RETURNS TABLE (
+            id text, title text, content text, metadata jsonb, score double precision,
+            vector_rank integer, vector_score double precision, keyword_rank integer, keyword_score double precision
+        )
+        LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+        SET search_path = pg_catalog, pg_temp
+        SET plan_cache_mode = force_generic_plan
+        AS $fn$
+        #variable_conflict use_column
+        BEGIN
+            -- An HNSW scan returns at most ef_search rows; row-level security may filter them.
+            PERFORM set_config('hnsw.ef_search', ef_search::text, true),
+                    set_config('hnsw.iterative_scan',
+                               coalesce(iterative_scan, current_setting('hnsw.iterative_scan', true), 'off'), true);
+            RETURN QUERY %3$s;
+        END
+        $fn$
+        $ddl$,
+        c.name, vecpg.vector_schema(), vecpg.hybrid_inline_sql(c, 'true', vecpg.postings_list_sql(c)));
+    EXECUTE format('COMMENT ON FUNCTION vecpg_postings.%I IS %L', c.name,
+                   'Hybrid search of collection ' || c.name || ' over its keyword index (see vecpg.hybrid_search)');
+    EXECUTE format('REVOKE EXECUTE ON FUNCTION vecpg_postings.%I FROM PUBLIC', c.name);
+    EXECUTE format('GRANT EXECUTE ON FUNCTION vecpg_postings.%I TO vecpg_reader', c.name);
+    IF pg_has_role('vecpg_admin', 'MEMBER') THEN  -- so that any admin may rebuild or drop it
+        EXECUTE format('ALTER FUNCTION vecpg_postings.%I OWNER TO vecpg_admin', c.name);
     END IF;
-    SELECT string_agg(key, ', ') INTO unknown FROM jsonb_object_keys(opts) AS key
-    WHERE key NOT IN ('method', 'candidates', 'rrf_k', 'vector_weight', 'keyword_weight',
-                      'ef_search', 'probes', 'iterative_scan', 'max_scan_tuples', 'k1', 'b', 'ranking',
-                      'max_candidates', 'max_postings', 'keyword_index');
-    IF unknown IS NOT NULL THEN
-        RAISE EXCEPTION 'unknown hybrid search option(s): %', unknown USING ERRCODE = 'VP005';
-    END IF;
-    IF method NOT IN ('adaptive', 'rrf', 'convex') THEN
-        RAISE EXCEPTION 'hybrid method must be adaptive, rrf or convex, got %', quote_literal(method)
-            USING ERRCODE = 'VP005';
-    END IF;
-    candidates := vecpg._int_param(opts, 'candidates', least(4 * k, 1000), k, 1000);
-    max_postings := vecpg._int_param(opts, 'max_postings', 800, 1, 1000000);
-    w_vector := coalesce((opts->>'vector_weight')::double precision, CASE method WHEN 'convex' THEN 0.7 ELSE 1 END);
-    w_keyword := coalesce((opts->>'keyword_weight')::double precision, CASE method WHEN 'convex' THEN 0.3 ELSE 1 END);
-    IF w_vector < 0 OR w_keyword < 0 OR rrf_k <= 0 THEN
-        RAISE EXCEPTION 'weights must be >= 0 and rrf_k > 0' USING ERRCODE = 'VP005';
-    END IF;
-    IF jsonb_typeof(opts->'keyword_index') NOT IN ('boolean', 'null') THEN
-        RAISE EXCEPTION 'keyword_index must be true or false' USING ERRCODE = 'VP005';
-    END IF;
-    predicate := vecpg.compile_filter(coalesce(filter, '{}'), '$1', 'd');
-
-    vector_opts := (SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM jsonb_each(opts)
-                    WHERE key IN ('ef_search', 'probes', 'iterative_scan', 'max_scan_tuples'));
-    -- An HNSW scan returns at most ef_search rows: the vector list needs `candidates` of them.
-    IF NOT vector_opts ? 'ef_search' THEN
-        vector_opts := vector_opts || jsonb_build_object('ef_search', candidates);
-    END IF;
-    IF vecpg.rows_filtered(predicate) AND NOT vector_opts ? 'iterative_scan' AND vecpg.pgvector_version() >= '{0,8}' THEN
-        vector_opts := vector_opts || '{"iterative_scan": "relaxed_order"}';
-    END IF;
-    PERFORM vecpg.apply_search_options(vector_opts);
-    keyword_opts := (SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM jsonb_each(opts)
-                     WHERE key IN ('k1', 'b', 'ranking', 'max_candidates'));
-
-    IF coalesce((opts->>'keyword_index')::boolean, true) AND vecpg.uses_keyword_index(c, query, filter, keyword_opts) THEN
-        p := vecpg.keyword_plan(c, NULL, keyword_opts);  -- checks the keyword options as the exact path would
-        ef_search := vecpg._int_param(vector_opts, 'ef_search', candidates, 1, 1000);
-        RETURN QUERY EXECUTE format('SELECT * FROM vecpg_postings.%I($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)',
-                                    c.name)
-            USING query, query_embedding, candidates, method, w_vector, w_keyword, rrf_k, k, max_postings,
-                  coalesce((keyword_opts->>'k1')::double precision, 0.9), coalesce((keyword_opts->>'b')::double precision, 0.4),
-                  ef_search, vector_opts->>'iterative_scan';
-        RETURN;
-    END IF;
-    p := vecpg.keyword_plan(c, query, keyword_opts);
-    RETURN QUERY EXECUTE vecpg.hybrid_call_sql(c, predicate, vecpg.keyword_list_sql(c, p.match, p.required, p.score_sql, predicate, '$3'))
-        USING filter, query_embedding, candidates, method, w_vector, w_keyword, rrf_k, k;
 END
 $$;
-COMMENT ON FUNCTION vecpg.hybrid_search(text, text, vector, integer, jsonb, jsonb) IS
-    'Vector and BM25 keyword lists fused in one statement (method adaptive, rrf or convex); '
-    'the keyword list comes from the keyword index when the collection has one';
-
 
 -- Pin the search_path of every vecpg function, the replaced ones included.
 SELECT vecpg.pin_search_paths();
 
--- hybrid_sql is rebuilt from fusion_sql: bring every keyword index's search function up to date.
+-- The search functions are now made by hybrid_inline_sql: bring every one up to date.
 DO $regenerate$
 DECLARE
     c vecpg.collection;

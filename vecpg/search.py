@@ -262,7 +262,7 @@ def hybrid_search(
 
     With a keyword index, a search it can serve calls the collection's own search function
     (``vecpg_postings.<collection>``, planned once per session) directly; otherwise
-    ``vecpg.hybrid_search``, which checks every option and plans its statement each time.
+    ``vecpg.hybrid_search``, which checks every option and writes its statement for each query.
     """
     check_k(k)
     options = options or {}

@@ -19,5 +19,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     apply_sql_file("down/009_exact_path_speed.sql")
-    # Idempotent file: 008 restores the hybrid_sql and hybrid_search that 009 replaced.
+    # Idempotent file: 008 restores the hybrid_sql and create_keyword_search_function that 009
+    # replaced, and remakes the keyword indexes' search functions with them.
     apply_sql_file("008_keyword_index.sql")

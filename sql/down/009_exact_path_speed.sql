@@ -1,6 +1,6 @@
 -- Reverts 009_exact_path_speed.sql: keyword_list_sql as 007 made it (every candidate's tsvector
 -- copied once) and the functions 009 added dropped; the revision then runs 008 again, which
--- restores hybrid_sql, hybrid_search and the keyword indexes' search functions.
+-- restores hybrid_sql, create_keyword_search_function and the keyword indexes' search functions.
 
 -- The SQL selecting `columns` and the score of the best `limit_sql` keyword matches of a plan
 -- (see keyword_plan), filtered by `predicate`; with no match, an empty list of ids and scores.
@@ -24,7 +24,7 @@ AS $$
 $$;
 
 DROP FUNCTION IF EXISTS vecpg.tsvector_once_sql(integer);
-DROP FUNCTION IF EXISTS vecpg.hybrid_call_sql(vecpg.collection, text, text);
+DROP FUNCTION IF EXISTS vecpg.hybrid_inline_sql(vecpg.collection, text, text);
 DROP FUNCTION IF EXISTS vecpg.vector_list_sql(vecpg.collection, text);
 DROP FUNCTION IF EXISTS vecpg.fuse(text[], double precision[], text[], double precision[], text, double precision,
                                    double precision, double precision, integer);
