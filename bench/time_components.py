@@ -1,0 +1,130 @@
+"""Where a hybrid search's wall time goes: each part timed on the server, beside the p50 a client sees.
+
+Run by hand (not a test):
+    python bench/time_components.py --collection scifact [--data ../shared/data/scifact]
+        [--queries 300] [--rounds 5] [--url URL]
+
+The collection needs a keyword index (`vecpg index keyword` or `vecpg eval --keyword-index`).
+Server-side figures come from one statement that runs a part once per query over a temporary
+table of queries, so they hold no round trip, no protocol and no Python; the parts take turns
+round after round, and the median round is printed. The client-side p50s are measured as
+`vecpg eval` measures them (blocks of 20 queries per mode). Client minus server is what a call
+from Python costs besides the search: the round trip, a transaction of its own (locks on every
+relation the plan reads), sending the parameters, returning 10 rows with their text.
+The keyword list alone runs the collection's own keyword-list SQL (vecpg.postings_list_sql)
+in a temporary function; "1 posting a term" leaves the part of its cost that does not depend
+on how many postings are read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+from count_instructions import default_expressions
+from psycopg import sql
+
+import vecpg
+from vecpg.evaluate import LATENCY_BLOCK, load_dataset
+from vecpg.search import hybrid_search, vector_search
+
+QUERY_TABLE = "pg_temp.vecpg_timed_queries"
+
+
+def keyword_list_function(conn, collection: str, vector_schema: str) -> None:  # type: ignore[no-untyped-def]
+    """pg_temp.keyword_list(...): the keyword index's list alone, with the hybrid function's parameters."""
+    body = conn.execute("SELECT vecpg.postings_list_sql(c) FROM vecpg.collection c WHERE c.name = %s",
+                        (collection,)).fetchone()[0]
+    conn.execute(sql.SQL(
+        "CREATE FUNCTION pg_temp.keyword_list(text, {}.vector, integer, text, float8, float8, float8, integer, "
+        "integer, float8, float8) RETURNS TABLE (id text, score float8) LANGUAGE plpgsql "
+        "SET plan_cache_mode = force_generic_plan AS {}"
+    ).format(sql.Identifier(vector_schema), sql.Literal(f"BEGIN RETURN QUERY {body}; END")))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--collection", required=True)
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "scifact"),
+                        help="a BEIR dataset whose test queries to run")
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--url", default=None)
+    args = parser.parse_args()
+
+    store = vecpg.connect(args.url)
+    coll = store.collection(args.collection)
+    if not coll.has_keyword_index():
+        raise SystemExit(f"collection {coll.name!r} has no keyword index")
+    embedder = coll.embedder()
+    if embedder is None:
+        raise SystemExit(f"collection {coll.name!r} has no embedding model")
+    texts = list(load_dataset(args.data).judged_queries().values())[: args.queries]
+    vectors = embedder.embed(texts)
+    n = len(texts)
+    hybrid = "vecpg_postings.{}(q.t, q.e, 40, 'adaptive', 1, 1, 60, 10, {}, 0.9, 0.4, 40, null)"
+    parts = {
+        "vector search, k = 10 (what `vecpg eval` times)": default_expressions(coll.name, True)["vector"],
+        "vector list of hybrid: 40 ids and distances": (
+            f"select count(*) from (select id, embedding <=> q.e from vecpg_data.{coll.name} "
+            f"order by embedding <=> q.e limit 40) x"),
+        "keyword list of hybrid (budget 800 postings)": (
+            "select count(*) from pg_temp.keyword_list(q.t, q.e, 40, 'adaptive', 1, 1, 60, 10, 800, 0.9, 0.4)"),
+        "keyword list, 1 posting a term": (
+            "select count(*) from pg_temp.keyword_list(q.t, q.e, 40, 'adaptive', 1, 1, 60, 10, 1, 0.9, 0.4)"),
+        "hybrid search, k = 10 (the whole function)": "select count(*) from " + hybrid.format(coll.name, 800),
+        "hybrid search, 1 posting a term": "select count(*) from " + hybrid.format(coll.name, 1),
+    }
+
+    server: dict[str, list[float]] = {name: [] for name in parts}
+    with store.connection() as conn:
+        conn.execute(sql.SQL("CREATE TEMPORARY TABLE vecpg_timed_queries (i int, t text, e {}.vector)").format(
+            sql.Identifier(store.vector_schema)))
+        try:
+            with conn.cursor().copy("COPY pg_temp.vecpg_timed_queries (i, t, e) FROM STDIN") as copy:
+                for i, (t, v) in enumerate(zip(texts, vectors)):
+                    copy.write_row((i, t, "[" + ",".join(f"{x:.7g}" for x in v) + "]"))
+            keyword_list_function(conn, coll.name, store.vector_schema)
+            for rnd in range(args.rounds + 1):  # round 0 warms caches and plans
+                for name, expression in parts.items():
+                    start = time.perf_counter()
+                    conn.execute(f"SELECT sum(({expression})) FROM {QUERY_TABLE} q")
+                    if rnd:
+                        server[name].append((time.perf_counter() - start) / n * 1e6)
+        finally:
+            conn.execute("DISCARD TEMP")
+
+    client: dict[str, list[float]] = {"vector": [], "hybrid": []}
+    runs = {"vector": lambda i: vector_search(coll, vectors[i], 10),
+            "hybrid": lambda i: hybrid_search(coll, texts[i], vectors[i], 10)}
+    for i in range(min(n, 20)):  # warm-up: prepared statements, plans
+        for run in runs.values():
+            run(i)
+    for first in range(0, n, LATENCY_BLOCK):
+        for mode, run in runs.items():
+            for i in range(first, min(first + LATENCY_BLOCK, n)):
+                start = time.perf_counter()
+                run(i)
+                client[mode].append((time.perf_counter() - start) * 1e6)
+
+    print(f"{platform.machine()}, {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M')}; {n} queries of "
+          f"{args.data}; collection {coll.name}; server: median of {args.rounds} rounds\n")
+    print("| part | server µs per call |\n|---|---|")
+    for name, samples in server.items():
+        print(f"| {name} | {statistics.median(samples):.0f} |")
+    vector_p50, hybrid_p50 = (statistics.median(client[m]) for m in ("vector", "hybrid"))
+    vector_server = statistics.median(server[next(iter(parts))])
+    hybrid_server = statistics.median(server["hybrid search, k = 10 (the whole function)"])
+    print("\n| seen from Python (blocks of 20, as `vecpg eval`) | p50 µs | of which outside the server |\n|---|---|---|")
+    print(f"| vector search | {vector_p50:.0f} | {vector_p50 - vector_server:.0f} |")
+    print(f"| hybrid search | {hybrid_p50:.0f} | {hybrid_p50 - hybrid_server:.0f} |")
+    print(f"\nhybrid / vector: {hybrid_p50 / vector_p50:.2f} seen from Python, "
+          f"{hybrid_server / vector_server:.2f} on the server")
+
+
+if __name__ == "__main__":
+    main()
