@@ -25,6 +25,7 @@ import statistics
 import time
 from pathlib import Path
 
+import psycopg
 from count_instructions import default_expressions
 from psycopg import sql
 
@@ -35,10 +36,13 @@ from vecpg.search import hybrid_search, vector_search
 QUERY_TABLE = "pg_temp.vecpg_timed_queries"
 
 
-def keyword_list_function(conn, collection: str, vector_schema: str) -> None:  # type: ignore[no-untyped-def]
+def keyword_list_function(conn: psycopg.Connection, collection: str, vector_schema: str) -> None:
     """pg_temp.keyword_list(...): the keyword index's list alone, with the hybrid function's parameters."""
-    body = conn.execute("SELECT vecpg.postings_list_sql(c) FROM vecpg.collection c WHERE c.name = %s",
-                        (collection,)).fetchone()[0]
+    row = conn.execute("SELECT vecpg.postings_list_sql(c) FROM vecpg.collection c WHERE c.name = %s",
+                       (collection,)).fetchone()
+    if row is None:
+        raise SystemExit(f"no collection {collection!r}")
+    body = row[0]
     conn.execute(sql.SQL(
         "CREATE FUNCTION pg_temp.keyword_list(text, {}.vector, integer, text, float8, float8, float8, integer, "
         "integer, float8, float8) RETURNS TABLE (id text, score float8) LANGUAGE plpgsql "
