@@ -13,7 +13,11 @@ from Python costs besides the search: the round trip, a transaction of its own (
 relation the plan reads), sending the parameters, returning 10 rows with their text.
 The keyword list alone runs the collection's own keyword-list SQL (vecpg.postings_list_sql)
 in a temporary function; "1 posting a term" leaves the part of its cost that does not depend
-on how many postings are read.
+on how many postings are read. The client side also times hybrid search with smaller postings
+budgets (max_postings 400, 200 and 1: the last reads almost nothing, so it is the floor of
+everything else a hybrid search does), and a vector search right after another one against
+right after a keyword list: what the keyword half of a hybrid search costs the HNSW half, whose
+graph stays warm in the CPU caches only while nothing else runs between two searches.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from count_instructions import default_expressions
@@ -31,7 +37,7 @@ from psycopg import sql
 
 import vecpg
 from vecpg.evaluate import LATENCY_BLOCK, load_dataset
-from vecpg.search import hybrid_search, vector_search
+from vecpg.search import hybrid_search, search_statement, vector_search
 
 QUERY_TABLE = "pg_temp.vecpg_timed_queries"
 
@@ -48,6 +54,28 @@ def keyword_list_function(conn: psycopg.Connection, collection: str, vector_sche
         "integer, float8, float8) RETURNS TABLE (id text, score float8) LANGUAGE plpgsql "
         "SET plan_cache_mode = force_generic_plan AS {}"
     ).format(sql.Identifier(vector_schema), sql.Literal(f"BEGIN RETURN QUERY {body}; END")))
+
+
+BUDGETS = (400, 200, 1)  # max_postings for the client-side hybrid rows (the default is 800)
+
+
+def vector_search_after(conn: psycopg.Connection, coll: vecpg.Collection, texts: list[str],
+                        vectors: Any) -> dict[str, list[float]]:
+    """Vector search times (µs) when each follows another vector search, or a keyword list."""
+    statements = [search_statement(coll, v, 10) for v in vectors]
+    keyword_list = "SELECT * FROM pg_temp.keyword_list(%s, %s, 40, 'adaptive', 1, 1, 60, 10, 1, 0.9, 0.4)"
+    before = {"another vector search": lambda i: conn.execute(*statements[(i * 7) % len(texts)]).fetchall(),
+              "a keyword list (1 posting a term)": lambda i: conn.execute(
+                  keyword_list, (texts[(i * 7) % len(texts)], vectors[(i * 7) % len(texts)])).fetchall()}
+    samples: dict[str, list[float]] = {name: [] for name in before}
+    for first in range(0, len(texts), LATENCY_BLOCK):
+        for name, run_before in before.items():
+            for i in range(first, min(first + LATENCY_BLOCK, len(texts))):
+                run_before(i)
+                start = time.perf_counter()
+                conn.execute(*statements[i]).fetchall()
+                samples[name].append((time.perf_counter() - start) * 1e6)
+    return samples
 
 
 def main() -> None:
@@ -99,12 +127,17 @@ def main() -> None:
                     conn.execute(f"SELECT sum(({expression})) FROM {QUERY_TABLE} q")
                     if rnd:
                         server[name].append((time.perf_counter() - start) / n * 1e6)
+            after = vector_search_after(conn, coll, texts, vectors)
         finally:
             conn.execute("DISCARD TEMP")
 
-    client: dict[str, list[float]] = {"vector": [], "hybrid": []}
-    runs = {"vector": lambda i: vector_search(coll, vectors[i], 10),
-            "hybrid": lambda i: hybrid_search(coll, texts[i], vectors[i], 10)}
+    def hybrid_run(budget: int | None) -> Callable[[int], object]:
+        options = {} if budget is None else {"max_postings": budget}
+        return lambda i: hybrid_search(coll, texts[i], vectors[i], 10, options=options)
+
+    runs = {"vector": lambda i: vector_search(coll, vectors[i], 10), "hybrid": hybrid_run(None)}
+    runs.update({f"hybrid, max_postings {budget}": hybrid_run(budget) for budget in BUDGETS})
+    client: dict[str, list[float]] = {mode: [] for mode in runs}
     for i in range(min(n, 20)):  # warm-up: prepared statements, plans
         for run in runs.values():
             run(i)
@@ -126,6 +159,12 @@ def main() -> None:
     print("\n| seen from Python (blocks of 20, as `vecpg eval`) | p50 µs | of which outside the server |\n|---|---|---|")
     print(f"| vector search | {vector_p50:.0f} | {vector_p50 - vector_server:.0f} |")
     print(f"| hybrid search | {hybrid_p50:.0f} | {hybrid_p50 - hybrid_server:.0f} |")
+    for budget in BUDGETS:
+        p50 = statistics.median(client[f"hybrid, max_postings {budget}"])
+        print(f"| hybrid search, max_postings {budget} | {p50:.0f} ({p50 / vector_p50:.2f}x vector) | |")
+    print("\n| a vector search (same connection, raw statement) right after | p50 µs |\n|---|---|")
+    for name, samples in after.items():
+        print(f"| {name} | {statistics.median(samples):.0f} |")
     print(f"\nhybrid / vector: {hybrid_p50 / vector_p50:.2f} seen from Python, "
           f"{hybrid_server / vector_server:.2f} on the server")
 
