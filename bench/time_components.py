@@ -64,14 +64,14 @@ def vector_search_after(conn: psycopg.Connection, coll: vecpg.Collection, texts:
     """Vector search times (µs) when each follows another vector search, or a keyword list."""
     statements = [search_statement(coll, v, 10) for v in vectors]
     keyword_list = "SELECT * FROM pg_temp.keyword_list(%s, %s, 40, 'adaptive', 1, 1, 60, 10, 1, 0.9, 0.4)"
-    before = {"another vector search": lambda i: conn.execute(*statements[(i * 7) % len(texts)]).fetchall(),
-              "a keyword list (1 posting a term)": lambda i: conn.execute(
-                  keyword_list, (texts[(i * 7) % len(texts)], vectors[(i * 7) % len(texts)])).fetchall()}
+    before = {"another vector search": lambda j: conn.execute(*statements[j]).fetchall(),
+              "a keyword list (1 posting a term)": lambda j: conn.execute(
+                  keyword_list, (texts[j], vectors[j])).fetchall()}
     samples: dict[str, list[float]] = {name: [] for name in before}
     for first in range(0, len(texts), LATENCY_BLOCK):
         for name, run_before in before.items():
             for i in range(first, min(first + LATENCY_BLOCK, len(texts))):
-                run_before(i)
+                run_before((i * 7) % len(texts))  # another query's: this one's pages are not warmed
                 start = time.perf_counter()
                 conn.execute(*statements[i]).fetchall()
                 samples[name].append((time.perf_counter() - start) * 1e6)
