@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -86,6 +86,20 @@ def blank_db_url(server_url: str) -> Iterator[str]:
     name = f"vecpg_test_blank_{os.getpid()}_{next(_counter)}"
     yield _create_database(server_url, name)
     _drop_database(server_url, name)
+
+
+@pytest.fixture
+def make_database(server_url: str) -> Iterator[Callable[[], str]]:
+    """Make empty databases (no vecpg schema) on demand; all dropped after the test."""
+    names: list[str] = []
+
+    def make() -> str:
+        names.append(f"vecpg_test_extra_{os.getpid()}_{next(_counter)}")
+        return _create_database(server_url, names[-1])
+
+    yield make
+    for name in names:
+        _drop_database(server_url, name)
 
 
 @pytest.fixture

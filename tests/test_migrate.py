@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -65,21 +64,6 @@ def test_every_function_runs_as_invoker_with_a_pinned_search_path(db_url: str) -
         # The one definer: the audit trigger, so that writers need no right to write the log.
         assert not definer or name == "audit_write", f"{name} is SECURITY DEFINER"
         assert any(c.startswith("search_path=pg_catalog") for c in proconfig or []), name
-
-
-def test_released_sql_files_are_frozen(repo_root: Path) -> None:
-    """An incremental file, once released, never changes: new changes go in new files."""
-    frozen = (repo_root / "sql" / "frozen.txt").read_text().split("\n")
-    entries = [line.split() for line in frozen if line.strip() and not line.startswith("#")]
-    assert entries, "sql/frozen.txt lists no files"
-    for digest, name in entries:
-        actual = hashlib.sha256((repo_root / "sql" / name).read_bytes()).hexdigest()
-        assert actual == digest, f"sql/{name} changed after release; add a new numbered file instead"
-
-
-def test_every_revision_has_its_sql_files(repo_root: Path) -> None:
-    for path in sorted((repo_root / "sql").glob("[0-9][0-9][0-9]_*.sql")):
-        assert (repo_root / "sql" / "down" / path.name).exists(), f"sql/down/{path.name} is missing"
 
 
 def test_alembic_cli_from_a_checkout(blank_db_url: str, repo_root: Path) -> None:

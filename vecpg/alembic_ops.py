@@ -17,20 +17,10 @@ from typing import Any
 from alembic.operations import MigrateOperation, Operations
 from sqlalchemy import text
 
-from .migrate import VERSION_TABLE, apply_sql
+from .migrate import VERSION_TABLE
 from .orm import COLLECTION_COMMENT_PREFIX
 
 VECPG_SCHEMAS = frozenset({"vecpg", "vecpg_data"})
-
-
-def apply_sql_file(name: str) -> None:
-    """Run one file of sql/ inside the current migration's transaction."""
-    from alembic import op
-
-    driver_connection = op.get_bind().connection.driver_connection
-    if driver_connection is None:  # pragma: no cover - only on a closed connection
-        raise RuntimeError("the migration's connection is closed")
-    apply_sql(driver_connection, name)
 
 
 @Operations.register_operation("create_collection")

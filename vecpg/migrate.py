@@ -10,7 +10,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
 from .db import sqlalchemy_url
-from .resources import bundled_dir, sql_file
+from .resources import bundled_dir
+from .schema.layer import apply_layer, head_layer
 
 VERSION_TABLE = "vecpg_version"
 
@@ -24,8 +25,16 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate the database up to ``revision``."""
+    """Migrate the database up to ``revision``.
+
+    At head the idempotent layer is applied again even when there is no revision to run, so that
+    a function edited in sql/idempotent/ reaches a database that is already at head.
+    """
+    already_at_head = revision == "head" and current(url) == head()
     command.upgrade(alembic_config(url), revision)
+    if already_at_head:
+        with psycopg.connect(url) as conn:
+            apply_layer(conn, head_layer())
 
 
 def downgrade(url: str, revision: str = "base") -> None:
@@ -47,8 +56,3 @@ def current(url: str) -> str | None:
     finally:
         engine.dispose()
 
-
-def apply_sql(conn: psycopg.Connection, name: str) -> None:
-    """Run one file of sql/ on a psycopg connection, inside the caller's transaction."""
-    # No parameters: psycopg sends the file as is, several statements at once, '%' untouched.
-    conn.execute(sql_file(name))  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ Revises:
 Create Date: 2026-11-24
 """
 
-from vecpg.alembic_ops import apply_sql_file
+from vecpg.schema import apply_sql_file
 
 revision = "0001"
 down_revision = None
@@ -14,10 +14,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    apply_sql_file("001_catalog.sql")
-    apply_sql_file("002_functions.sql")
+    apply_sql_file("incremental/001_catalog.sql")
+    apply_sql_file("incremental/002_functions.sql")
 
 
 def downgrade() -> None:
-    apply_sql_file("down/002_functions.sql")
-    apply_sql_file("down/001_catalog.sql")
+    apply_sql_file("incremental/down/002_functions.sql")
+    apply_sql_file("incremental/down/001_catalog.sql")

@@ -5,7 +5,7 @@ Revises: 0001
 Create Date: 2026-11-24
 """
 
-from vecpg.alembic_ops import apply_sql_file
+from vecpg.schema import apply_sql_file, downgrade_step
 
 revision = "0002"
 down_revision = "0001"
@@ -14,11 +14,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    apply_sql_file("003_keyword_stats.sql")
-    apply_sql_file("004_search_functions.sql")
+    apply_sql_file("incremental/003_keyword_stats.sql")
+    apply_sql_file("incremental/004_search_functions.sql")
 
 
 def downgrade() -> None:
-    apply_sql_file("down/004_search_functions.sql")
-    apply_sql_file("002_functions.sql")  # idempotent: restores the bodies 004 replaced
-    apply_sql_file("down/003_keyword_stats.sql")
+    downgrade_step("0001", "incremental/down/004_search_functions.sql", "incremental/down/003_keyword_stats.sql")

@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-11-24
 """
 
-from vecpg.alembic_ops import apply_sql_file
+from vecpg.schema import apply_sql_file, downgrade_step
 
 revision = "0003"
 down_revision = "0002"
@@ -14,11 +14,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    apply_sql_file("005_tenancy.sql")
-    apply_sql_file("006_tenancy_functions.sql")
+    apply_sql_file("incremental/005_tenancy.sql")
+    apply_sql_file("incremental/006_tenancy_functions.sql")
 
 
 def downgrade() -> None:
-    apply_sql_file("down/006_tenancy_functions.sql")
-    apply_sql_file("004_search_functions.sql")  # idempotent: restores the bodies 006 replaced
-    apply_sql_file("down/005_tenancy.sql")
+    downgrade_step(
+        "0002",
+        "incremental/down/006_tenancy_functions.sql",
+        "incremental/down/006_tenancy_owners.sql",
+        "incremental/down/005_tenancy.sql",
+    )

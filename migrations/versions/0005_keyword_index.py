@@ -5,7 +5,7 @@ Revises: 0004
 Create Date: 2026-11-26
 """
 
-from vecpg.alembic_ops import apply_sql_file
+from vecpg.schema import apply_sql_file, downgrade_step
 
 revision = "0005"
 down_revision = "0004"
@@ -14,10 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    apply_sql_file("008_keyword_index.sql")
+    apply_sql_file("incremental/008_keyword_index.sql")
 
 
 def downgrade() -> None:
-    apply_sql_file("down/008_keyword_index.sql")
-    # Idempotent file: 007 restores the hybrid_search and collection_created hook that 008 replaced.
-    apply_sql_file("007_keyword_speed.sql")
+    downgrade_step("0004", "incremental/down/008_keyword_index.sql")

@@ -1,0 +1,70 @@
+-- 00_catalog.sql
+
+CREATE OR REPLACE FUNCTION vecpg.vector_schema()
+RETURNS name
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT n.nspname
+    FROM pg_catalog.pg_extension e
+    JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+    WHERE e.extname = 'vector'
+$$;
+COMMENT ON FUNCTION vecpg.vector_schema() IS 'Schema holding the pgvector extension';
+
+CREATE OR REPLACE FUNCTION vecpg.pgvector_version()
+RETURNS integer[]
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT string_to_array(split_part(extversion, '-', 1), '.')::integer[] FROM pg_extension WHERE extname = 'vector'
+$$;
+
+CREATE OR REPLACE FUNCTION vecpg.get_collection(collection text)
+RETURNS vecpg.collection
+LANGUAGE plpgsql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection;
+BEGIN
+    SELECT * INTO c FROM vecpg.collection AS x WHERE x.name = collection;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'collection "%" does not exist', collection
+            USING ERRCODE = 'VP001',
+                  HINT = 'SELECT name FROM vecpg.collection lists the collections';
+    END IF;
+    RETURN c;
+END
+$$;
+COMMENT ON FUNCTION vecpg.get_collection(text) IS 'Catalog row of a collection; VP001 when absent';
+
+CREATE OR REPLACE FUNCTION vecpg._int_param(params jsonb, key text, fallback integer, lo integer, hi integer)
+RETURNS integer
+LANGUAGE plpgsql IMMUTABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+DECLARE
+    v jsonb := params->key;
+BEGIN
+    IF v IS NULL OR v = 'null'::jsonb THEN
+        RETURN fallback;
+    END IF;
+    IF jsonb_typeof(v) <> 'number' OR (v #>> '{}')::numeric <> trunc((v #>> '{}')::numeric)
+       OR (v #>> '{}')::numeric NOT BETWEEN lo AND hi THEN
+        RAISE EXCEPTION '% must be an integer between % and %, got %', key, lo, hi, v
+            USING ERRCODE = 'VP005';
+    END IF;
+    RETURN (v #>> '{}')::integer;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION vecpg.distance_operator(distance text)
+RETURNS text
+LANGUAGE sql IMMUTABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT CASE distance WHEN 'cosine' THEN '<=>' WHEN 'l2' THEN '<->' WHEN 'ip' THEN '<#>' END
+$$;
+COMMENT ON FUNCTION vecpg.distance_operator(text) IS 'pgvector operator of a distance name';

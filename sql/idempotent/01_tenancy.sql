@@ -1,0 +1,137 @@
+-- 01_tenancy.sql
+
+CREATE OR REPLACE FUNCTION vecpg.current_tenant()
+RETURNS text
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT nullif(current_setting('vecpg.tenant_id', true), '')
+$$;
+COMMENT ON FUNCTION vecpg.current_tenant() IS 'The tenant of the current transaction (vecpg.tenant_id), or NULL';
+
+CREATE OR REPLACE FUNCTION vecpg.shares_rows(collection text)
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT coalesce((SELECT c.shared_rows FROM vecpg.collection c WHERE c.name = collection), false)
+$$;
+
+-- Tenants whose statistics the caller's rows come from: NULL means every tenant.
+CREATE OR REPLACE FUNCTION vecpg.visible_tenant_keys()
+RETURNS text[]
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT CASE WHEN coalesce(current_setting('vecpg.tenant_id', true), '') = '' THEN NULL
+                ELSE ARRAY[current_setting('vecpg.tenant_id', true), ''] END
+$$;
+
+-- Row-level security for one collection: policies per command, grants per role, ownership by
+-- vecpg_admin (so that any admin may build its indexes).
+CREATE OR REPLACE FUNCTION vecpg.apply_tenancy(collection text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+    own text := 'tenant_id IS NOT DISTINCT FROM vecpg.current_tenant()';
+    readable text;
+    policy text;
+BEGIN
+    readable := own || CASE WHEN c.shared_rows THEN ' OR tenant_id IS NULL' ELSE '' END;
+    EXECUTE format('ALTER TABLE %I.%I ENABLE ROW LEVEL SECURITY', c.schema_name, c.table_name);
+    EXECUTE format('ALTER TABLE %I.%I FORCE ROW LEVEL SECURITY', c.schema_name, c.table_name);
+    FOREACH policy IN ARRAY ARRAY['tenant_select', 'tenant_insert', 'tenant_update', 'tenant_delete'] LOOP
+        EXECUTE format('DROP POLICY IF EXISTS %I ON %I.%I', policy, c.schema_name, c.table_name);
+    END LOOP;
+    EXECUTE format('CREATE POLICY tenant_select ON %I.%I FOR SELECT USING (%s)', c.schema_name, c.table_name, readable);
+    EXECUTE format('CREATE POLICY tenant_insert ON %I.%I FOR INSERT WITH CHECK (%s)', c.schema_name, c.table_name, own);
+    EXECUTE format('CREATE POLICY tenant_update ON %I.%I FOR UPDATE USING (%s) WITH CHECK (%s)',
+                   c.schema_name, c.table_name, own, own);
+    EXECUTE format('CREATE POLICY tenant_delete ON %I.%I FOR DELETE USING (%s)', c.schema_name, c.table_name, own);
+    FOREACH policy IN ARRAY ARRAY['insert', 'update', 'delete'] LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I.%I', 'audit_' || policy, c.schema_name, c.table_name);
+        EXECUTE format('CREATE TRIGGER %I AFTER %s ON %I.%I REFERENCING %s FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION vecpg.audit_write(%L)',
+                       'audit_' || policy, policy, c.schema_name, c.table_name,
+                       CASE policy WHEN 'insert' THEN 'NEW TABLE AS new_rows'
+                                   WHEN 'delete' THEN 'OLD TABLE AS old_rows'
+                                   ELSE 'NEW TABLE AS new_rows' END, c.name);
+    END LOOP;
+    -- Rows inserted by any client without a tenant_id belong to the inserting tenant.
+    EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN tenant_id SET DEFAULT vecpg.current_tenant()',
+                   c.schema_name, c.table_name);
+    EXECUTE format('GRANT SELECT ON %I.%I TO vecpg_reader', c.schema_name, c.table_name);
+    EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %I.%I TO vecpg_writer', c.schema_name, c.table_name);
+    IF pg_has_role('vecpg_admin', 'MEMBER') THEN
+        EXECUTE format('ALTER TABLE %I.%I OWNER TO vecpg_admin', c.schema_name, c.table_name);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION vecpg.apply_tenancy(text) IS
+    'Row-level security policies, audit triggers and grants for a collection';
+
+CREATE OR REPLACE FUNCTION vecpg.set_shared_rows(collection text, shared boolean)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+    PERFORM vecpg.get_collection(collection);
+    UPDATE vecpg.collection AS x SET shared_rows = coalesce(shared, false) WHERE x.name = collection;
+    PERFORM vecpg.apply_tenancy(collection);
+END
+$$;
+COMMENT ON FUNCTION vecpg.set_shared_rows(text, boolean) IS
+    'Whether rows without a tenant are shared, read-only documents visible to every tenant';
+
+-- SECURITY DEFINER so that writers need no privilege on the log (and cannot forge entries);
+-- the pinned search_path below applies to it like to every vecpg function. It writes only
+-- what the statement did: the operation, the collection, the ids and how many.
+CREATE OR REPLACE FUNCTION vecpg.audit_write()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        INSERT INTO vecpg.audit_log (tenant, operation, collection, ids, row_count)
+        SELECT vecpg.current_tenant(), TG_OP, TG_ARGV[0], coalesce(array_agg(o.id ORDER BY o.id), '{}'), count(*)
+        FROM old_rows o HAVING count(*) > 0;
+    ELSE
+        INSERT INTO vecpg.audit_log (tenant, operation, collection, ids, row_count)
+        SELECT vecpg.current_tenant(), TG_OP, TG_ARGV[0], coalesce(array_agg(n.id ORDER BY n.id), '{}'), count(*)
+        FROM new_rows n HAVING count(*) > 0;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION vecpg.audit_append_only()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'vecpg.audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+
+DROP TRIGGER IF EXISTS append_only ON vecpg.audit_log;
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON vecpg.audit_log
+    FOR EACH ROW EXECUTE FUNCTION vecpg.audit_append_only();
+
+-- Statistics follow the rows they count: a tenant sees its own, and the shared ones where the
+-- collection shares rows. So BM25 scores use only the documents the caller can see.
+DROP POLICY IF EXISTS tenant_stats ON vecpg.bm25_df;
+CREATE POLICY tenant_stats ON vecpg.bm25_df
+    USING (tenant_key = coalesce(vecpg.current_tenant(), '') OR (tenant_key = '' AND vecpg.shares_rows(collection)))
+    WITH CHECK (tenant_key = coalesce(vecpg.current_tenant(), ''));
+DROP POLICY IF EXISTS tenant_stats ON vecpg.bm25_totals;
+CREATE POLICY tenant_stats ON vecpg.bm25_totals
+    USING (tenant_key = coalesce(vecpg.current_tenant(), '') OR (tenant_key = '' AND vecpg.shares_rows(collection)))
+    WITH CHECK (tenant_key = coalesce(vecpg.current_tenant(), ''));

@@ -1,0 +1,149 @@
+-- 02_collections.sql
+
+CREATE OR REPLACE FUNCTION vecpg.touch_updated_at()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION vecpg.store_fts_inline(collection text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+BEGIN
+    -- Applies to rows written from now on; VACUUM FULL moves the existing ones.
+    EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN fts SET STORAGE MAIN', c.schema_name, c.table_name);
+END
+$$;
+
+-- pgvector stores vectors EXTERNAL: a 384-d vector (1.5 kB) beside a document's text and
+-- tsvector is moved out of line, so every distance computed from the table (an exact scan, the
+-- score of each row an index scan returns) costs a TOAST fetch. MAIN keeps it in the row and
+-- moves it out only when the row would not fit in a page otherwise (vectors of more than ~2,000
+-- dimensions). Measured in docs/benchmarks.md. Applies to rows written from now on; VACUUM
+-- FULL moves the existing ones.
+CREATE OR REPLACE FUNCTION vecpg.store_vectors_inline(collection text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+BEGIN
+    EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN embedding SET STORAGE MAIN', c.schema_name, c.table_name);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION vecpg.create_collection(
+    name        text,
+    dimension   integer,
+    distance    text DEFAULT 'cosine',
+    model       text DEFAULT NULL,
+    language    regconfig DEFAULT 'english',
+    schema_name name DEFAULT 'vecpg_data'
+)
+RETURNS vecpg.collection
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection;
+    short text;
+BEGIN
+    IF name IS NULL OR name !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid collection name %: use 1-63 lowercase letters, digits or _, not starting with a digit',
+            coalesce(quote_literal(name), 'NULL')
+            USING ERRCODE = 'VP005';
+    END IF;
+    IF dimension IS NULL OR dimension NOT BETWEEN 1 AND 16000 THEN
+        RAISE EXCEPTION 'invalid dimension %: must be between 1 and 16000', dimension
+            USING ERRCODE = 'VP005';
+    END IF;
+    IF distance IS NULL OR distance NOT IN ('cosine', 'l2', 'ip') THEN
+        RAISE EXCEPTION 'invalid distance %: use cosine, l2 or ip', coalesce(quote_literal(distance), 'NULL')
+            USING ERRCODE = 'VP005';
+    END IF;
+    IF EXISTS (SELECT 1 FROM vecpg.collection AS x WHERE x.name = name) THEN
+        RAISE EXCEPTION 'collection "%" already exists', name USING ERRCODE = 'VP002';
+    END IF;
+
+    -- Index names must stay under 63 bytes whatever the collection name.
+    short := left(name, 48);
+    EXECUTE format(
+        $ddl$
+        CREATE TABLE %1$I.%2$I (
+            id          text PRIMARY KEY DEFAULT gen_random_uuid()::text,
+            title       text,
+            content     text NOT NULL DEFAULT '',
+            embedding   %3$I.vector(%4$s),
+            metadata    jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(metadata) = 'object'),
+            tenant_id   text,
+            created_at  timestamptz NOT NULL DEFAULT now(),
+            updated_at  timestamptz NOT NULL DEFAULT now(),
+            fts         tsvector GENERATED ALWAYS AS (
+                            setweight(to_tsvector(%5$L::regconfig, coalesce(title, '')), 'A')
+                         || setweight(to_tsvector(%5$L::regconfig, content), 'B')
+                        ) STORED
+        )
+        $ddl$,
+        schema_name, name, vecpg.vector_schema(), dimension, language::text);
+    EXECUTE format('CREATE INDEX %I ON %I.%I USING gin (fts)', short || '_fts_idx', schema_name, name);
+    EXECUTE format('CREATE INDEX %I ON %I.%I USING gin (metadata jsonb_path_ops)',
+                   short || '_metadata_idx', schema_name, name);
+    EXECUTE format('CREATE TRIGGER touch_updated_at BEFORE UPDATE ON %I.%I '
+                   'FOR EACH ROW EXECUTE FUNCTION vecpg.touch_updated_at()', schema_name, name);
+    EXECUTE format('COMMENT ON TABLE %I.%I IS %L', schema_name, name, 'vecpg collection ' || name);
+
+    INSERT INTO vecpg.collection (name, schema_name, table_name, dimension, distance, model, language)
+    VALUES (name, schema_name, name, dimension, distance, model, language)
+    RETURNING * INTO c;
+    PERFORM vecpg.collection_created(name);
+    RETURN c;
+END
+$$;
+COMMENT ON FUNCTION vecpg.create_collection(text, integer, text, text, regconfig, name) IS
+    'Create a collection table with its full-text and metadata indexes and record it in the catalog';
+
+CREATE OR REPLACE FUNCTION vecpg.drop_collection(collection text, if_exists boolean DEFAULT false)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection;
+BEGIN
+    IF if_exists AND NOT EXISTS (SELECT 1 FROM vecpg.collection AS x WHERE x.name = collection) THEN
+        RETURN false;
+    END IF;
+    c := vecpg.get_collection(collection);
+    EXECUTE format('DROP TABLE IF EXISTS %I.%I', c.schema_name, c.table_name);
+    DELETE FROM vecpg.collection AS x WHERE x.name = c.name;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION vecpg.drop_collection(text, boolean) IS 'Drop a collection and its documents';
+
+CREATE OR REPLACE FUNCTION vecpg.collection_created(collection text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+BEGIN
+    PERFORM vecpg.store_fts_inline(collection);
+    PERFORM vecpg.store_vectors_inline(collection);
+    PERFORM vecpg.refresh_keyword_stats(collection);
+    PERFORM vecpg.apply_tenancy(collection);
+END
+$$;

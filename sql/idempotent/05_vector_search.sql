@@ -1,0 +1,136 @@
+-- 05_vector_search.sql
+
+-- Per-call search tuning, transaction-local (set_config(..., true)) so that a pooled
+-- connection never carries one caller's settings into the next transaction.
+CREATE OR REPLACE FUNCTION vecpg.apply_search_options(options jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+DECLARE
+    k text;
+    scan text;
+BEGIN
+    options := coalesce(options, '{}');
+    IF jsonb_typeof(options) <> 'object' THEN
+        RAISE EXCEPTION 'search options must be a JSON object' USING ERRCODE = 'VP005';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(options) LOOP
+        IF k NOT IN ('ef_search', 'probes', 'iterative_scan', 'max_scan_tuples') THEN
+            RAISE EXCEPTION 'unknown search option %: use ef_search, probes, iterative_scan or max_scan_tuples',
+                quote_literal(k) USING ERRCODE = 'VP005';
+        END IF;
+    END LOOP;
+    IF options ? 'ef_search' THEN
+        PERFORM set_config('hnsw.ef_search', vecpg._int_param(options, 'ef_search', 40, 1, 1000)::text, true);
+    END IF;
+    IF options ? 'probes' THEN
+        PERFORM set_config('ivfflat.probes', vecpg._int_param(options, 'probes', 1, 1, 32768)::text, true);
+    END IF;
+    IF options ? 'iterative_scan' OR options ? 'max_scan_tuples' THEN
+        IF vecpg.pgvector_version() < '{0,8}' THEN
+            RAISE EXCEPTION 'iterative index scans need pgvector 0.8 or newer' USING ERRCODE = 'VP005';
+        END IF;
+    END IF;
+    IF options ? 'iterative_scan' THEN
+        scan := options->>'iterative_scan';
+        IF scan NOT IN ('off', 'relaxed_order', 'strict_order') THEN
+            RAISE EXCEPTION 'iterative_scan must be off, relaxed_order or strict_order' USING ERRCODE = 'VP005';
+        END IF;
+        PERFORM set_config('hnsw.iterative_scan', scan, true);
+        -- IVFFlat has no strict order; relaxed is its closest match.
+        PERFORM set_config('ivfflat.iterative_scan', CASE scan WHEN 'off' THEN 'off' ELSE 'relaxed_order' END, true);
+    END IF;
+    IF options ? 'max_scan_tuples' THEN
+        PERFORM set_config('hnsw.max_scan_tuples',
+                           vecpg._int_param(options, 'max_scan_tuples', 20000, 1, 2147483647)::text, true);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION vecpg.apply_search_options(jsonb) IS
+    'Set ef_search, probes and iterative scan options for the current transaction only';
+
+-- Row-level security filters rows too: with a tenant set, its share of the index may be small,
+-- so vector search turns iterative scans on as it does for filters.
+CREATE OR REPLACE FUNCTION vecpg.rows_filtered(predicate text)
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT predicate <> 'true' OR vecpg.current_tenant() IS NOT NULL
+$$;
+
+-- The checks every vector query makes before it runs.
+CREATE OR REPLACE FUNCTION vecpg.check_vector_query(c vecpg.collection, query_embedding vector, k integer)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+BEGIN
+    IF k IS NULL OR k NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'k must be between 1 and 1000, got %', k USING ERRCODE = 'VP005';
+    END IF;
+    IF query_embedding IS NULL THEN
+        RAISE EXCEPTION 'query_embedding must not be NULL' USING ERRCODE = 'VP005';
+    END IF;
+    IF vector_dims(query_embedding) <> c.dimension THEN
+        RAISE EXCEPTION 'query has % dimensions but collection "%" holds %-dimensional vectors',
+            vector_dims(query_embedding), c.name, c.dimension USING ERRCODE = 'VP003';
+    END IF;
+END
+$$;
+
+-- As in 004, except for the ef_search floor (with ef_search 40, k = 100 returned 40 rows).
+CREATE OR REPLACE FUNCTION vecpg.search(
+    collection      text,
+    query_embedding vector,
+    k               integer,
+    filter          jsonb DEFAULT '{}',
+    options         jsonb DEFAULT '{}'
+)
+RETURNS TABLE (id text, title text, content text, metadata jsonb, distance double precision, score double precision)
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+    predicate text;
+    op text;
+    score text;
+    query text;
+BEGIN
+    PERFORM vecpg.check_vector_query(c, query_embedding, k);
+    predicate := vecpg.compile_filter(coalesce(filter, '{}'), '$2', 'd');
+    options := coalesce(options, '{}');
+    -- A filter applied after an index scan would leave fewer than k rows: pgvector 0.8's
+    -- iterative scans read on until k rows pass. (The planner may also pick an exact scan
+    -- through the metadata index when it expects few rows to match.)
+    IF vecpg.rows_filtered(predicate) AND NOT options ? 'iterative_scan' AND vecpg.pgvector_version() >= '{0,8}' THEN
+        options := options || '{"iterative_scan": "relaxed_order"}';
+    END IF;
+    -- An HNSW scan returns at most ef_search rows: a larger k raises it for this statement.
+    IF NOT options ? 'ef_search' AND k > coalesce(nullif(current_setting('hnsw.ef_search', true), '')::integer, 40) THEN
+        options := options || jsonb_build_object('ef_search', k);
+    END IF;
+    PERFORM vecpg.apply_search_options(options);
+
+    op := format('OPERATOR(%I.%s)', vecpg.vector_schema(), vecpg.distance_operator(c.distance));
+    score := CASE c.distance WHEN 'cosine' THEN '1 - distance'
+                             WHEN 'ip' THEN '-distance'
+                             ELSE 'NULL::double precision' END;
+    -- No predicate at all for an empty filter: even "true" can change the planner's estimates.
+    query := format(
+        'SELECT d.id, d.title, d.content, d.metadata, (d.embedding %1$s $1)::double precision AS distance '
+        'FROM %2$I.%3$I d WHERE d.embedding IS NOT NULL %4$s ORDER BY d.embedding %1$s $1 LIMIT $3',
+        op, c.schema_name, c.table_name,
+        CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END);
+    -- Relaxed iterative scans may return rows slightly out of order: sort the k rows again.
+    RETURN QUERY EXECUTE format(
+        'SELECT s.id, s.title, s.content, s.metadata, s.distance, %s FROM (%s) s ORDER BY s.distance',
+        score, query)
+        USING query_embedding, filter, k;
+END
+$$;
+COMMENT ON FUNCTION vecpg.search(text, vector, integer, jsonb, jsonb) IS
+    'k nearest documents of a collection to query_embedding that match the filter';

@@ -1,0 +1,260 @@
+-- 07_hybrid_search.sql
+
+-- The fusion of two ranked lists, as CTEs `joined`, `weighed` and `fused` that read CTEs `vr`
+-- and `kr` (id, sim, r: each list's documents, scores and ranks) and leave in `fused` the k best
+-- (id, vr, vs, kr, ks, fused), ordered. The arguments name the parameters holding the method,
+-- the two weights, rrf_k and k. The one definition of the fusion methods (as in
+-- 004_search_functions.sql): hybrid_inline_sql and vecpg.fuse are both made from it.
+CREATE OR REPLACE FUNCTION vecpg.fusion_sql(method text, vector_weight text, keyword_weight text, rrf_k text, k text)
+RETURNS text
+LANGUAGE sql IMMUTABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT format(
+        $q$
+        joined AS (
+            SELECT coalesce(vr.id, kr.id) AS id, vr.r AS vr, vr.sim AS vs, kr.r AS kr, kr.sim AS ks,
+                   -- aggregates over each list (NULLs, i.e. the other list's documents, are ignored)
+                   avg(vr.sim) OVER () AS v_mean, stddev_pop(vr.sim) OVER () AS v_sd,
+                   min(vr.sim) OVER () AS v_min, max(vr.sim) OVER () AS v_max,
+                   avg(kr.sim) OVER () AS k_mean, stddev_pop(kr.sim) OVER () AS k_sd,
+                   min(kr.sim) OVER () AS k_min, max(kr.sim) OVER () AS k_max
+            FROM vr FULL JOIN kr ON vr.id = kr.id
+        ),
+        weighed AS (
+            SELECT j.*,
+                   %2$s::float8 * coalesce((j.v_max - j.v_mean) / nullif(j.v_sd, 0), 0) AS v_conf,
+                   %3$s::float8 * coalesce((j.k_max - j.k_mean) / nullif(j.k_sd, 0), 0) AS k_conf
+            FROM joined j
+        ),
+        fused AS (
+            SELECT w.id, w.vr, w.vs, w.kr, w.ks,
+                   CASE %1$s::text
+                   WHEN 'adaptive' THEN
+                       coalesce(w.v_conf / nullif(w.v_conf + w.k_conf, 0), 0.5)
+                           * coalesce((coalesce(w.vs, w.v_min) - w.v_mean) / nullif(w.v_sd, 0), 0)
+                     + coalesce(w.k_conf / nullif(w.v_conf + w.k_conf, 0), 0.5)
+                           * coalesce((coalesce(w.ks, w.k_min) - w.k_mean) / nullif(w.k_sd, 0), 0)
+                   WHEN 'rrf' THEN
+                       coalesce(%2$s::float8 / (%4$s::float8 + w.vr), 0) + coalesce(%3$s::float8 / (%4$s::float8 + w.kr), 0)
+                   ELSE
+                       %2$s::float8 * coalesce((w.vs - w.v_min) / nullif(w.v_max - w.v_min, 0), CASE WHEN w.vr IS NULL THEN 0 ELSE 1 END)
+                     + %3$s::float8 * coalesce((w.ks - w.k_min) / nullif(w.k_max - w.k_min, 0), CASE WHEN w.kr IS NULL THEN 0 ELSE 1 END)
+                   END AS fused
+            FROM weighed w
+            ORDER BY fused DESC, w.id
+            LIMIT %5$s::integer
+        )
+        $q$,
+        method, vector_weight, keyword_weight, rrf_k, k)
+$$;
+
+-- Fusion of two ranked lists given as arrays (ids and scores, best first): the k best documents
+-- with each list's rank and score. Static SQL, planned once per session, which is what makes the
+-- exact path of hybrid_search cheaper than one statement planned on every call.
+DO $fuse$
+BEGIN
+    EXECUTE format(
+        $ddl$
+        CREATE OR REPLACE FUNCTION vecpg.fuse(
+            vector_ids text[], vector_scores double precision[], keyword_ids text[], keyword_scores double precision[],
+            method text, vector_weight double precision, keyword_weight double precision, rrf_k double precision,
+            k integer
+        )
+        RETURNS TABLE (id text, score double precision, vector_rank integer, vector_score double precision,
+                       keyword_rank integer, keyword_score double precision)
+        LANGUAGE plpgsql STABLE SECURITY INVOKER
+        SET search_path = pg_catalog, @vector_schema@, pg_temp
+        SET plan_cache_mode = force_generic_plan
+        AS $fn$
+        #variable_conflict use_column
+        BEGIN
+            RETURN QUERY
+            WITH vr AS (
+                SELECT u.id, u.sim, u.r::integer AS r FROM unnest($1, $2) WITH ORDINALITY AS u(id, sim, r)
+            ),
+            kr AS (
+                SELECT u.id, u.sim, u.r::integer AS r FROM unnest($3, $4) WITH ORDINALITY AS u(id, sim, r)
+            ),
+            %s
+            SELECT f.id, f.fused, f.vr, f.vs, f.kr, f.ks FROM fused f ORDER BY f.fused DESC, f.id;
+        END
+        $fn$
+        $ddl$,
+        vecpg.fusion_sql('$5', '$6', '$7', '$8', '$9'));
+END
+$fuse$;
+COMMENT ON FUNCTION vecpg.fuse(text[], double precision[], text[], double precision[], text, double precision,
+                               double precision, double precision, integer) IS
+    'The k best of two ranked lists fused (method adaptive, rrf or convex; see vecpg.hybrid_search)';
+
+-- The vector list of a hybrid search statement over collection c, as CTE `v` (id, distance;
+-- $2 the query embedding, $3 how many, `predicate` the filter), and the expression of a row's
+-- similarity in it. Shared by hybrid_sql and hybrid_inline_sql.
+CREATE OR REPLACE FUNCTION vecpg.vector_list_sql(c vecpg.collection, predicate text, OUT cte text, OUT similarity text)
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT format(
+        $q$
+        v AS MATERIALIZED (
+            SELECT d.id, (d.embedding %1$s $2)::double precision AS distance
+            FROM %2$I.%3$I d WHERE d.embedding IS NOT NULL %4$s
+            ORDER BY d.embedding %1$s $2 LIMIT $3::integer
+        )
+        $q$,
+        format('OPERATOR(%I.%s)', vecpg.vector_schema(), vecpg.distance_operator(c.distance)),
+        c.schema_name, c.table_name,
+        CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END),
+        CASE c.distance WHEN 'cosine' THEN '1 - v.distance' ELSE '-v.distance' END
+$$;
+
+-- A hybrid search statement for collection c: the vector list (filtered by `predicate`) and the
+-- keyword list `keyword_list` (SQL returning id, score) fused by method in vecpg.fuse, which is
+-- planned once per session while this statement is planned on every call (the exact path of
+-- hybrid_search writes its keyword list for each query). Parameters: $1 filter, $2 query
+-- embedding, $3 candidates per list, $4 method, $5 vector weight, $6 keyword weight, $7 rrf_k,
+-- $8 k; a keyword list may use $9 onwards (and $1, when there is no filter).
+CREATE OR REPLACE FUNCTION vecpg.hybrid_sql(c vecpg.collection, predicate text, keyword_list text)
+RETURNS text
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT format(
+        $q$
+        WITH %1$s,
+        lists AS (
+            SELECT (SELECT array_agg(v.id ORDER BY v.distance, v.id) FROM v) AS v_ids,
+                   (SELECT array_agg(%2$s ORDER BY v.distance, v.id) FROM v) AS v_sims,
+                   k.ids AS k_ids, k.scores AS k_sims
+            FROM (SELECT array_agg(s.id ORDER BY s.score DESC, s.id) AS ids,
+                         array_agg(s.score ORDER BY s.score DESC, s.id) AS scores FROM (%3$s) s) k
+        )
+        SELECT d.id, d.title, d.content, d.metadata, f.score, f.vector_rank, f.vector_score, f.keyword_rank, f.keyword_score
+        FROM lists l
+        CROSS JOIN LATERAL vecpg.fuse(l.v_ids, l.v_sims, l.k_ids, l.k_sims, $4::text, $5::float8, $6::float8, $7::float8, $8::integer) f
+        JOIN %4$I.%5$I d ON d.id = f.id
+        ORDER BY f.score DESC, f.id
+        $q$,
+        l.cte, l.similarity, keyword_list, c.schema_name, c.table_name)
+    FROM vecpg.vector_list_sql(c, predicate) l
+$$;
+
+-- A hybrid search statement for collection c with the fusion written into it, for statements
+-- planned once (the keyword indexes' search functions): the vector list (filtered by
+-- `predicate`) and the keyword list `keyword_list` (SQL returning id, score) fused by method.
+-- Parameters as for hybrid_sql.
+CREATE OR REPLACE FUNCTION vecpg.hybrid_inline_sql(c vecpg.collection, predicate text, keyword_list text)
+RETURNS text
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT format(
+        $q$
+        WITH %1$s,
+        vr AS (
+            SELECT v.id, %2$s AS sim, (row_number() OVER (ORDER BY v.distance, v.id))::integer AS r FROM v
+        ),
+        kr AS (
+            SELECT s.id, s.score AS sim, (row_number() OVER (ORDER BY s.score DESC, s.id))::integer AS r FROM (%3$s) s
+        ),
+        %4$s
+        SELECT d.id, d.title, d.content, d.metadata, f.fused, f.vr, f.vs, f.kr, f.ks
+        FROM fused f JOIN %5$I.%6$I d ON d.id = f.id
+        ORDER BY f.fused DESC, f.id
+        $q$,
+        l.cte, l.similarity, keyword_list, vecpg.fusion_sql('$4', '$5', '$6', '$7', '$8'), c.schema_name, c.table_name)
+    FROM vecpg.vector_list_sql(c, predicate) l
+$$;
+
+-- As in 007, with the keyword list from the keyword index when the search allows it.
+CREATE OR REPLACE FUNCTION vecpg.hybrid_search(
+    collection      text,
+    query           text,
+    query_embedding vector,
+    k               integer,
+    filter          jsonb DEFAULT '{}',
+    options         jsonb DEFAULT '{}'
+)
+RETURNS TABLE (
+    id text, title text, content text, metadata jsonb, score double precision,
+    vector_rank integer, vector_score double precision, keyword_rank integer, keyword_score double precision
+)
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+    opts jsonb := coalesce(options, '{}');
+    method text := coalesce(opts->>'method', 'adaptive');
+    candidates integer;
+    rrf_k double precision := coalesce((opts->>'rrf_k')::double precision, 60);
+    w_vector double precision;
+    w_keyword double precision;
+    max_postings integer;
+    ef_search integer;
+    vector_opts jsonb;
+    keyword_opts jsonb;
+    unknown text;
+    predicate text;
+    p record;
+BEGIN
+    PERFORM vecpg.check_vector_query(c, query_embedding, k);
+    IF jsonb_typeof(opts) <> 'object' THEN
+        RAISE EXCEPTION 'hybrid search options must be a JSON object' USING ERRCODE = 'VP005';
+    END IF;
+    SELECT string_agg(key, ', ') INTO unknown FROM jsonb_object_keys(opts) AS key
+    WHERE key NOT IN ('method', 'candidates', 'rrf_k', 'vector_weight', 'keyword_weight',
+                      'ef_search', 'probes', 'iterative_scan', 'max_scan_tuples', 'k1', 'b', 'ranking',
+                      'max_candidates', 'max_postings', 'keyword_index');
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown hybrid search option(s): %', unknown USING ERRCODE = 'VP005';
+    END IF;
+    IF method NOT IN ('adaptive', 'rrf', 'convex') THEN
+        RAISE EXCEPTION 'hybrid method must be adaptive, rrf or convex, got %', quote_literal(method)
+            USING ERRCODE = 'VP005';
+    END IF;
+    candidates := vecpg._int_param(opts, 'candidates', least(4 * k, 1000), k, 1000);
+    max_postings := vecpg._int_param(opts, 'max_postings', 800, 1, 1000000);
+    w_vector := coalesce((opts->>'vector_weight')::double precision, CASE method WHEN 'convex' THEN 0.7 ELSE 1 END);
+    w_keyword := coalesce((opts->>'keyword_weight')::double precision, CASE method WHEN 'convex' THEN 0.3 ELSE 1 END);
+    IF w_vector < 0 OR w_keyword < 0 OR rrf_k <= 0 THEN
+        RAISE EXCEPTION 'weights must be >= 0 and rrf_k > 0' USING ERRCODE = 'VP005';
+    END IF;
+    IF jsonb_typeof(opts->'keyword_index') NOT IN ('boolean', 'null') THEN
+        RAISE EXCEPTION 'keyword_index must be true or false' USING ERRCODE = 'VP005';
+    END IF;
+    predicate := vecpg.compile_filter(coalesce(filter, '{}'), '$1', 'd');
+
+    vector_opts := (SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM jsonb_each(opts)
+                    WHERE key IN ('ef_search', 'probes', 'iterative_scan', 'max_scan_tuples'));
+    -- An HNSW scan returns at most ef_search rows: the vector list needs `candidates` of them.
+    IF NOT vector_opts ? 'ef_search' THEN
+        vector_opts := vector_opts || jsonb_build_object('ef_search', candidates);
+    END IF;
+    IF vecpg.rows_filtered(predicate) AND NOT vector_opts ? 'iterative_scan' AND vecpg.pgvector_version() >= '{0,8}' THEN
+        vector_opts := vector_opts || '{"iterative_scan": "relaxed_order"}';
+    END IF;
+    PERFORM vecpg.apply_search_options(vector_opts);
+    keyword_opts := (SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM jsonb_each(opts)
+                     WHERE key IN ('k1', 'b', 'ranking', 'max_candidates'));
+
+    IF coalesce((opts->>'keyword_index')::boolean, true) AND vecpg.uses_keyword_index(c, query, filter, keyword_opts) THEN
+        p := vecpg.keyword_plan(c, NULL, keyword_opts);  -- checks the keyword options as the exact path would
+        ef_search := vecpg._int_param(vector_opts, 'ef_search', candidates, 1, 1000);
+        RETURN QUERY EXECUTE format('SELECT * FROM vecpg_postings.%I($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)',
+                                    c.name)
+            USING query, query_embedding, candidates, method, w_vector, w_keyword, rrf_k, k, max_postings,
+                  coalesce((keyword_opts->>'k1')::double precision, 0.9), coalesce((keyword_opts->>'b')::double precision, 0.4),
+                  ef_search, vector_opts->>'iterative_scan';
+        RETURN;
+    END IF;
+    p := vecpg.keyword_plan(c, query, keyword_opts);
+    RETURN QUERY EXECUTE vecpg.hybrid_sql(c, predicate, vecpg.keyword_list_sql(c, p.match, p.required, p.score_sql, predicate, '$3'))
+        USING filter, query_embedding, candidates, method, w_vector, w_keyword, rrf_k, k;
+END
+$$;
+COMMENT ON FUNCTION vecpg.hybrid_search(text, text, vector, integer, jsonb, jsonb) IS
+    'Vector and BM25 keyword lists fused in one statement (method adaptive, rrf or convex); '
+    'the keyword list comes from the keyword index when the collection has one';

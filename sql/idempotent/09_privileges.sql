@@ -1,0 +1,22 @@
+-- 09_privileges.sql — who may run which function.
+--
+-- Functions are executable by everyone (PostgreSQL's default) and run as their caller, so
+-- row-level security and table grants decide what they may touch. The functions that change
+-- collections, their storage, indexes or policies are for vecpg_admin only; the audit trigger,
+-- the one SECURITY DEFINER function, may be attached by admins and called by nobody else.
+DO $grants$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+             WHERE p.pronamespace = 'vecpg'::regnamespace
+               AND p.proname IN ('create_collection', 'drop_collection', 'collection_created',
+                                 'store_fts_inline', 'store_vectors_inline', 'refresh_keyword_stats',
+                                 'apply_tenancy', 'set_shared_rows', 'create_index', 'drop_index',
+                                 'rebuild_index', 'enable_keyword_index', 'disable_keyword_index', 'audit_write')
+    LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO vecpg_admin', f);
+    END LOOP;
+END
+$grants$;
