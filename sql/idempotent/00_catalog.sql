@@ -68,3 +68,26 @@ AS $$
     SELECT CASE distance WHEN 'cosine' THEN '<=>' WHEN 'l2' THEN '<->' WHEN 'ip' THEN '<#>' END
 $$;
 COMMENT ON FUNCTION vecpg.distance_operator(text) IS 'pgvector operator of a distance name';
+
+-- Statement-level triggers `prefix`_insert, _update and _delete on a collection table, each
+-- calling `fn`(collection name) with transition tables: one call per statement, so a COPY of
+-- 100,000 rows runs each once. `update_tables` names the transition tables an UPDATE passes.
+CREATE OR REPLACE FUNCTION vecpg.statement_triggers(c vecpg.collection, prefix text, fn text, update_tables text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+DECLARE
+    event text;
+BEGIN
+    FOREACH event IN ARRAY ARRAY['insert', 'update', 'delete'] LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I.%I', prefix || '_' || event, c.schema_name, c.table_name);
+        EXECUTE format('CREATE TRIGGER %I AFTER %s ON %I.%I REFERENCING %s FOR EACH STATEMENT EXECUTE FUNCTION %s(%L)',
+                       prefix || '_' || event, event, c.schema_name, c.table_name,
+                       CASE event WHEN 'insert' THEN 'NEW TABLE AS new_rows'
+                                  WHEN 'delete' THEN 'OLD TABLE AS old_rows'
+                                  ELSE update_tables END,
+                       fn, c.name);
+    END LOOP;
+END
+$$;

@@ -52,15 +52,7 @@ BEGIN
     EXECUTE format('CREATE POLICY tenant_update ON %I.%I FOR UPDATE USING (%s) WITH CHECK (%s)',
                    c.schema_name, c.table_name, own, own);
     EXECUTE format('CREATE POLICY tenant_delete ON %I.%I FOR DELETE USING (%s)', c.schema_name, c.table_name, own);
-    FOREACH policy IN ARRAY ARRAY['insert', 'update', 'delete'] LOOP
-        EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I.%I', 'audit_' || policy, c.schema_name, c.table_name);
-        EXECUTE format('CREATE TRIGGER %I AFTER %s ON %I.%I REFERENCING %s FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION vecpg.audit_write(%L)',
-                       'audit_' || policy, policy, c.schema_name, c.table_name,
-                       CASE policy WHEN 'insert' THEN 'NEW TABLE AS new_rows'
-                                   WHEN 'delete' THEN 'OLD TABLE AS old_rows'
-                                   ELSE 'NEW TABLE AS new_rows' END, c.name);
-    END LOOP;
+    PERFORM vecpg.statement_triggers(c, 'audit', 'vecpg.audit_write', 'NEW TABLE AS new_rows');
     -- Rows inserted by any client without a tenant_id belong to the inserting tenant.
     EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN tenant_id SET DEFAULT vecpg.current_tenant()',
                    c.schema_name, c.table_name);

@@ -141,9 +141,12 @@ LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
 BEGIN
-    PERFORM vecpg.store_fts_inline(collection);
+    PERFORM vecpg.store_fts_inline(collection);             -- storage (this file)
     PERFORM vecpg.store_vectors_inline(collection);
-    PERFORM vecpg.refresh_keyword_stats(collection);
-    PERFORM vecpg.apply_tenancy(collection);
+    PERFORM vecpg.keyword_stats_triggers(collection);       -- 06_keyword_search.sql
+    PERFORM vecpg.apply_tenancy(collection);                -- 01_tenancy.sql
+    PERFORM vecpg.keyword_index_objects(collection);        -- 08_keyword_index.sql
 END
 $$;
+COMMENT ON FUNCTION vecpg.collection_created(text) IS
+    'Give a collection table everything vecpg adds to its columns: storage, triggers, policies, grants';

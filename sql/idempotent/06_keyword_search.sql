@@ -55,7 +55,19 @@ BEGIN
 END
 $$;
 
--- Install the statistics triggers on a collection and rebuild its statistics from its rows.
+-- A collection's part of keeping BM25 statistics: the triggers (cheap, re-created by every upgrade).
+CREATE OR REPLACE FUNCTION vecpg.keyword_stats_triggers(collection text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+BEGIN
+    PERFORM vecpg.statement_triggers(vecpg.get_collection(collection), 'bm25', 'vecpg.bm25_track',
+                                     'OLD TABLE AS old_rows NEW TABLE AS new_rows');
+END
+$$;
+
+-- The statistics triggers, and the statistics recounted from the collection's rows.
 CREATE OR REPLACE FUNCTION vecpg.refresh_keyword_stats(collection text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
@@ -64,18 +76,8 @@ AS $$
 #variable_conflict use_variable
 DECLARE
     c vecpg.collection := vecpg.get_collection(collection);
-    event text;
-    transition text;
 BEGIN
-    FOREACH event IN ARRAY ARRAY['insert', 'update', 'delete'] LOOP
-        transition := CASE event WHEN 'insert' THEN 'NEW TABLE AS new_rows'
-                                 WHEN 'delete' THEN 'OLD TABLE AS old_rows'
-                                 ELSE 'OLD TABLE AS old_rows NEW TABLE AS new_rows' END;
-        EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I.%I', 'bm25_' || event, c.schema_name, c.table_name);
-        EXECUTE format('CREATE TRIGGER %I AFTER %s ON %I.%I REFERENCING %s FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION vecpg.bm25_track(%L)',
-                       'bm25_' || event, event, c.schema_name, c.table_name, transition, c.name);
-    END LOOP;
+    PERFORM vecpg.keyword_stats_triggers(collection);
     DELETE FROM vecpg.bm25_df AS s WHERE s.collection = c.name;
     DELETE FROM vecpg.bm25_totals AS t WHERE t.collection = c.name;
     EXECUTE format(

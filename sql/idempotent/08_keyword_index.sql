@@ -77,7 +77,6 @@ DECLARE
     c vecpg.collection := vecpg.get_collection(collection);
     -- Subqueries, so that the tenant is looked up once per scan rather than once per posting.
     own text := 'tenant_key = (SELECT coalesce(vecpg.current_tenant(), ''''))';
-    event text;
     written bigint;
 BEGIN
     -- Row-level security would hide other tenants' documents from the fill: an index missing
@@ -115,18 +114,7 @@ BEGIN
                    left(c.name, 50) || '_impact', c.name);
     EXECUTE format('ANALYZE vecpg_postings.%I', c.name);
 
-    -- Named after the bm25_* triggers, so they fire after them (by name) and see the new totals.
-    FOREACH event IN ARRAY ARRAY['insert', 'update', 'delete'] LOOP
-        EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I.%I', 'postings_' || event, c.schema_name, c.table_name);
-        EXECUTE format('CREATE TRIGGER %I AFTER %s ON %I.%I REFERENCING %s FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION vecpg.postings_track(%L)',
-                       'postings_' || event, event, c.schema_name, c.table_name,
-                       CASE event WHEN 'insert' THEN 'NEW TABLE AS new_rows'
-                                  WHEN 'delete' THEN 'OLD TABLE AS old_rows'
-                                  ELSE 'OLD TABLE AS old_rows NEW TABLE AS new_rows' END,
-                       c.name);
-    END LOOP;
-    PERFORM vecpg.create_keyword_search_function(c);
+    PERFORM vecpg.keyword_index_objects(collection);
     RETURN written;
 END
 $$;
@@ -285,12 +273,21 @@ BEGIN
 END
 $$;
 
-DO $regenerate$
+-- A collection's part of its keyword index that is made from this file's functions: the
+-- triggers keeping the postings (named after the bm25_* triggers, so they fire after them and
+-- see the new totals) and its search function. Nothing when it has no keyword index.
+CREATE OR REPLACE FUNCTION vecpg.keyword_index_objects(collection text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
 DECLARE
-    c vecpg.collection;
+    c vecpg.collection := vecpg.get_collection(collection);
 BEGIN
-    FOR c IN SELECT * FROM vecpg.collection x WHERE vecpg.keyword_index(x) IS NOT NULL LOOP
+    IF vecpg.keyword_index(c) IS NOT NULL THEN
+        PERFORM vecpg.statement_triggers(c, 'postings', 'vecpg.postings_track', 'OLD TABLE AS old_rows NEW TABLE AS new_rows');
         PERFORM vecpg.create_keyword_search_function(c);
-    END LOOP;
+    END IF;
 END
-$regenerate$;
+$$;
+

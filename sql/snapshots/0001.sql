@@ -462,7 +462,24 @@ DECLARE
 BEGIN
     FOR f IN SELECT DISTINCT p.oid::regprocedure AS proc, a.grantee
              FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
-             WHERE p.pronamespace = 'vecpg'::regnamespace AND a.grantee <> p.proowner LOOP
+             WHERE p.oid = ANY (ARRAY[
+        'vecpg._int_param(jsonb,text,integer,integer,integer)',
+        'vecpg._raise_build_resources(jsonb)',
+        'vecpg.apply_search_options(jsonb)',
+        'vecpg.check_filter(jsonb)',
+        'vecpg.collection_created(text)',
+        'vecpg.create_collection(text,integer,text,text,regconfig,name)',
+        'vecpg.create_index(text,text,jsonb)',
+        'vecpg.distance_operator(text)',
+        'vecpg.drop_collection(text,boolean)',
+        'vecpg.drop_index(text)',
+        'vecpg.get_collection(text)',
+        'vecpg.index_info(text)',
+        'vecpg.pin_search_paths()',
+        'vecpg.rebuild_index(text)',
+        'vecpg.search(text,vector,integer,jsonb,jsonb)',
+        'vecpg.touch_updated_at()',
+        'vecpg.vector_schema()']::regprocedure[]) AND a.grantee <> p.proowner LOOP
         IF f.grantee = 0 THEN
             EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f.proc);
         ELSE

@@ -1147,7 +1147,44 @@ DECLARE
 BEGIN
     FOR f IN SELECT DISTINCT p.oid::regprocedure AS proc, a.grantee
              FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
-             WHERE p.pronamespace = 'vecpg'::regnamespace AND a.grantee <> p.proowner LOOP
+             WHERE p.oid = ANY (ARRAY[
+        'vecpg._filter_error(text)',
+        'vecpg._filter_field(text,jsonb,text[],text,text)',
+        'vecpg._filter_node(jsonb,text[],text,text,integer)',
+        'vecpg._int_param(jsonb,text,integer,integer,integer)',
+        'vecpg._nest(text[],text)',
+        'vecpg._raise_build_resources(jsonb)',
+        'vecpg.any_lexeme_query(text[])',
+        'vecpg.apply_search_options(jsonb)',
+        'vecpg.apply_tenancy(text)',
+        'vecpg.as_time(jsonb)',
+        'vecpg.audit_append_only()',
+        'vecpg.audit_write()',
+        'vecpg.bm25_track()',
+        'vecpg.collection_created(text)',
+        'vecpg.compile_filter(jsonb,text,text)',
+        'vecpg.create_collection(text,integer,text,text,regconfig,name)',
+        'vecpg.create_index(text,text,jsonb)',
+        'vecpg.current_tenant()',
+        'vecpg.distance_operator(text)',
+        'vecpg.drop_collection(text,boolean)',
+        'vecpg.drop_index(text)',
+        'vecpg.filter_time(jsonb,text)',
+        'vecpg.get_collection(text)',
+        'vecpg.hybrid_search(text,text,vector,integer,jsonb,jsonb)',
+        'vecpg.index_info(text)',
+        'vecpg.keyword_search(text,text,integer,jsonb,jsonb)',
+        'vecpg.pgvector_version()',
+        'vecpg.pin_search_paths()',
+        'vecpg.rebuild_index(text)',
+        'vecpg.refresh_keyword_stats(text)',
+        'vecpg.rows_filtered(text)',
+        'vecpg.search(text,vector,integer,jsonb,jsonb)',
+        'vecpg.set_shared_rows(text,boolean)',
+        'vecpg.shares_rows(text)',
+        'vecpg.touch_updated_at()',
+        'vecpg.vector_schema()',
+        'vecpg.visible_tenant_keys()']::regprocedure[]) AND a.grantee <> p.proowner LOOP
         IF f.grantee = 0 THEN
             EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f.proc);
         ELSE

@@ -27,14 +27,15 @@ FROM pg_proc p WHERE p.pronamespace = 'vecpg'::regnamespace
 ORDER BY p.proname, 1
 """
 
-# Grants are restored exactly: first nobody but the owner may run a vecpg function.
+# Grants are restored exactly: first nobody but the owner may run the layer's functions (only
+# those: touching another function's grants would hide from apply_layer that it is obsolete).
 _RESET_GRANTS = """DO $reset$
 DECLARE
     f record;
 BEGIN
     FOR f IN SELECT DISTINCT p.oid::regprocedure AS proc, a.grantee
              FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
-             WHERE p.pronamespace = 'vecpg'::regnamespace AND a.grantee <> p.proowner LOOP
+             WHERE p.oid = ANY (ARRAY[{signatures}]::regprocedure[]) AND a.grantee <> p.proowner LOOP
         IF f.grantee = 0 THEN
             EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f.proc);
         ELSE
@@ -71,7 +72,8 @@ def dump_layer(conn: psycopg.Connection, revision: str) -> str:
             for line in definition.rstrip("\n").split("\n")
         )
         out += [definition + ";", f"COMMENT ON FUNCTION {signature} IS {_literal(conn, comment)};", ""]
-    out += [_RESET_GRANTS, ""]
+    signatures = ",\n        ".join(sql.Literal(r[0]).as_string(conn) for r in rows)
+    out += [_RESET_GRANTS.format(signatures="\n        " + signatures), ""]
     for signature, _definition, _comment, grantees in rows:
         out += [f"GRANT EXECUTE ON FUNCTION {signature} TO {g};" for g in grantees]
     if any(r[0].startswith("vecpg.create_keyword_search_function(") for r in rows):
