@@ -1,4 +1,12 @@
--- 00_catalog.sql
+-- 00_catalog.sql — helpers every area uses: where pgvector lives, catalog lookups, parameters.
+--
+-- Idempotent: every function here is defined once, edited in place, and applied again at the
+-- end of every upgrade (sql/README.md). Each pins its search_path to pg_catalog, pgvector's
+-- schema (written @vector_schema@, substituted when the file is applied) and pg_temp, runs as
+-- its caller (SECURITY INVOKER) so row-level security binds it, and builds dynamic SQL with
+-- format('%I') for names and USING parameters for values. vecpg's SQLSTATEs:
+--   VP001 collection not found   VP002 collection already exists   VP003 dimension mismatch
+--   VP004 invalid filter         VP005 invalid argument
 
 CREATE OR REPLACE FUNCTION vecpg.vector_schema()
 RETURNS name

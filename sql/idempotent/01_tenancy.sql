@@ -1,4 +1,9 @@
--- 01_tenancy.sql
+-- 01_tenancy.sql — row-level security per tenant, shared rows, the audit log's triggers.
+--
+-- The tenant is the transaction setting vecpg.tenant_id (set_config('vecpg.tenant_id', 'acme',
+-- true)). A session without one sees only rows without a tenant, never all rows. Policies are
+-- FORCEd, so they bind table owners too; only superusers and BYPASSRLS roles see past them.
+-- BM25 statistics follow the rows they count, so scores use only documents the caller can see.
 
 CREATE OR REPLACE FUNCTION vecpg.current_tenant()
 RETURNS text

@@ -1,4 +1,10 @@
--- 02_collections.sql
+-- 02_collections.sql — creating and dropping collections, and the one list of what vecpg adds
+-- to a collection table (collection_created), each area contributing its part.
+--
+-- A collection is a table (vecpg_data.<name> unless a schema is given) with id, title, content,
+-- embedding, metadata, tenant_id, timestamps and a generated tsvector, recorded in
+-- vecpg.collection. Columns are created here; everything else comes from collection_created,
+-- which 10_existing_collections.sql runs again for every collection at each upgrade.
 
 CREATE OR REPLACE FUNCTION vecpg.touch_updated_at()
 RETURNS trigger
@@ -29,8 +35,7 @@ $$;
 -- tsvector is moved out of line, so every distance computed from the table (an exact scan, the
 -- score of each row an index scan returns) costs a TOAST fetch. MAIN keeps it in the row and
 -- moves it out only when the row would not fit in a page otherwise (vectors of more than ~2,000
--- dimensions). Measured in docs/benchmarks.md. Applies to rows written from now on; VACUUM
--- FULL moves the existing ones.
+-- dimensions). Applies to rows written from now on; VACUUM FULL moves the existing ones.
 CREATE OR REPLACE FUNCTION vecpg.store_vectors_inline(collection text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER

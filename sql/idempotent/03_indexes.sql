@@ -1,4 +1,6 @@
--- 03_indexes.sql
+-- 03_indexes.sql — a collection's pgvector index (HNSW or IVFFlat): build, inspect, rebuild, drop.
+--
+-- Builds raise maintenance_work_mem and parallel workers for their own transaction only.
 
 CREATE OR REPLACE FUNCTION vecpg.index_info(collection text)
 RETURNS TABLE (index_name text, method text, definition text, size_bytes bigint)

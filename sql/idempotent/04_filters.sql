@@ -1,4 +1,14 @@
--- 04_filters.sql
+-- 04_filters.sql — the JSON filter language, compiled to a SQL predicate.
+--
+-- A filter is a JSON object. Each key is a field: a metadata key (dotted for nested keys,
+-- "author.name"; "metadata.id" for a metadata key that shadows a column) or one of the columns
+-- id, created_at, updated_at. Its value is a value to equal or an object of operators:
+--   $eq $ne $in $nin $gt $gte $lt $lte $exists $contains
+-- and $and / $or (arrays of filters) and $not (a filter) combine filters. Equality on metadata
+-- is JSON containment, served by the GIN jsonb_path_ops index; $gt..$lte compare numbers, or
+-- ISO-8601 dates and times. The predicate never contains a value: it reads each one from the
+-- filter itself, passed as a parameter, by its path ($2 #> '{price,$gt}'), so it depends only
+-- on the filter's shape and clients may cache it by shape.
 
 CREATE OR REPLACE FUNCTION vecpg._filter_error(message text)
 RETURNS void

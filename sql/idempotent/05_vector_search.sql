@@ -1,4 +1,9 @@
--- 05_vector_search.sql
+-- 05_vector_search.sql — k nearest documents to a query vector, with filters and tuning.
+--
+-- Search options (ef_search, probes, iterative_scan, max_scan_tuples) are set with
+-- set_config(..., true): they end with the transaction and never reach the next user of a
+-- pooled connection. Filtered and tenant searches turn on pgvector 0.8's iterative scans so
+-- they still return k rows.
 
 -- Per-call search tuning, transaction-local (set_config(..., true)) so that a pooled
 -- connection never carries one caller's settings into the next transaction.
@@ -80,7 +85,7 @@ BEGIN
 END
 $$;
 
--- As in 004, except for the ef_search floor (with ef_search 40, k = 100 returned 40 rows).
+-- An HNSW scan returns at most ef_search rows: a k above it raises ef_search for the call.
 CREATE OR REPLACE FUNCTION vecpg.search(
     collection      text,
     query_embedding vector,

@@ -1,4 +1,10 @@
--- 06_keyword_search.sql
+-- 06_keyword_search.sql — BM25 keyword search in SQL, and the statistics it needs.
+--
+-- Document frequencies and lengths live in vecpg.bm25_df / vecpg.bm25_totals per tenant, kept
+-- exact by statement-level triggers (one aggregate per statement). Term frequencies come from
+-- ts_rank, which finds a lexeme without copying the tsvector (vecpg.term_frequency is the
+-- reference). A query scores the documents holding its rarest terms, up to max_candidates.
+-- How these choices were measured: docs/notes/.
 
 CREATE OR REPLACE FUNCTION vecpg.bm25_track()
 RETURNS trigger

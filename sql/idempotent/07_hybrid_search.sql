@@ -1,10 +1,21 @@
--- 07_hybrid_search.sql
+-- 07_hybrid_search.sql — the vector list and the keyword list fused in one statement.
+--
+-- Methods (options.method):
+--   adaptive (default)  each list's scores as z-scores, each list weighted per query by how
+--                       clearly its best hit stands out ((max - mean) / stddev): a list that
+--                       cannot tell its documents apart gets little say
+--   rrf                 reciprocal rank fusion, sum of weight / (rrf_k + rank), rrf_k 60
+--   convex              min-max normalised scores, 0.7 vector + 0.3 keyword unless weights given
+-- vector_weight / keyword_weight scale each list in every method. A document found by only one
+-- list still takes part (the other list gives it its floor: 0, or its lowest z-score).
+-- The exact path writes its statement per query and fuses in vecpg.fuse (static SQL, planned
+-- once per session); the keyword indexes' functions have the fusion written inline.
 
 -- The fusion of two ranked lists, as CTEs `joined`, `weighed` and `fused` that read CTEs `vr`
 -- and `kr` (id, sim, r: each list's documents, scores and ranks) and leave in `fused` the k best
 -- (id, vr, vs, kr, ks, fused), ordered. The arguments name the parameters holding the method,
 -- the two weights, rrf_k and k. The one definition of the fusion methods (as in
--- 004_search_functions.sql): hybrid_inline_sql and vecpg.fuse are both made from it.
+-- this file's header): hybrid_inline_sql and vecpg.fuse are both made from it.
 CREATE OR REPLACE FUNCTION vecpg.fusion_sql(method text, vector_weight text, keyword_weight text, rrf_k text, k text)
 RETURNS text
 LANGUAGE sql IMMUTABLE SECURITY INVOKER
@@ -167,7 +178,8 @@ AS $$
     FROM vecpg.vector_list_sql(c, predicate) l
 $$;
 
--- As in 007, with the keyword list from the keyword index when the search allows it.
+-- The keyword list comes from the keyword index when the collection has one and the search
+-- allows it (vecpg.uses_keyword_index), else from exact BM25.
 CREATE OR REPLACE FUNCTION vecpg.hybrid_search(
     collection      text,
     query           text,

@@ -1,4 +1,15 @@
--- 08_keyword_index.sql
+-- 08_keyword_index.sql — the opt-in keyword index: impact-ordered postings per collection, so
+-- that hybrid search reads the best postings of each term instead of scoring every candidate.
+--
+-- vecpg_postings.<collection> holds one row per (document, lexeme) with tf, the document's
+-- length and the impact tf / (tf + k1 (1 - b + b len / avgdl)) at k1 0.9, b 0.4, indexed on
+-- (tenant_key, lexeme, impact DESC) and kept by statement triggers. Hybrid search reads the best
+-- max_postings (800) postings shared among the query's terms by idf, in a function of the
+-- collection's own, vecpg_postings.<collection>(...), planned once per session. Impacts use the
+-- average length of the moment (scores always use current statistics); enabling again
+-- rebuilds them. Building over existing rows reads every tenant's documents: it needs a role
+-- that row-level security does not restrict, or an empty collection. Filters, web-search
+-- syntax, ts_rank_cd and max_candidates take the exact path.
 
 -- The keyword index of a collection, or NULL when it has none.
 CREATE OR REPLACE FUNCTION vecpg.keyword_index(c vecpg.collection)
