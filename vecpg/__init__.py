@@ -27,7 +27,7 @@ from .errors import (
     VecpgError,
 )
 from .indexes import HNSW, IndexInfo, IVFFlat
-from .search import SearchResult
+from .search import HybridOptions, KeywordOptions, SearchResult, VectorOptions
 from .store import Store, connect
 
 __version__ = "0.1.0"
@@ -43,12 +43,14 @@ __all__ = [
     "Document",
     "Embedder",
     "FilterError",
+    "HybridOptions",
     "IVFFlat",
     "IndexInfo",
     "InputFileError",
     "InvalidArgument",
     "InvalidDocument",
     "InvalidVector",
+    "KeywordOptions",
     "MissingDependency",
     "NotMigrated",
     "PermissionDenied",
@@ -58,5 +60,6 @@ __all__ = [
     "Store",
     "ValueRejected",
     "VecpgError",
+    "VectorOptions",
     "connect",
 ]
