@@ -147,3 +147,14 @@ def test_demo_loads_the_sample_corpus_and_answers(db_url: str, embedder) -> None
     assert "search: how do stars form" in result.output
     # Running it again reuses the collection instead of failing.
     assert CliRunner().invoke(main, ["--url", db_url, "demo"]).exit_code == 0
+
+
+def test_a_collection_without_a_model_says_how_to_give_it_text(run, corpus: Path) -> None:
+    assert run("collection", "create", "bare", "--dimension", "384").exit_code == 0  # no model
+    for args in (("ingest", str(corpus), "-c", "bare", "--quiet"), ("search", "tides", "-c", "bare")):
+        result = run(*args)
+        assert result.exit_code == 2, result.output
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert "no embedding model" in result.stderr or "has no model" in result.stderr
+        assert "pass vectors" in result.stderr and "--model" in result.stderr
+    assert json.loads(run("collection", "info", "bare", "--json").output)["documents"] == 0

@@ -27,7 +27,7 @@ class Spec:
 
     kind: type
     default: Any
-    help: str
+    help: str  # for --help: lower case, no full stop
     lo: float | None = None
     hi: float | None = None
     above: float | None = None
@@ -145,10 +145,10 @@ class VectorOptions(Options):
     """pgvector's per-query settings, applied to one statement only (``set_config(..., true)``)."""
 
     mode: ClassVar[str] = "vector"
-    ef_search: int | None = option(int, 40, "HNSW candidate list size for this query.", lo=1, hi=1000)
-    probes: int | None = option(int, 1, "IVFFlat lists to visit for this query.", lo=1, hi=32768)
-    iterative_scan: str | None = option(str, "off", "Iterative index scan (pgvector 0.8).", choices=SCANS)
-    max_scan_tuples: int | None = option(int, 20000, "Most tuples an iterative HNSW scan visits.", lo=1, hi=INT32_MAX)
+    ef_search: int | None = option(int, 40, "HNSW candidate list size for this query", lo=1, hi=1000)
+    probes: int | None = option(int, 1, "IVFFlat lists to visit for this query", lo=1, hi=32768)
+    iterative_scan: str | None = option(str, "off", "iterative index scan (pgvector 0.8)", choices=SCANS)
+    max_scan_tuples: int | None = option(int, 20000, "most tuples an iterative HNSW scan visits", lo=1, hi=INT32_MAX)
 
     # The pgvector setting behind each numeric option.
     SETTINGS: ClassVar[dict[str, str]] = {
@@ -161,10 +161,10 @@ class KeywordOptions(Options):
     """BM25 ranking: ``k1`` and ``b``, or ``ranking="ts_rank_cd"``; how many documents it scores."""
 
     mode: ClassVar[str] = "keyword"
-    k1: float | None = option(float, 0.9, "BM25 term-frequency saturation.", lo=0)
-    b: float | None = option(float, 0.4, "BM25 length normalisation.", lo=0, hi=1)
-    ranking: str | None = option(str, "bm25", "Keyword ranking.", choices=("bm25", "ts_rank_cd"))
-    max_candidates: int | None = option(int, 500, "Documents holding the rarest query terms that BM25 scores.",
+    k1: float | None = option(float, 0.9, "BM25 term-frequency saturation", lo=0)
+    b: float | None = option(float, 0.4, "BM25 length normalisation", lo=0, hi=1)
+    ranking: str | None = option(str, "bm25", "keyword ranking", choices=("bm25", "ts_rank_cd"))
+    max_candidates: int | None = option(int, 500, "documents holding the rarest query terms that BM25 scores",
                                         lo=1, hi=INT32_MAX)
 
 
@@ -173,16 +173,16 @@ class HybridOptions(Options):
     """How the vector and keyword lists are made and fused; the lists take their own options."""
 
     mode: ClassVar[str] = "hybrid"
-    method: str | None = option(str, "adaptive", "How the two lists are fused.",
+    method: str | None = option(str, "adaptive", "how the two lists are fused",
                                 choices=("adaptive", "rrf", "convex"))
-    candidates: int | None = option(int, None, "Rows each list contributes (default 4*k, at most 1000).",
+    candidates: int | None = option(int, None, "rows each list contributes (default 4*k, at most 1000)",
                                     lo=1, hi=1000)
-    rrf_k: float | None = option(float, 60, "RRF: the constant added to each rank.", above=0)
-    vector_weight: float | None = option(float, 1, "Weight of the vector list (convex: 0.7).", lo=0)
-    keyword_weight: float | None = option(float, 1, "Weight of the keyword list (convex: 0.3).", lo=0)
-    max_postings: int | None = option(int, 800, "Keyword index: postings read, shared among the terms.",
+    rrf_k: float | None = option(float, 60, "RRF: the constant added to each rank", above=0)
+    vector_weight: float | None = option(float, 1, "weight of the vector list, 0.7 in convex fusion", lo=0)
+    keyword_weight: float | None = option(float, 1, "weight of the keyword list, 0.3 in convex fusion", lo=0)
+    max_postings: int | None = option(int, 800, "keyword index: postings read, shared among the terms",
                                       lo=1, hi=1000000)
-    keyword_index: bool | None = option(bool, True, "Use the keyword index when there is one.")
+    keyword_index: bool | None = option(bool, True, "use the keyword index when there is one")
     vector: VectorOptions = field(default_factory=VectorOptions)
     keyword: KeywordOptions = field(default_factory=KeywordOptions)
 
