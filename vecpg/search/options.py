@@ -71,17 +71,41 @@ def option(kind: type, default: Any, help: str, **bounds: Any) -> Any:
     return field(default=None, metadata={"spec": Spec(kind, default, help, **bounds)})
 
 
+Layout = tuple[tuple[tuple[str, Spec], ...], tuple[tuple[str, type], ...]]
+_LAYOUTS: dict[type, Layout] = {}
+_SPECS: dict[type, dict[str, Spec]] = {}
+
+
+def _layout(cls: type) -> Layout:
+    """An options class's own options and its nested options classes (read once: searches are hot)."""
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        own: list[tuple[str, Spec]] = []
+        nested: list[tuple[str, type]] = []
+        for f in fields(cls):
+            factory = f.default_factory
+            if isinstance(factory, type):
+                nested.append((f.name, factory))
+            elif "spec" in f.metadata:
+                own.append((f.name, f.metadata["spec"]))
+        layout = _LAYOUTS[cls] = (tuple(own), tuple(nested))
+    return layout
+
+
+def _specs(cls: type) -> dict[str, Spec]:
+    specs = _SPECS.get(cls)
+    if specs is None:
+        own, nested = _layout(cls)
+        specs = dict(own)
+        for _, inner in nested:
+            specs.update(_specs(inner))
+        _SPECS[cls] = specs
+    return specs
+
+
 def spec_of(cls: type, name: str) -> Spec:
-    """The Spec of one option of an options class (nested ones included)."""
-    for f in fields(cls):
-        if f.name == name and "spec" in f.metadata:
-            return f.metadata["spec"]  # type: ignore[no-any-return]
-        if isinstance(f.default_factory, type):  # a nested options class
-            try:
-                return spec_of(f.default_factory, name)
-            except KeyError:
-                pass
-    raise KeyError(name)
+    """The Spec of one option of an options class (nested ones included); KeyError if none."""
+    return _specs(cls)[name]
 
 
 @dataclass(frozen=True)
@@ -91,30 +115,20 @@ class Options:
     mode: ClassVar[str]
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            if "spec" in f.metadata:
-                f.metadata["spec"].check(f.name, getattr(self, f.name))
+        for name, spec in _layout(type(self))[0]:
+            spec.check(name, getattr(self, name))
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
         """Every option this mode takes, as flat keyword names."""
-        out: list[str] = []
-        for f in fields(cls):
-            if isinstance(f.default_factory, type):
-                out.extend(f.default_factory.names())  # type: ignore[attr-defined]
-            else:
-                out.append(f.name)
-        return tuple(out)
+        return tuple(_specs(cls))
 
     def given(self) -> dict[str, Any]:
         """The options set, flat, as the SQL functions take them (jsonb)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, Options):
-                out.update(value.given())
-            elif value is not None:
-                out[f.name] = value
+        own, nested = _layout(type(self))
+        out = {name: getattr(self, name) for name, _ in own if getattr(self, name) is not None}
+        for name, _ in nested:
+            out.update(getattr(self, name).given())
         return out
 
     def value(self, name: str) -> Any:
@@ -125,18 +139,15 @@ class Options:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Options:
         """Options from flat keywords (``None`` means not given); unknown names are InvalidArgument."""
-        unknown = sorted(set(values) - set(cls.names()))
+        specs = _specs(cls)
+        unknown = sorted(name for name in values if name not in specs)
         if unknown:
             raise InvalidArgument(f"unknown {cls.mode} search option(s) {', '.join(map(repr, unknown))}: "
-                                  f"{cls.mode} search takes {', '.join(cls.names())}")
-        kwargs: dict[str, Any] = {}
-        for f in fields(cls):
-            if isinstance(f.default_factory, type):
-                nested = f.default_factory
-                kwargs[f.name] = nested.from_mapping(  # type: ignore[attr-defined]
-                    {n: v for n, v in values.items() if n in nested.names()})  # type: ignore[attr-defined]
-            elif f.name in values:
-                kwargs[f.name] = values[f.name]
+                                  f"{cls.mode} search takes {', '.join(specs)}")
+        own, nested = _layout(cls)
+        kwargs: dict[str, Any] = {name: values[name] for name, _ in own if name in values}
+        for name, inner in nested:
+            kwargs[name] = inner.from_mapping({n: v for n, v in values.items() if n in _specs(inner)})  # type: ignore[attr-defined]
         return cls(**kwargs)
 
 
@@ -207,13 +218,25 @@ class HybridOptions(Options):
 OPTIONS: dict[str, type[Options]] = {"vector": VectorOptions, "keyword": KeywordOptions, "hybrid": HybridOptions}
 
 
+_DEFAULTS: dict[type, Options] = {}
+
+
+def _default(cls: type[Options]) -> Options:
+    if cls not in _DEFAULTS:
+        _DEFAULTS[cls] = cls()
+    return _DEFAULTS[cls]
+
+
 def options_for(mode: str, options: Options | Mapping[str, Any] | None = None, **tuning: Any) -> Any:
     """The options of one mode from an options object or mapping and keywords (``None`` = not given)."""
     if mode not in MODES:
         raise InvalidArgument(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     cls = OPTIONS[mode]
-    if isinstance(options, cls) and not any(v is not None for v in tuning.values()):
-        return options
+    if not any(v is not None for v in tuning.values()):
+        if options is None:
+            return _default(cls)
+        if isinstance(options, cls):
+            return options
     if options is not None and not isinstance(options, (Options, Mapping)):
         raise InvalidArgument(f"options must be search options or a mapping, got {type(options).__name__}")
     base = options.given() if isinstance(options, Options) else dict(options or {})
