@@ -5,6 +5,12 @@
     docs = store.get_or_create_collection("docs")
     docs.upsert([{"id": "1", "content": "PostgreSQL stores vectors with pgvector"}])
     docs.search("where do vectors live?", k=5)
+
+Layout: ``store`` and ``collection`` are the library's face; ``search/`` runs the three modes
+(``options`` defines every tuning option once, ``statements`` caches what a collection's searches
+compose); ``filters`` parses filters and caches their compiled predicates; ``cli/`` has one module
+per command. Features to come get a package of their own beside these: ``mirror/``, ``worker/``,
+``rag/``, ``integrations/``. No module below ``store``/``collection`` imports them.
 """
 
 from .collection import Collection, CollectionInfo

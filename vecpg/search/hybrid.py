@@ -28,7 +28,7 @@ _NOT_FAST = ("probes", "max_scan_tuples")
 def _fast_arguments(collection: SearchTarget, text: str, vector: np.ndarray, k: int,
                     options: HybridOptions) -> tuple[Any, ...] | None:
     """Arguments of the gated keyword-index statement, or None when the call cannot be written
-    as one (a filter, options that function does not take, ``keyword_index=False``)."""
+    as one (options that function takes no argument for, or ``keyword_index=False``)."""
     if options.value("keyword_index") is False or any(getattr(options.vector, n) is not None for n in _NOT_FAST):
         return None
     candidates = options.candidates_for(k)
@@ -67,6 +67,7 @@ def hybrid_search(
     check_k(k)
     opts: HybridOptions = options_for("hybrid", options)
     rows: list[tuple[Any, ...]] = []
+    # The collection's search function takes no filter: a filtered search is never its to serve.
     if not filter and collection.statements.keyword_index(collection.has_keyword_index):
         arguments = _fast_arguments(collection, text, vector, k, opts)
         if arguments is not None:
