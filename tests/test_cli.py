@@ -107,6 +107,9 @@ def test_hybrid_search_shows_why_each_document_ranked(run, corpus: Path, embedde
         (("delete", "-c", "facts"), "give --id or --filter"),
         (("collection", "create", "Bad Name", "--dimension", "3"), "invalid collection name"),
         (("index", "create", "-c", "facts", "--m", "1"), "m must be an integer between 2 and 100"),
+        (("search", "hello", "-c", "facts", "--ranking", "bm25"), "unknown vector search option(s) 'ranking'"),
+        (("search", "hello", "-c", "facts", "--mode", "hybrid", "--candidates", "1001"),
+         "candidates must be an integer between 1 and 1000"),
     ],
 )
 def test_errors_are_one_line_and_exit_2(run, args: tuple[str, ...], message: str) -> None:
@@ -147,3 +150,23 @@ def test_demo_loads_the_sample_corpus_and_answers(db_url: str, embedder) -> None
     assert "search: how do stars form" in result.output
     # Running it again reuses the collection instead of failing.
     assert CliRunner().invoke(main, ["--url", db_url, "demo"]).exit_code == 0
+
+
+def test_a_collection_without_a_model_says_how_to_give_it_text(run, corpus: Path) -> None:
+    assert run("collection", "create", "bare", "--dimension", "384").exit_code == 0  # no model
+    for args in (("ingest", str(corpus), "-c", "bare", "--quiet"), ("search", "tides", "-c", "bare")):
+        result = run(*args)
+        assert result.exit_code == 2, result.output
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert "no embedding model" in result.stderr or "has no model" in result.stderr
+        assert "pass vectors" in result.stderr and "--model" in result.stderr
+    assert json.loads(run("collection", "info", "bare", "--json").output)["documents"] == 0
+
+
+def test_url_goes_before_or_after_the_subcommand(db_url: str) -> None:
+    runner = CliRunner()
+    created = runner.invoke(main, ["collection", "create", "later", "--dimension", "2", "--url", db_url])
+    assert created.exit_code == 0, created.output
+    for argv in (["--url", db_url, "collection", "list", "--json"], ["collection", "list", "--json", "--url", db_url]):
+        listed = runner.invoke(main, argv)
+        assert [c["name"] for c in json.loads(listed.output)] == ["later"], argv

@@ -126,3 +126,13 @@ def test_writes_from_any_client_fill_the_generated_columns(items: vecpg.Collecti
     assert any("gin (metadata jsonb_path_ops)" in d for d in indexes)
     with pytest.raises(psycopg.errors.DataException, match="NaN"):
         conn.execute("INSERT INTO vecpg_data.items (content, embedding) VALUES ('x', '[NaN,1,2]')")
+
+
+def test_a_collection_without_a_model_says_how_to_give_it_text(store: vecpg.Store) -> None:
+    items = store.create_collection("bare", dimension=3)
+    with pytest.raises(vecpg.InvalidDocument, match=r"row 0 .*pass vectors .*model="):
+        items.upsert([{"id": "a", "content": "words, but no vector"}])
+    with pytest.raises(vecpg.InvalidArgument, match=r"no embedding model.*pass vectors .*model="):
+        items.search("words")
+    items.upsert([{"id": "a", "content": "words", "embedding": [1, 0, 0]}])  # what the message says works
+    assert [h.id for h in items.search([1, 0, 0], k=1)] == ["a"]

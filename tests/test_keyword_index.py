@@ -134,7 +134,7 @@ def test_searches_the_index_cannot_serve_rank_exactly(docs: vecpg.Collection) ->
         got = docs.search(query, k=4, mode="hybrid", max_postings=1, **extra)
         want = docs.search(query, k=4, mode="hybrid", **exact, **extra)
         assert [(h.id, h.keyword_rank) for h in got] == [(h.id, h.keyword_rank) for h in want], query
-    # Python and SQL agree on what web-search syntax is (each decides the path on its own).
+    # Python takes the path that vecpg.hybrid_search would take: vecpg.uses_keyword_index decides for both.
     with docs.store.connection() as conn:
         for query in ('"sourdough bread" -rye', "moon OR oven", "moon or oven", "re-use of ovens"):
             vector = docs.embed_query(query)

@@ -243,3 +243,32 @@ def test_connection_urls_pass_tls_and_other_settings_through(db_url: str) -> Non
     from vecpg.db import sqlalchemy_url
 
     assert sqlalchemy_url(url).endswith("&sslmode=require&application_name=vecpg-tls-check")
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_cli_takes_url_and_tenant_before_or_after_the_subcommand(
+    tenants, logins, tmp_path, store: vecpg.Store, embedder, where: str
+) -> None:
+    store.create_collection("facts")  # all-MiniLM-L6-v2: ingest embeds the text
+    path = tmp_path / "facts.jsonl"
+    path.write_text(json.dumps({"id": "a9", "content": "solar roof tiles"}) + "\n")
+    facts = tenants[0].collection("facts")  # the writer is bound by row-level security
+    connection = ["--url", logins["writer"], "--tenant", "a"]
+
+    def run(*args: str) -> str:
+        argv = [*connection, *args] if where == "before" else [*args, *connection]
+        result = CliRunner().invoke(main, argv)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "wrote 1 documents to facts" in run("ingest", str(path), "--collection", "facts", "--quiet")
+    assert facts.count(tenant="a") == 1 and facts.count(tenant="b") == 0
+    hits = json.loads(run("search", "solar", "-c", "docs", "--mode", "keyword", "--json"))
+    assert {h["id"] for h in hits} == {"a1", "a2", "a3"}  # tenant a's rows only
+
+
+def test_cli_tenant_after_the_subcommand_wins_over_the_environment(tenants, logins) -> None:
+    result = CliRunner().invoke(main, ["search", "solar", "-c", "docs", "--mode", "keyword", "--json",
+                                       "--url", logins["writer"], "--tenant", "b"], env={"VECPG_TENANT": "a"})
+    assert result.exit_code == 0, result.output
+    assert {h["id"] for h in json.loads(result.output)} == {"b1", "b2"}

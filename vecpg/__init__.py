@@ -5,6 +5,12 @@
     docs = store.get_or_create_collection("docs")
     docs.upsert([{"id": "1", "content": "PostgreSQL stores vectors with pgvector"}])
     docs.search("where do vectors live?", k=5)
+
+Layout: ``store`` and ``collection`` are the library's face; ``search/`` runs the three modes
+(``options`` defines every tuning option once, ``statements`` caches what a collection's searches
+compose); ``filters`` parses filters and caches their compiled predicates; ``cli/`` has one module
+per command. Features to come get a package of their own beside these: ``mirror/``, ``worker/``,
+``rag/``, ``integrations/``. No module below ``store``/``collection`` imports them.
 """
 
 from .collection import Collection, CollectionInfo
@@ -27,7 +33,7 @@ from .errors import (
     VecpgError,
 )
 from .indexes import HNSW, IndexInfo, IVFFlat
-from .search import SearchResult
+from .search import HybridOptions, KeywordOptions, SearchResult, VectorOptions
 from .store import Store, connect
 
 __version__ = "0.1.0"
@@ -43,12 +49,14 @@ __all__ = [
     "Document",
     "Embedder",
     "FilterError",
+    "HybridOptions",
     "IVFFlat",
     "IndexInfo",
     "InputFileError",
     "InvalidArgument",
     "InvalidDocument",
     "InvalidVector",
+    "KeywordOptions",
     "MissingDependency",
     "NotMigrated",
     "PermissionDenied",
@@ -58,5 +66,6 @@ __all__ = [
     "Store",
     "ValueRejected",
     "VecpgError",
+    "VectorOptions",
     "connect",
 ]

@@ -3,27 +3,36 @@
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from .documents import Document, Row, check_ids, check_k, check_text, check_vector, prepare
-from .errors import DimensionMismatch, InvalidArgument
+from .errors import NO_MODEL_FIX, DimensionMismatch, InvalidArgument
 from .filters import parse_filter
 from .indexes import HNSW, IndexInfo, IndexSpec
 from .resources import query
-from .search import MODES, SearchResult, hybrid_search, keyword_search, search_options, vector_search
+from .search import Options, SearchResult, Statements, hybrid_search, keyword_search, options_for, vector_search
+from .search.target import Database
 
 if TYPE_CHECKING:
     from .embed import Embedder
-    from .store import Store
+
+
+class Backend(Database, Protocol):
+    """A store as a collection sees it (``Store`` is one; the store imports this module, not the reverse)."""
+
+    def tenant(self, tenant_id: str) -> AbstractContextManager[Any]: ...
+
+    def embedder(self, model: str) -> Embedder: ...
+
 
 # Up to this many rows an upsert is one INSERT ... SELECT FROM unnest(arrays) ON CONFLICT; above
 # it, it goes through the bulk path (binary COPY, see _copy_merge).
@@ -73,17 +82,11 @@ def _q(name: str, **identifiers: sql.Composable) -> sql.Composed:
 class Collection:
     """Documents of one collection. Get one from ``Store.create_collection`` or ``Store.collection``."""
 
-    def __init__(self, store: Store, info: CollectionInfo) -> None:
+    def __init__(self, store: Backend, info: CollectionInfo) -> None:
         self.store = store
         self.info = info
         self.table = sql.Identifier(info.schema, info.table)
-        # Search statements composed for this collection, by filter, options and k (see search.py).
-        self.statements: dict[tuple[bytes, tuple[str, ...], int], bytes] = {}
-        # Whether the collection has a keyword index, and when that was read; the call of its
-        # search function (see search.hybrid_search).
-        self._keyword_index: tuple[bool, float] | None = None
-        self.hybrid_call = sql.SQL("SELECT * FROM vecpg_postings.{}({})").format(
-            sql.Identifier(info.name), sql.SQL(", ").join([sql.Placeholder()] * 13)).as_bytes(None)
+        self.statements = Statements(info.name, self.table)  # search's, kept per collection
 
     name = property(lambda self: self.info.name, doc="Collection name.")
     dimension = property(lambda self: self.info.dimension, doc="Length of its vectors.")
@@ -118,7 +121,7 @@ class Collection:
         check_text(text, "query text")
         embedder = self.embedder()
         if embedder is None:
-            raise InvalidArgument(f"collection {self.name!r} has no embedding model: search it with a vector")
+            raise InvalidArgument(f"collection {self.name!r} has no embedding model to embed a text query: {NO_MODEL_FIX}")
         return embedder.embed([text])[0]
 
     # -- writes -------------------------------------------------------------------------------
@@ -288,55 +291,34 @@ class Collection:
         *,
         mode: str = "vector",
         filter: Any = None,
-        ef_search: int | None = None,
-        probes: int | None = None,
-        iterative_scan: str | None = None,
-        max_scan_tuples: int | None = None,
-        method: str | None = None,
-        candidates: int | None = None,
-        rrf_k: float | None = None,
-        vector_weight: float | None = None,
-        keyword_weight: float | None = None,
-        k1: float | None = None,
-        b: float | None = None,
-        ranking: str | None = None,
-        max_candidates: int | None = None,
-        max_postings: int | None = None,
-        keyword_index: bool | None = None,
+        options: Options | Mapping[str, Any] | None = None,
+        **tuning: Any,
     ) -> list[SearchResult]:
         """The k best documents for a text (or, in vector mode, a vector).
 
         ``mode``: ``vector`` (nearest embeddings), ``keyword`` (BM25 over title and content) or
-        ``hybrid`` (both lists fused: ``method`` adaptive, rrf or convex, each list ``candidates``
-        long). ``ef_search`` (HNSW), ``probes`` (IVFFlat) and ``iterative_scan`` (pgvector 0.8)
-        apply to this call only; ``k1``, ``b`` and ``ranking`` (bm25 or ts_rank_cd) tune keyword
-        ranking, ``max_candidates`` how many documents holding the rarest query terms it scores.
-        With a keyword index (``enable_keyword_index``), hybrid search reads the best
-        ``max_postings`` (800) postings, shared among the query's terms by their idf;
-        ``keyword_index=False`` ranks exactly.
+        ``hybrid`` (both lists fused). Tuning for this call only, as keywords or ``options``
+        (``VectorOptions``, ``KeywordOptions``, ``HybridOptions``, or a mapping; see
+        vecpg/search/options.py): vector search takes ``ef_search`` (HNSW), ``probes`` (IVFFlat),
+        ``iterative_scan`` and ``max_scan_tuples`` (pgvector 0.8); keyword search ``k1``, ``b``,
+        ``ranking`` (bm25 or ts_rank_cd) and ``max_candidates``; hybrid search all of those and
+        ``method`` (adaptive, rrf or convex), ``candidates``, ``rrf_k``, ``vector_weight``,
+        ``keyword_weight``, ``max_postings`` (with a keyword index) and ``keyword_index=False``
+        (rank exactly). An option the mode does not take is an InvalidArgument.
         Like every read and write here, it takes ``tenant=`` to act for one tenant.
         """
-        if mode not in MODES:
-            raise InvalidArgument(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        check_k(k)  # cheap checks before the model runs
+        opts = options_for(mode, options, **tuning)  # cheap checks before the model runs
+        check_k(k)
         flt = parse_filter(filter)
-        vector_opts = search_options(ef_search, probes, iterative_scan, max_scan_tuples)
-        keyword_opts = {key: v for key, v in {"k1": k1, "b": b, "ranking": ranking,
-                                              "max_candidates": max_candidates}.items() if v is not None}
         if mode == "vector":
             vector = check_vector(self.embed_query(query) if isinstance(query, str) else query, self.dimension)
-            return vector_search(self, vector, k, flt, vector_opts)
+            return vector_search(self, vector, k, flt, opts)
         if not isinstance(query, str):
             raise InvalidArgument(f"{mode} search needs a text query")
         check_text(query, "query text")
         if mode == "keyword":
-            return keyword_search(self, query, k, flt, keyword_opts)
-        fusion = {key: v for key, v in {"method": method, "candidates": candidates, "rrf_k": rrf_k,
-                                         "vector_weight": vector_weight, "keyword_weight": keyword_weight,
-                                         "max_postings": max_postings, "keyword_index": keyword_index}.items()
-                  if v is not None}
-        vector = self.embed_query(query)
-        return hybrid_search(self, query, vector, k, flt, {**vector_opts, **keyword_opts, **fusion})
+            return keyword_search(self, query, k, flt, opts)
+        return hybrid_search(self, query, self.embed_query(query), k, flt, opts)
 
     # -- keyword index ------------------------------------------------------------------------
     def enable_keyword_index(self) -> int:
@@ -348,14 +330,14 @@ class Collection:
         """
         with self.store.connection() as conn:
             row = conn.execute("SELECT vecpg.enable_keyword_index(%s)", (self.name,)).fetchone()
-        self._keyword_index = None
+        self.statements.forget_keyword_index()
         return int(row[0]) if row else 0
 
     def disable_keyword_index(self) -> bool:
         """Drop the keyword index; False when there was none."""
         with self.store.connection() as conn:
             row = conn.execute("SELECT vecpg.disable_keyword_index(%s)", (self.name,)).fetchone()
-        self._keyword_index = None
+        self.statements.forget_keyword_index()
         return bool(row and row[0])
 
     def has_keyword_index(self) -> bool:
@@ -363,18 +345,6 @@ class Collection:
         with self.store.connection() as conn:
             row = conn.execute("SELECT vecpg.has_keyword_index(%s)", (self.name,)).fetchone()
         return bool(row and row[0])
-
-    def keyword_index_cached(self) -> bool:
-        """has_keyword_index(), remembered (a "no" is asked again after 30 s, in case another
-        client built the index meanwhile)."""
-        now = time.monotonic()
-        if self._keyword_index is None or (not self._keyword_index[0] and now - self._keyword_index[1] > 30):
-            self._keyword_index = (self.has_keyword_index(), now)
-        return self._keyword_index[0]
-
-    def forget_keyword_index(self) -> None:
-        """Ask the database whether there is a keyword index on the next search."""
-        self._keyword_index = None
 
     # -- indexes ------------------------------------------------------------------------------
     def create_index(self, index: IndexSpec | None = None, **build: Any) -> str:

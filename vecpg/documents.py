@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from psycopg.types.json import Jsonb
 
-from .errors import DimensionMismatch, InvalidArgument, InvalidDocument, InvalidVector
+from .errors import NO_MODEL_FIX, DimensionMismatch, InvalidArgument, InvalidDocument, InvalidVector
 
 FIELDS = ("id", "title", "content", "metadata", "embedding", "tenant_id")
 _ACCEPTED = frozenset(FIELDS) | {"created_at", "updated_at"}
@@ -157,7 +157,8 @@ def prepare(
         if embed is None:
             i = missing[0]
             raise InvalidDocument(
-                f"{_label(first_row + i, checked[i][_ID])}: no embedding, and the collection has no model to compute one"
+                f"{_label(first_row + i, checked[i][_ID])}: no embedding, and the collection has no model to compute one: "
+                f"{NO_MODEL_FIX}"
             )
         texts = [_text_to_embed(checked[i]) for i in missing]
         for i, text in zip(missing, texts):

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import psycopg
 
+# How to fix a text given to a collection without an embedding model, said by every such error.
+NO_MODEL_FIX = ("pass vectors instead (an embedding per document, a vector to search with), or create the "
+                "collection with a model (model= in Python, --model on the command line)")
+
 
 class VecpgError(Exception):
     """Root of every error vecpg raises on purpose."""

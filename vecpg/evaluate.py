@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from .collection import Collection
-from .errors import InputFileError, InvalidArgument
-from .search import MODES, hybrid_search, keyword_search, search_options, vector_search
+from .errors import NO_MODEL_FIX, InputFileError, InvalidArgument
+from .search import MODES, Options, hybrid_search, keyword_search, options_for, vector_search
 
 LATENCY_BLOCK = 20  # queries a mode runs in a row while latency is measured
 
@@ -108,11 +108,8 @@ def mrr_at(ranked: list[str], judged: dict[str, int], k: int = 10) -> float:
     return next((1.0 / (i + 1) for i, d in enumerate(ranked[:k]) if judged.get(d, 0) > 0), 0.0)
 
 
-def checked_options(options: dict[str, Any] | None, modes: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """Per-mode search options, checked before hundreds of searches run: an object per chosen mode.
-
-    Vector options are checked here (the database checks the others on the first search).
-    """
+def checked_options(options: Any, modes: tuple[str, ...]) -> dict[str, Options]:
+    """Per-mode search options, checked before hundreds of searches run: an object per chosen mode."""
     if options is None:
         return {}
     if not isinstance(options, dict):
@@ -120,16 +117,9 @@ def checked_options(options: dict[str, Any] | None, modes: tuple[str, ...]) -> d
     for mode, opts in options.items():
         if mode not in modes:
             raise InvalidArgument(f"options for {mode!r}, which is not among the modes evaluated ({', '.join(modes)})")
-        if not isinstance(opts, dict):
+        if not isinstance(opts, (dict, Options)):
             raise InvalidArgument(f"options for {mode!r} must be an object, got {opts!r}")
-    vector = options.get("vector")
-    if vector:
-        try:
-            options = {**options, "vector": search_options(**vector)}
-        except TypeError:
-            raise InvalidArgument(f"unknown vector search option in {sorted(vector)}: use ef_search, probes, "
-                                  "iterative_scan or max_scan_tuples") from None
-    return options
+    return {mode: options_for(mode, opts) for mode, opts in options.items()}
 
 
 def evaluate(
@@ -137,7 +127,7 @@ def evaluate(
     dataset: Dataset,
     modes: tuple[str, ...] = MODES,
     progress: bool = False,
-    options: dict[str, dict[str, Any]] | None = None,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Mean nDCG@10, recall@100 and MRR@10 of each mode over the judged queries, and the p50
     latency in ms of its k = 10 search (query embeddings computed beforehand, so it is the
@@ -147,7 +137,8 @@ def evaluate(
     qids = list(queries)
     embedder = collection.embedder()
     if embedder is None and set(modes) - {"keyword"}:
-        raise InvalidArgument(f"collection {collection.name!r} has no embedding model: only keyword mode can be evaluated")
+        raise InvalidArgument(f"collection {collection.name!r} has no embedding model: only keyword mode can be "
+                              f"evaluated, or {NO_MODEL_FIX}")
     texts = [queries[q] for q in qids]
     vectors = embedder.embed(texts) if embedder is not None and set(modes) - {"keyword"} else None
 

@@ -3,7 +3,7 @@
 The filter language lives in one place, sql/004_search_functions.sql, so it is the same from
 psql, Python and the CLI. A compiled predicate reads every value from the filter itself, passed
 as a parameter, so it depends only on the filter's *shape* (keys, operators, value types):
-the store caches predicates by shape and a search with a known shape costs no extra round trip.
+each store caches predicates by shape and a search with a known shape costs no extra round trip.
 """
 
 from __future__ import annotations
@@ -11,17 +11,19 @@ from __future__ import annotations
 import json
 import secrets
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from threading import Lock
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from .errors import FilterError
 
-if TYPE_CHECKING:
-    from .store import Store
+# Where the compiler gets a connection: the store's pooled ones (acting for its tenant).
+ConnectionProvider = Callable[[], AbstractContextManager[psycopg.Connection]]
 
 # Stands for the filter parameter in compiled text until it becomes a psycopg placeholder.
 # Random per process, so no key a user writes can aim at it.
@@ -72,8 +74,8 @@ def filter_shape(value: Mapping[str, Any]) -> str:
 class FilterCompiler:
     """Compiles filters through the database, caching predicates by shape."""
 
-    def __init__(self, store: Store, size: int = 512) -> None:
-        self._store = store
+    def __init__(self, connection: ConnectionProvider, size: int = 512) -> None:
+        self._connection = connection
         self._size = size
         self._cache: OrderedDict[str, sql.Composable] = OrderedDict()
         self._lock = Lock()
@@ -89,7 +91,7 @@ class FilterCompiler:
             if predicate is not None:
                 self._cache.move_to_end(key)
         if predicate is None:
-            with self._store.connection() as conn:
+            with self._connection() as conn:
                 row = conn.execute("SELECT vecpg.compile_filter(%s, %s, 'd')", (Jsonb(parsed), _TOKEN)).fetchone()
             text = str(row[0]) if row else "true"
             # The text came from compile_filter: identifiers and keys quoted there, no values in it.

@@ -46,7 +46,7 @@ class Store:
             ).fetchone()
         self.vector_schema: str = row[0] if row else "public"
         self.pgvector_version: tuple[int, ...] = _version(row[1] if row else "0")
-        self.filters = FilterCompiler(self)
+        self.filters = FilterCompiler(self.connection)
 
     # -- tenancy ------------------------------------------------------------------------------
     @contextmanager

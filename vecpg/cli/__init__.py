@@ -1,0 +1,20 @@
+"""The ``vecpg`` command line: the same core as the library, errors as one line and exit code 2.
+
+One module per command (or command group); ``app`` holds the group, its connection options and
+the error handling they share.
+"""
+
+from .app import main
+from .collection import collection
+from .db import db
+from .demo import demo
+from .eval import eval_cmd
+from .index import index
+from .ingest import delete, ingest
+from .migrate import migrate_cmd
+from .search import search
+
+for _command in (migrate_cmd, db, collection, ingest, search, delete, index, eval_cmd, demo):
+    main.add_command(_command)
+
+__all__ = ["main"]

@@ -1,0 +1,75 @@
+"""``vecpg collection``: create, drop, list and describe collections."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import click
+
+from .app import connection_options, store_of
+
+
+@click.group()
+def collection() -> None:
+    """Create, drop, list and describe collections."""
+
+
+@collection.command("create")
+@click.argument("name")
+@click.option("--dimension", type=int, help="Vector length (default: the model's).")
+@click.option("--distance", type=click.Choice(["cosine", "l2", "ip"]), default="cosine", show_default=True)
+@click.option("--model", help="Embedding model (default: sentence-transformers/all-MiniLM-L6-v2).")
+@click.option("--language", default="english", show_default=True, help="Text-search configuration.")
+@connection_options
+@click.pass_context
+def collection_create(ctx: click.Context, name: str, dimension: int | None, distance: str,
+                      model: str | None, language: str) -> None:
+    """Create a collection."""
+    coll = store_of(ctx).create_collection(name, dimension, distance, model, language)
+    click.echo(f"created {coll.name}: {coll.dimension} dimensions, {coll.distance}, model {coll.model or 'none'}")
+
+
+@collection.command("drop")
+@click.argument("name")
+@click.option("--missing-ok", is_flag=True, help="Succeed when it does not exist.")
+@connection_options
+@click.pass_context
+def collection_drop(ctx: click.Context, name: str, missing_ok: bool) -> None:
+    """Drop a collection and its documents."""
+    dropped = store_of(ctx).drop_collection(name, missing_ok=missing_ok)
+    click.echo(f"dropped {name}" if dropped else f"{name} does not exist")
+
+
+@collection.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+@connection_options
+@click.pass_context
+def collection_list(ctx: click.Context, as_json: bool) -> None:
+    """List collections."""
+    infos = store_of(ctx).list_collections()
+    if as_json:
+        click.echo(json.dumps([{**asdict(i), "created_at": i.created_at.isoformat()} for i in infos]))
+        return
+    for i in infos:
+        click.echo(f"{i.name}\t{i.dimension}\t{i.distance}\t{i.model or '-'}")
+
+
+@collection.command("info")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@connection_options
+@click.pass_context
+def collection_info(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Describe a collection: settings, document count, indexes."""
+    coll = store_of(ctx).collection(name)
+    info = {**asdict(coll.info), "created_at": coll.info.created_at.isoformat(), "documents": coll.count(),
+            "keyword index": coll.has_keyword_index(), "indexes": [asdict(i) for i in coll.indexes()]}
+    if as_json:
+        click.echo(json.dumps(info))
+        return
+    for key, value in info.items():
+        if key != "indexes":
+            click.echo(f"{key + ':':15}{value}")
+    for index in info["indexes"]:
+        click.echo(f"index:         {index['name']} ({index['method']}, {index['size_bytes'] / 2**20:.1f} MiB)")

@@ -1,0 +1,66 @@
+"""``vecpg db``: the embedded PostgreSQL server."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import click
+
+from ..server import TUNABLE, EmbeddedServer
+from .app import fail
+
+
+@click.group()
+def db() -> None:
+    """Manage the embedded PostgreSQL server."""
+
+
+@db.command("start")
+@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help=f"Server setting to keep for every start ({', '.join(TUNABLE)}).")
+def db_start(settings: tuple[str, ...]) -> None:
+    """Start the embedded server (creating it on first use)."""
+    server = EmbeddedServer()
+    overrides = {}
+    for item in settings:
+        name, sep, value = item.partition("=")
+        if not sep or not value:
+            fail(f"--set takes NAME=VALUE, got {item!r}")
+        overrides[name.strip()] = value.strip()
+    if overrides:
+        server.save_overrides(overrides)
+    url = server.start()
+    status = server.status()
+    if status.pending_restart:
+        click.echo(f"note: {', '.join(status.pending_restart)} change at the next restart (vecpg db stop; vecpg db start)")
+    click.echo(url)
+
+
+@db.command("stop")
+def db_stop() -> None:
+    """Stop the embedded server."""
+    click.echo("stopped" if EmbeddedServer().stop() else "not running")
+
+
+@db.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def db_status(as_json: bool) -> None:
+    """Whether the embedded server runs, its URL and its vector-search settings."""
+    status = EmbeddedServer().status()
+    if as_json:
+        click.echo(json.dumps({**asdict(status), "pgdata": str(status.pgdata)}))
+        return
+    click.echo(f"running:  {'yes' if status.running else 'no'}")
+    click.echo(f"data:     {status.pgdata}")
+    if status.url:
+        click.echo(f"url:      {status.url}")
+    for name, value in status.settings.items():
+        pending = "  (changes at next restart)" if name in status.pending_restart else ""
+        click.echo(f"{name + ':':34}{value}{pending}")
+
+
+@db.command("url")
+def db_url() -> None:
+    """Print the embedded server's URL (starting it if needed), for psql and other clients."""
+    click.echo(EmbeddedServer().start())

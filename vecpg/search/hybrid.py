@@ -1,0 +1,81 @@
+"""Hybrid search: the vector and keyword lists fused in one statement.
+
+With a keyword index, a search that the collection's own search function can take
+(``vecpg_postings.<collection>``, planned once per session) calls it directly, gated by
+``vecpg.uses_keyword_index``, the one definition of when the index may serve; everything else
+goes through ``vecpg.hybrid_search``, which writes its statement for each query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import psycopg
+from psycopg.types.json import Jsonb
+
+from ..documents import check_k
+from .options import HybridOptions, Options, options_for
+from .results import SearchResult
+from .target import SearchTarget
+
+# Options that vecpg.hybrid_search applies with apply_search_options but that the collection's
+# search function takes no argument for.
+_NOT_FAST = ("probes", "max_scan_tuples")
+
+
+def _fast_arguments(collection: SearchTarget, text: str, vector: np.ndarray, k: int,
+                    options: HybridOptions) -> tuple[Any, ...] | None:
+    """Arguments of the gated keyword-index statement, or None when the call cannot be written
+    as one (options that function takes no argument for, or ``keyword_index=False``)."""
+    if options.value("keyword_index") is False or any(getattr(options.vector, n) is not None for n in _NOT_FAST):
+        return None
+    candidates = options.candidates_for(k)
+    vector_weight, keyword_weight = options.weights()
+    scan = options.vector.iterative_scan
+    store = collection.store
+    if scan is None and store.current_tenant is not None and store.pgvector_version >= (0, 8):
+        scan = "relaxed_order"  # row-level security filters the vector list, as a filter would
+    keyword = options.keyword
+    ef_search = options.vector.ef_search if options.vector.ef_search is not None else candidates
+    return (text, vector, candidates, options.value("method"), vector_weight, keyword_weight,
+            float(options.value("rrf_k")), k, options.value("max_postings"), float(keyword.value("k1")),
+            float(keyword.value("b")), ef_search, scan,
+            text, Jsonb(keyword.given()), collection.name)
+
+
+def _fast(collection: SearchTarget, arguments: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Rows of the keyword-index search; none when the database says it would not take that path."""
+    try:
+        with collection.store.connection() as conn:
+            return conn.execute(collection.statements.fast_hybrid, arguments).fetchall()
+    except psycopg.errors.UndefinedFunction:
+        collection.statements.forget_keyword_index()  # another client dropped it
+        return []
+
+
+def hybrid_search(
+    collection: SearchTarget,
+    text: str,
+    vector: np.ndarray,
+    k: int,
+    filter: Any = None,
+    options: Options | Mapping[str, Any] | None = None,
+) -> list[SearchResult]:
+    """Vector and keyword lists fused in one statement (see the module's docstring)."""
+    check_k(k)
+    opts: HybridOptions = options_for("hybrid", options)
+    rows: list[tuple[Any, ...]] = []
+    # The collection's search function takes no filter: a filtered search is never its to serve.
+    if not filter and collection.statements.keyword_index(collection.has_keyword_index):
+        arguments = _fast_arguments(collection, text, vector, k, opts)
+        if arguments is not None:
+            rows = _fast(collection, arguments)
+    if not rows:  # not served by the keyword index, or no hits (asking again costs only then)
+        with collection.store.connection() as conn:
+            rows = conn.execute(
+                "SELECT * FROM vecpg.hybrid_search(%s, %s, %s, %s, %s, %s)",
+                (collection.name, text, vector, k, Jsonb(filter or {}), Jsonb(opts.given())),
+            ).fetchall()
+    return [SearchResult(r[0], r[1], r[2], r[3], None, r[4], *r[5:]) for r in rows]

@@ -1,0 +1,41 @@
+"""What search needs of a collection and its store, and nothing more (so it imports neither)."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+import psycopg
+
+from ..filters import FilterCompiler
+from .statements import Statements
+
+
+class Database(Protocol):
+    """A store as search sees it: pooled connections, the tenant acted for, pgvector's place."""
+
+    vector_schema: str
+    pgvector_version: tuple[int, ...]
+    filters: FilterCompiler
+
+    @property
+    def current_tenant(self) -> str | None: ...
+
+    def connection(self) -> AbstractContextManager[psycopg.Connection]: ...
+
+
+class SearchTarget(Protocol):
+    """A collection as search sees it; ``statements`` are search's own, kept per collection."""
+
+    statements: Statements
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def distance(self) -> str: ...
+
+    @property
+    def store(self) -> Database: ...
+
+    def has_keyword_index(self) -> bool: ...
