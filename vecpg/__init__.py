@@ -23,6 +23,7 @@ from .errors import (
     NotMigrated,
     PermissionDenied,
     ServerError,
+    TenancyNotEnforced,
     ValueRejected,
     VecpgError,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "ServerError",
     "Store",
+    "TenancyNotEnforced",
     "ValueRejected",
     "VecpgError",
     "connect",

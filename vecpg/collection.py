@@ -346,7 +346,7 @@ class Collection:
         candidate: 3x faster on SciFact, at a small cost in ranking (docs/benchmarks.md).
         Writes maintain it in their own transaction, which makes them slower.
         """
-        with self.store.connection() as conn:
+        with self.store.admin_connection() as conn:  # it reads every tenant's rows
             row = conn.execute("SELECT vecpg.enable_keyword_index(%s)", (self.name,)).fetchone()
         self._keyword_index = None
         return int(row[0]) if row else 0
