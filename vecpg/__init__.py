@@ -29,6 +29,7 @@ from .errors import (
     NotMigrated,
     PermissionDenied,
     ServerError,
+    TenancyNotEnforced,
     ValueRejected,
     VecpgError,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "ServerError",
     "Store",
+    "TenancyNotEnforced",
     "ValueRejected",
     "VecpgError",
     "VectorOptions",

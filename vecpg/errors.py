@@ -49,6 +49,11 @@ class PermissionDenied(VecpgError, PermissionError):
     """The database role lacks the privilege, or row-level security refused the row."""
 
 
+class TenancyNotEnforced(VecpgError):
+    """``store.tenant()`` on a connection whose role bypasses row-level security (a superuser or
+    BYPASSRLS role), where a tenant would isolate nothing."""
+
+
 class ValueRejected(VecpgError, ValueError):
     """The database refused a value: too long for a text index, out of range, malformed."""
 

@@ -17,7 +17,7 @@ from sqlalchemy import DateTime, Engine, FetchedValue, Text, create_engine
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from .db import resolve_url, sqlalchemy_url
+from .db import application_url, sqlalchemy_url
 
 COLLECTION_COMMENT_PREFIX = "vecpg collection"
 
@@ -27,8 +27,9 @@ class Base(DeclarativeBase):
 
 
 def engine(url: str | None = None, **kwargs: Any) -> Engine:
-    """A SQLAlchemy engine on vecpg's database (``VECPG_DATABASE_URL`` or the embedded server)."""
-    return create_engine(sqlalchemy_url(resolve_url(url)), **kwargs)
+    """A SQLAlchemy engine on vecpg's database (``VECPG_DATABASE_URL`` or the embedded server,
+    as its application role, so that row-level security binds ORM sessions too)."""
+    return create_engine(sqlalchemy_url(application_url(url)), **kwargs)
 
 
 def session(url: str | None = None, bind: Engine | None = None) -> Session:

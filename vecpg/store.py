@@ -15,8 +15,9 @@ from .collection import Collection, CollectionInfo
 from .db import open_pool, resolve_url
 from .documents import check_text
 from .embed import DEFAULT_MODEL, Embedder, canonical_model_name, embedder_for
-from .errors import CollectionNotFound, InvalidArgument, NotMigrated, VecpgError, from_database
+from .errors import CollectionNotFound, InvalidArgument, NotMigrated, TenancyNotEnforced, VecpgError, from_database
 from .filters import FilterCompiler
+from .server import EmbeddedServer
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
@@ -35,8 +36,12 @@ _TENANTS: ContextVar[dict[int, str] | None] = ContextVar("vecpg_tenants", defaul
 class Store:
     """Entry point of the library: ``vecpg.connect()`` returns one. Close it, or use ``with``."""
 
-    def __init__(self, url: str, *, embedder: Embedder | None = None, pool_size: int = 4) -> None:
+    def __init__(self, url: str, *, embedder: Embedder | None = None, pool_size: int = 4,
+                 admin_url: str | None = None) -> None:
         self.url = url
+        # The embedded server's superuser, for what row-level security must not restrict (see
+        # admin_connection); None on a database you configured, where the store has one role.
+        self._admin_url = admin_url
         self._embedder = embedder
         self._pool = open_pool(url, max_size=pool_size)
         with self._pool.connection() as conn:
@@ -44,8 +49,15 @@ class Store:
                 "SELECT n.nspname, e.extversion FROM pg_extension e "
                 "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector'"
             ).fetchone()
+            # current_user, not session_user: row-level security applies to the current role,
+            # and neither attribute is inherited through role membership.
+            role = conn.execute(
+                "SELECT rolname, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
+            ).fetchone()
         self.vector_schema: str = row[0] if row else "public"
         self.pgvector_version: tuple[int, ...] = _version(row[1] if row else "0")
+        self.role: str = role[0] if role else ""
+        self.bypasses_rls: bool = bool(role and role[1])
         self.filters = FilterCompiler(self.connection)
 
     # -- tenancy ------------------------------------------------------------------------------
@@ -56,9 +68,19 @@ class Store:
         The tenant is set per transaction (``set_config('vecpg.tenant_id', ..., true)``), so a
         pooled connection never carries it into another request. Outside any ``tenant`` block a
         store sees only rows without a tenant.
+
+        Raises TenancyNotEnforced when the store's role is a superuser or BYPASSRLS: row-level
+        security does not bind it, so every tenant would see every row.
         """
         if not isinstance(tenant_id, str) or not tenant_id or "\x00" in tenant_id:
             raise InvalidArgument(f"tenant must be a non-empty string without NUL bytes, got {tenant_id!r}")
+        if self.bypasses_rls:
+            # Refused rather than warned about: a warning is easy to miss, a leak is not undone.
+            raise TenancyNotEnforced(
+                f'role "{self.role}" is a superuser or BYPASSRLS, so row-level security does not bind it and '
+                f"tenant {tenant_id!r} would see every tenant's rows: connect as an ordinary role that is a "
+                "member of vecpg_reader, vecpg_writer or vecpg_admin"
+            )
         token = _TENANTS.set({**(_TENANTS.get() or {}), id(self): tenant_id})
         try:
             yield self
@@ -86,6 +108,27 @@ class Store:
                     with conn.transaction():
                         conn.execute("SELECT set_config('vecpg.tenant_id', %s, true)", (tenant,))
                         yield conn
+        except psycopg.Error as exc:
+            translated = from_database(exc)
+            if translated is not None:
+                raise translated from None
+            raise
+
+    @contextmanager
+    def admin_connection(self) -> Iterator[psycopg.Connection]:
+        """A connection for the one operation row-level security must not restrict, building a
+        keyword index over existing rows (it reads every tenant's documents).
+
+        On the embedded server it is a new autocommit connection as its superuser, with no
+        tenant set; on a database you configured, the store's own ``connection()``.
+        """
+        if self._admin_url is None:
+            with self.connection() as conn:
+                yield conn
+            return
+        try:
+            with psycopg.connect(self._admin_url, autocommit=True) as conn:
+                yield conn
         except psycopg.Error as exc:
             translated = from_database(exc)
             if translated is not None:
@@ -177,12 +220,15 @@ def connect(
 ) -> Store:
     """Open a store on ``url``, ``VECPG_DATABASE_URL``, or the embedded server started on demand.
 
-    The embedded database is migrated automatically. A database you configured is migrated only
-    with ``migrate_schema=True`` (schema changes are yours to schedule): otherwise NotMigrated
-    tells you to run ``vecpg migrate``.
+    The embedded database is migrated automatically, as its superuser; the store then logs in
+    as the application role ``vecpg_app`` (created if needed), which row-level security binds,
+    and keeps the superuser's URL only to build keyword indexes. A database you configured is
+    used with the role of its URL, and migrated only with ``migrate_schema=True`` (schema
+    changes are yours to schedule): otherwise NotMigrated tells you to run ``vecpg migrate``.
     """
-    embedded = url is None and config.database_url() is None
-    resolved = resolve_url(url)
+    server = EmbeddedServer() if url is None and config.database_url() is None else None
+    embedded = server is not None
+    resolved = server.start() if server is not None else resolve_url(url)
     if migrate_schema is None:
         migrate_schema = embedded
     try:
@@ -196,4 +242,8 @@ def connect(
                 "run `vecpg migrate` (or connect(migrate_schema=True))"
             )
         migrate.upgrade(resolved)
-    return Store(resolved, embedder=embedder, pool_size=pool_size)
+    if server is None:
+        return Store(resolved, embedder=embedder, pool_size=pool_size)
+    # The role is created after migrations, which create the group role it joins.
+    app_url = server.ensure_app_role(resolved)
+    return Store(app_url, embedder=embedder, pool_size=pool_size, admin_url=resolved)

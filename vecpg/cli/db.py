@@ -61,6 +61,13 @@ def db_status(as_json: bool) -> None:
 
 
 @db.command("url")
-def db_url() -> None:
-    """Print the embedded server's URL (starting it if needed), for psql and other clients."""
-    click.echo(EmbeddedServer().start())
+@click.option("--app", is_flag=True,
+              help="The application role's URL instead (vecpg_app, bound by row-level security).")
+def db_url(app: bool) -> None:
+    """Print the embedded server's URL (starting it if needed).
+
+    By default the administrator's (superuser postgres), for psql, migrations and role
+    management: row-level security does not bind it, so tenants isolate nothing there.
+    """
+    server = EmbeddedServer()
+    click.echo(server.app_url() if app else server.start())
