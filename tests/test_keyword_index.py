@@ -1,4 +1,4 @@
-"""The keyword index (sql/008_keyword_index.sql): impact-ordered postings that writes keep
+"""The keyword index (sql/idempotent/08_keyword_index.sql): impact-ordered postings that writes keep
 current, and the hybrid search that reads them instead of scoring every candidate."""
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def test_searches_the_index_cannot_serve_rank_exactly(docs: vecpg.Collection) ->
         got = docs.search(query, k=4, mode="hybrid", max_postings=1, **extra)
         want = docs.search(query, k=4, mode="hybrid", **exact, **extra)
         assert [(h.id, h.keyword_rank) for h in got] == [(h.id, h.keyword_rank) for h in want], query
-    # Python takes the path that vecpg.hybrid_search would take: vecpg.uses_keyword_index decides for both.
+    # Python takes the path that vecpg.hybrid_search would take: vecpg.keyword_index_serves decides for both.
     with docs.store.connection() as conn:
         for query in ('"sourdough bread" -rye', "moon OR oven", "moon or oven", "re-use of ovens"):
             vector = docs.embed_query(query)

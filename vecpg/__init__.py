@@ -9,7 +9,8 @@
 Layout: ``store`` and ``collection`` are the library's face; ``search/`` runs the three modes
 (``options`` defines every tuning option once, ``statements`` caches what a collection's searches
 compose); ``filters`` parses filters and caches their compiled predicates; ``cli/`` has one module
-per command. Features to come get a package of their own beside these: ``mirror/``, ``worker/``,
+per command; ``schema/`` applies sql/'s files (incremental, idempotent, snapshots) for the
+Alembic revisions and compares catalogs. Features to come get a package of their own beside these: ``mirror/``, ``worker/``,
 ``rag/``, ``integrations/``. No module below ``store``/``collection`` imports them.
 """
 

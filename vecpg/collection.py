@@ -328,7 +328,7 @@ class Collection:
         """Build (or rebuild, refreshing its impacts) the keyword index; returns postings written.
 
         Hybrid search then reads each query term's best postings instead of scoring every
-        candidate: 3x faster on SciFact, at a small cost in ranking (docs/benchmarks.md).
+        candidate: 3x faster on SciFact, at a small cost in ranking (docs/performance.md).
         Writes maintain it in their own transaction, which makes them slower.
         """
         with self.store.admin_connection() as conn:  # it reads every tenant's rows

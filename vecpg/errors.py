@@ -70,7 +70,7 @@ class MissingDependency(VecpgError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 
 
-# SQLSTATEs raised by the functions in sql/ (see the header of sql/002_functions.sql).
+# SQLSTATEs raised by the functions in sql/ (listed in the header of sql/idempotent/00_catalog.sql).
 _SQLSTATE_ERRORS: dict[str, type[VecpgError]] = {
     "VP001": CollectionNotFound,
     "VP002": CollectionExists,

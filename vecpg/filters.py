@@ -1,6 +1,6 @@
 """Filters in Python: parsed here, compiled by the database's own ``vecpg.compile_filter``.
 
-The filter language lives in one place, sql/004_search_functions.sql, so it is the same from
+The filter language lives in one place, sql/idempotent/04_filters.sql, so it is the same from
 psql, Python and the CLI. A compiled predicate reads every value from the filter itself, passed
 as a parameter, so it depends only on the filter's *shape* (keys, operators, value types):
 each store caches predicates by shape and a search with a known shape costs no extra round trip.

@@ -17,7 +17,7 @@ def bundled_dir(name: str) -> Path:
 
 
 def sql_file(name: str) -> str:
-    """Text of a schema file in sql/, e.g. ``001_catalog.sql`` or ``down/001_catalog.sql``."""
+    """Text of a schema file in sql/, e.g. ``incremental/001_catalog.sql`` or ``idempotent/00_catalog.sql``."""
     return (bundled_dir("sql") / name).read_text(encoding="utf-8")
 
 

@@ -220,18 +220,27 @@ AS $$
         c.name, c.language::text, c.name)
 $$;
 
--- Whether a hybrid search can read its keyword list from the keyword index: no filter, no
--- web-search syntax, BM25 without a candidate cap (those need the exact path).
+-- Whether a search of this shape may read its keyword list from a keyword index: no filter, no
+-- web-search syntax, BM25 without a candidate cap (those need the exact path). Python asks it in
+-- the statement that calls a collection's search function directly.
+CREATE OR REPLACE FUNCTION vecpg.keyword_index_serves(query text, filter jsonb, options jsonb)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT coalesce(filter, '{}') = '{}'
+       AND NOT coalesce(query ~ '"|\mOR\M|(^|\s)-\w', false)
+       AND coalesce(options->>'ranking', 'bm25') = 'bm25'
+       AND NOT coalesce(options ? 'max_candidates', false)
+$$;
+
+-- Whether a hybrid search of collection c reads its keyword list from the keyword index.
 CREATE OR REPLACE FUNCTION vecpg.uses_keyword_index(c vecpg.collection, query text, filter jsonb, options jsonb)
 RETURNS boolean
 LANGUAGE sql STABLE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
-    SELECT vecpg.keyword_index(c) IS NOT NULL
-       AND coalesce(filter, '{}') = '{}'
-       AND NOT coalesce(query ~ '"|\mOR\M|(^|\s)-\w', false)
-       AND coalesce(options->>'ranking', 'bm25') = 'bm25'
-       AND NOT coalesce(options ? 'max_candidates', false)
+    SELECT vecpg.keyword_index(c) IS NOT NULL AND vecpg.keyword_index_serves(query, filter, options)
 $$;
 
 -- A collection's hybrid search over its keyword index, as a function of its own in

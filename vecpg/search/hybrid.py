@@ -2,7 +2,7 @@
 
 With a keyword index, a search that the collection's own search function can take
 (``vecpg_postings.<collection>``, planned once per session) calls it directly, gated by
-``vecpg.uses_keyword_index``, the one definition of when the index may serve; everything else
+``vecpg.keyword_index_serves``, the one definition of when the index may serve; everything else
 goes through ``vecpg.hybrid_search``, which writes its statement for each query.
 """
 
@@ -42,7 +42,7 @@ def _fast_arguments(collection: SearchTarget, text: str, vector: np.ndarray, k: 
     return (text, vector, candidates, options.value("method"), vector_weight, keyword_weight,
             float(options.value("rrf_k")), k, options.value("max_postings"), float(keyword.value("k1")),
             float(keyword.value("b")), ef_search, scan,
-            text, Jsonb(keyword.given()), collection.name)
+            text, Jsonb(keyword.given()))
 
 
 def _fast(collection: SearchTarget, arguments: tuple[Any, ...]) -> list[tuple[Any, ...]]:

@@ -29,12 +29,12 @@ class Statements:
         self._vector: dict[tuple[bytes, tuple[str, ...], int], bytes] = {}
         self._lock = Lock()
         self._keyword_index: tuple[bool, float] | None = None
-        # The keyword-index search, run only when vecpg.uses_keyword_index says the database
+        # The keyword-index search, run only when vecpg.keyword_index_serves says the database
         # would take that path itself (the one-time filter costs about 20 µs; a second round
         # trip, or vecpg.hybrid_search composing its statement, costs far more).
         self.fast_hybrid = sql.SQL(
             "SELECT f.* FROM vecpg_postings.{function}({arguments}) f "
-            "WHERE (SELECT vecpg.uses_keyword_index(c, %s, '{{}}', %s) FROM vecpg.collection c WHERE c.name = %s)"
+            "WHERE vecpg.keyword_index_serves(%s, '{{}}', %s)"
         ).format(function=sql.Identifier(collection),
                  arguments=sql.SQL(", ").join([sql.Placeholder()] * FAST_ARGUMENTS)).as_bytes(None)
 
