@@ -135,8 +135,11 @@ RETURNS text
 LANGUAGE sql IMMUTABLE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
+    -- At k1 = 0 a term the document lacks would be 0 / 0: k1 = 1e-9 instead changes scores by
+    -- about a billionth (it may only order documents whose scores were tied).
     WITH norm AS (
-        SELECT format('(%L::float8 + %L::float8 * length(%s))', k1 * (1 - b), k1 * b / avgdl, fts) AS sql
+        SELECT format('(%L::float8 + %L::float8 * length(%s))', k.k1 * (1 - b), k.k1 * b / avgdl, fts) AS sql
+        FROM (SELECT greatest(k1, 1e-9::float8) AS k1) k
     ),
     parts AS (
         SELECT t.i - 1 AS i,
