@@ -12,14 +12,8 @@ from .server import EmbeddedServer
 
 def resolve_url(url: str | None = None) -> str:
     """The URL to use: the argument, else ``VECPG_DATABASE_URL``, else the embedded server's
-    superuser (for migrations and administration; applications use ``application_url``)."""
+    superuser (for migrations and administration; applications use ``vecpg.embedded.application_url``)."""
     return url or config.database_url() or EmbeddedServer().start()
-
-
-def application_url(url: str | None = None) -> str:
-    """Like ``resolve_url``, but on the embedded server the application role's URL (which
-    row-level security binds), the database migrated and the role created if needed."""
-    return url or config.database_url() or EmbeddedServer().app_url()
 
 
 def sqlalchemy_url(url: str) -> str:

@@ -17,7 +17,8 @@ from sqlalchemy import DateTime, Engine, FetchedValue, Text, create_engine
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from .db import application_url, sqlalchemy_url
+from .db import sqlalchemy_url
+from .embedded import application_url
 
 COLLECTION_COMMENT_PREFIX = "vecpg collection"
 

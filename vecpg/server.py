@@ -191,8 +191,8 @@ class EmbeddedServer:
     def url(self, database: str = DATABASE, user: str = SUPERUSER) -> str | None:
         """A libpq URL (psql accepts it) for the running server, or None when it is stopped.
 
-        By default the superuser's, for migrations and administration; ``app_url()`` gives the
-        application role's.
+        By default the superuser's, for migrations and administration; ``vecpg.embedded`` gives
+        the application role's.
         """
         info = self._postmaster() if self.pgdata.exists() else None
         if info is None:
@@ -234,16 +234,6 @@ class EmbeddedServer:
         if url is None:
             raise ServerError(f"embedded PostgreSQL in {self.pgdata} stopped")
         return url
-
-    def app_url(self) -> str:
-        """The application role's URL, starting the server, migrating the database to the
-        newest revision and creating the role if needed (as ``vecpg.connect()`` does)."""
-        from . import migrate  # migrate imports db, which imports this module
-
-        admin_url = self.start()
-        if migrate.current(admin_url) != migrate.head():
-            migrate.upgrade(admin_url)
-        return self.ensure_app_role(admin_url)
 
     def _ensure_database(self, url: str) -> None:
         import psycopg

@@ -7,6 +7,7 @@ from dataclasses import asdict
 
 import click
 
+from ..embedded import embedded_application_url
 from ..server import TUNABLE, EmbeddedServer
 from .app import fail
 
@@ -69,5 +70,4 @@ def db_url(app: bool) -> None:
     By default the administrator's (superuser postgres), for psql, migrations and role
     management: row-level security does not bind it, so tenants isolate nothing there.
     """
-    server = EmbeddedServer()
-    click.echo(server.app_url() if app else server.start())
+    click.echo(embedded_application_url() if app else EmbeddedServer().start())
