@@ -17,7 +17,13 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION vecpg.store_fts_inline(collection text)
+-- A collection's storage part: vectors and tsvectors kept in the row (STORAGE MAIN) rather than
+-- moved out of line into TOAST, where every distance computed from the table (an exact scan, the
+-- score of each row an index scan returns) and every BM25 score would cost a TOAST fetch. MAIN
+-- still moves a value out when the row would not fit in a page otherwise (vectors of more than
+-- ~2,000 dimensions, long documents). Applies to rows written from now on; VACUUM FULL moves
+-- the existing ones.
+CREATE OR REPLACE FUNCTION vecpg.store_inline(collection text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
@@ -26,26 +32,8 @@ AS $$
 DECLARE
     c vecpg.collection := vecpg.get_collection(collection);
 BEGIN
-    -- Applies to rows written from now on; VACUUM FULL moves the existing ones.
-    EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN fts SET STORAGE MAIN', c.schema_name, c.table_name);
-END
-$$;
-
--- pgvector stores vectors EXTERNAL: a 384-d vector (1.5 kB) beside a document's text and
--- tsvector is moved out of line, so every distance computed from the table (an exact scan, the
--- score of each row an index scan returns) costs a TOAST fetch. MAIN keeps it in the row and
--- moves it out only when the row would not fit in a page otherwise (vectors of more than ~2,000
--- dimensions). Applies to rows written from now on; VACUUM FULL moves the existing ones.
-CREATE OR REPLACE FUNCTION vecpg.store_vectors_inline(collection text)
-RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY INVOKER
-SET search_path = pg_catalog, @vector_schema@, pg_temp
-AS $$
-#variable_conflict use_variable
-DECLARE
-    c vecpg.collection := vecpg.get_collection(collection);
-BEGIN
-    EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN embedding SET STORAGE MAIN', c.schema_name, c.table_name);
+    EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN fts SET STORAGE MAIN, ALTER COLUMN embedding SET STORAGE MAIN',
+                   c.schema_name, c.table_name);
 END
 $$;
 
@@ -146,8 +134,7 @@ LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
 BEGIN
-    PERFORM vecpg.store_fts_inline(collection);             -- storage (this file)
-    PERFORM vecpg.store_vectors_inline(collection);
+    PERFORM vecpg.store_inline(collection);                 -- storage (this file)
     PERFORM vecpg.keyword_stats_triggers(collection);       -- 06_keyword_search.sql
     PERFORM vecpg.apply_tenancy(collection);                -- 01_tenancy.sql
     PERFORM vecpg.keyword_index_objects(collection);        -- 08_keyword_index.sql

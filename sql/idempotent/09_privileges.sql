@@ -11,7 +11,7 @@ BEGIN
     FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
              WHERE p.pronamespace = 'vecpg'::regnamespace
                AND p.proname IN ('create_collection', 'drop_collection', 'collection_created',
-                                 'store_fts_inline', 'store_vectors_inline', 'refresh_keyword_stats', 'keyword_stats_triggers',
+                                 'store_inline', 'refresh_keyword_stats', 'keyword_stats_triggers',
                                  'statement_triggers', 'keyword_index_objects',
                                  'apply_tenancy', 'set_shared_rows', 'create_index', 'drop_index',
                                  'rebuild_index', 'enable_keyword_index', 'disable_keyword_index', 'audit_write')
