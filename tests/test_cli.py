@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
 import vecpg
+from vecpg import migrate
 from vecpg.cli import main
 
 
@@ -170,3 +172,14 @@ def test_url_goes_before_or_after_the_subcommand(db_url: str) -> None:
     for argv in (["--url", db_url, "collection", "list", "--json"], ["collection", "list", "--json", "--url", db_url]):
         listed = runner.invoke(main, argv)
         assert [c["name"] for c in json.loads(listed.output)] == ["later"], argv
+
+
+def test_migrate_down_to_a_revision_and_up_again(run, db_url: str) -> None:
+    down = run("migrate", "--downgrade", "0006")
+    assert down.exit_code == 0 and "revision 0006" in down.output
+    with psycopg.connect(db_url) as conn:  # the earlier layer is back, with the helper it had
+        assert conn.execute("SELECT to_regproc('vecpg.pin_search_paths')").fetchone() != (None,)
+    up = run("migrate")
+    assert up.exit_code == 0 and f"revision {migrate.head()}" in up.output
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT to_regproc('vecpg.pin_search_paths')").fetchone() == (None,)
