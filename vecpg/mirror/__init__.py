@@ -1,0 +1,1 @@
+"""Qdrant as a secondary mirror of PostgreSQL: points, backends, filters, sync (issue 12, in progress)."""
