@@ -61,8 +61,8 @@ def test_every_function_runs_as_invoker_with_a_pinned_search_path(db_url: str) -
         ).fetchall()
     assert len(rows) >= 10
     for name, definer, proconfig in rows:
-        # The one definer: the audit trigger, so that writers need no right to write the log.
-        assert not definer or name == "audit_write", f"{name} is SECURITY DEFINER"
+        # The two definers: the audit and mirror triggers, so that writers need no right to the log or outbox.
+        assert not definer or name in ("audit_write", "mirror_capture"), f"{name} is SECURITY DEFINER"
         assert any(c.startswith("search_path=pg_catalog") for c in proconfig or []), name
 
 

@@ -18,7 +18,7 @@ from psycopg import sql
 from vecpg import migrate
 from vecpg.schema.catalog import catalog_snapshot, snapshot_differences
 
-REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"]
 
 ROWS = [  # id, content, embedding, tenant
     ("a1", "tides follow the moon", "[1,0,0]", "acme"),
@@ -49,6 +49,8 @@ def populate(url: str, revision: str) -> None:
             conn.execute("SELECT vecpg.set_shared_rows('docs', true)")
         if at >= _index("0005"):
             conn.execute("SELECT vecpg.enable_keyword_index('docs')")
+        if at >= _index("0008"):
+            conn.execute("SELECT vecpg.enable_mirror('docs', '{\"payload_indexes\": [\"n\"]}')")
         conn.execute("UPDATE vecpg_data.docs SET content = content || ' again' WHERE id = 'a2'")
         conn.execute("DELETE FROM vecpg_data.docs WHERE id = 'b1'")
 

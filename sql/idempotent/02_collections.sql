@@ -138,6 +138,7 @@ BEGIN
     PERFORM vecpg.keyword_stats_triggers(collection);       -- 06_keyword_search.sql
     PERFORM vecpg.apply_tenancy(collection);                -- 01_tenancy.sql
     PERFORM vecpg.keyword_index_objects(collection);        -- 08_keyword_index.sql
+    PERFORM vecpg.mirror_objects(collection);               -- 09_mirror.sql
 END
 $$;
 COMMENT ON FUNCTION vecpg.collection_created(text) IS

@@ -1,9 +1,10 @@
--- 09_privileges.sql — who may run which function.
+-- 10_privileges.sql — who may run which function.
 --
 -- Functions are executable by everyone (PostgreSQL's default) and run as their caller, so
 -- row-level security and table grants decide what they may touch. The functions that change
 -- collections, their storage, indexes or policies are for vecpg_admin only; the audit trigger,
--- the one SECURITY DEFINER function, may be attached by admins and called by nobody else.
+-- and the mirror's capture trigger, the two SECURITY DEFINER functions, may be attached by admins
+-- and called by nobody else.
 DO $grants$
 DECLARE
     f regprocedure;
@@ -14,7 +15,9 @@ BEGIN
                                  'store_inline', 'refresh_keyword_stats', 'keyword_stats_triggers',
                                  'statement_triggers', 'keyword_index_objects',
                                  'apply_tenancy', 'set_shared_rows', 'create_index', 'drop_index',
-                                 'rebuild_index', 'enable_keyword_index', 'disable_keyword_index', 'audit_write')
+                                 'rebuild_index', 'enable_keyword_index', 'disable_keyword_index', 'audit_write',
+                                 'mirror_objects', 'enable_mirror', 'disable_mirror', 'rebuild_mirror',
+                                 'mirror_capture')
     LOOP
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO vecpg_admin', f);
