@@ -7,6 +7,9 @@ from pathlib import Path
 
 DATABASE_URL_ENV = "VECPG_DATABASE_URL"
 HOME_ENV = "VECPG_HOME"
+QDRANT_PATH_ENV = "VECPG_QDRANT_PATH"
+QDRANT_URL_ENV = "VECPG_QDRANT_URL"
+QDRANT_API_KEY_ENV = "VECPG_QDRANT_API_KEY"
 
 
 def database_url() -> str | None:
@@ -22,3 +25,19 @@ def home() -> Path:
         return Path(configured).expanduser().resolve()
     base = os.environ.get("XDG_DATA_HOME", "").strip() or str(Path.home() / ".local" / "share")
     return Path(base) / "vecpg"
+
+
+def qdrant_path() -> Path:
+    """Where the in-process Qdrant mirror keeps its shards (``VECPG_QDRANT_PATH`` or ``<home>/qdrant``)."""
+    configured = os.environ.get(QDRANT_PATH_ENV, "").strip()
+    return Path(configured).expanduser().resolve() if configured else home() / "qdrant"
+
+
+def qdrant_url() -> str | None:
+    """The Qdrant server URL the user configured, or None to use the in-process shards."""
+    return os.environ.get(QDRANT_URL_ENV, "").strip() or None
+
+
+def qdrant_api_key() -> str | None:
+    """The API key for the Qdrant server, if any."""
+    return os.environ.get(QDRANT_API_KEY_ENV, "").strip() or None

@@ -66,6 +66,11 @@ class ServerError(VecpgError):
     """The embedded PostgreSQL server could not be started, stopped or reached."""
 
 
+class MirrorError(VecpgError):
+    """The Qdrant mirror refused an operation: a collection missing or configured otherwise than
+    its spec (dimension, distance), or a shard that cannot be opened."""
+
+
 class MissingDependency(VecpgError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 

@@ -1,0 +1,136 @@
+"""The mirror on a Qdrant server, through qdrant-client (the ``qdrant`` extra).
+
+Every write waits (``wait=True``) until the server has applied it and written it to its log,
+which is what makes it durable there: :meth:`ServerBackend.flush` has nothing left to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from vecpg.errors import InvalidArgument, MirrorError, MissingDependency
+
+from .backends import CollectionSpec, Hit, Payload, StoredPoint, Vector, check_k
+from .points import DOC_ID, TENANT, MirrorPoint, point_id
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
+
+try:
+    from qdrant_client import QdrantClient, models
+except ImportError as exc:  # pragma: no cover - the test extra installs it
+    raise MissingDependency("the Qdrant server mirror needs qdrant-client: pip install 'vecpg[qdrant]'") from exc
+
+_DISTANCE = {"cosine": models.Distance.COSINE, "l2": models.Distance.EUCLID, "ip": models.Distance.DOT}
+
+
+def _index_schema(field: str) -> models.KeywordIndexParams:
+    # is_tenant lets Qdrant keep each tenant's points together, which filtered search rewards.
+    return models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=field == TENANT or None)
+
+
+def _dense(vector: Any) -> Vector:
+    # The collection has one unnamed vector; a dict would hold it under "".
+    return list(vector[""] if isinstance(vector, dict) else vector)
+
+
+class ServerBackend:
+    """A Qdrant server at ``url`` (with ``api_key``), or the ``client`` given, such as
+    ``QdrantClient(path=...)`` or ``QdrantClient(":memory:")`` (qdrant-client's local mode,
+    which ignores HNSW, quantization and payload index settings). :meth:`close` closes only a
+    client this backend built."""
+
+    def __init__(self, url: str | None = None, api_key: str | None = None, *,
+                 client: QdrantClient | None = None) -> None:
+        if client is None and not url:
+            raise InvalidArgument("ServerBackend needs a url (VECPG_QDRANT_URL) or a client")
+        self._owns_client = client is None
+        self.client = client if client is not None else QdrantClient(url=url, api_key=api_key)
+
+    def ensure_collection(self, spec: CollectionSpec) -> None:
+        wanted = models.VectorParams(size=spec.dimension, distance=_DISTANCE[spec.distance])
+        if self.client.collection_exists(spec.name):
+            info = self.client.get_collection(spec.name)
+            have = info.config.params.vectors
+            if not isinstance(have, models.VectorParams) or (have.size, have.distance) != (wanted.size, wanted.distance):
+                got = (f"dimension={have.size}, distance={have.distance.value}" if isinstance(have, models.VectorParams)
+                       else f"named vectors {sorted(have or {})}")
+                raise MirrorError(f"mirror collection {spec.name!r} exists with {got}, not "
+                                  f"dimension={spec.dimension}, distance={wanted.distance.value}")
+            indexed = info.payload_schema
+        else:
+            quantization = None
+            if spec.quantization == "int8":
+                quantization = models.ScalarQuantization(scalar=models.ScalarQuantizationConfig(
+                    type=models.ScalarType.INT8, quantile=spec.quantile, always_ram=spec.always_ram))
+            self.client.create_collection(
+                spec.name, vectors_config=wanted,
+                hnsw_config=models.HnswConfigDiff(m=spec.hnsw_m, ef_construct=spec.hnsw_ef_construct),
+                quantization_config=quantization,
+            )
+            indexed = {}
+        for field in spec.index_fields():
+            current = indexed.get(field)
+            if current is None or current.data_type != models.PayloadSchemaType.KEYWORD:
+                self.client.create_payload_index(spec.name, field, field_schema=_index_schema(field), wait=True)
+
+    def drop_collection(self, name: str) -> None:
+        if self.client.collection_exists(name):
+            self.client.delete_collection(name)
+
+    def upsert(self, name: str, points: Sequence[MirrorPoint]) -> None:
+        if not points:
+            return
+        batch = [models.PointStruct(id=p.id, vector=list(p.vector), payload=p.payload()) for p in points]
+        self.client.upsert(name, points=batch, wait=True)
+
+    def delete(self, name: str, doc_ids: Sequence[str]) -> None:
+        if not doc_ids:
+            return
+        ids: list[models.ExtendedPointId] = [point_id(d) for d in doc_ids]
+        self.client.delete(name, points_selector=models.PointIdsList(points=ids), wait=True)
+
+    def flush(self, name: str) -> None:
+        """Nothing to do: every write already waited for the server's log (see the module)."""
+
+    def retrieve(self, name: str, doc_ids: Sequence[str]) -> dict[str, tuple[Vector, Payload]]:
+        if not doc_ids:
+            return {}
+        ids: list[models.ExtendedPointId] = [point_id(d) for d in doc_ids]
+        records = self.client.retrieve(name, ids=ids, with_payload=True, with_vectors=True)
+        return {r.payload[DOC_ID]: (_dense(r.vector), r.payload) for r in records if r.payload}
+
+    def scroll(self, name: str, batch_size: int = 256) -> Iterator[StoredPoint]:
+        offset: models.ExtendedPointId | None = None
+        while True:
+            records, offset = self.client.scroll(name, limit=batch_size, offset=offset,
+                                                 with_payload=True, with_vectors=True)
+            for r in records:
+                payload = r.payload or {}
+                yield StoredPoint(payload[DOC_ID], _dense(r.vector), payload)
+            if offset is None:
+                return
+
+    def count(self, name: str) -> int:
+        return self.client.count(name, exact=True).count
+
+    def search(self, name: str, vector: Sequence[float], k: int, filter: models.Filter | None = None, *,
+               exact: bool = False) -> list[Hit]:
+        check_k(k)
+        # exact: a full scan, and over the original vectors, not the int8 copies.
+        params = (models.SearchParams(exact=True, quantization=models.QuantizationSearchParams(ignore=True))
+                  if exact else None)
+        response = self.client.query_points(name, query=list(vector), limit=k, query_filter=filter,
+                                            search_params=params, with_payload=True, with_vectors=False)
+        return [Hit(p.payload[DOC_ID], p.score, p.payload) for p in response.points if p.payload]
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
