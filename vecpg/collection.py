@@ -349,6 +349,29 @@ class Collection:
             row = conn.execute("SELECT vecpg.has_keyword_index(%s)", (self.name,)).fetchone()
         return bool(row and row[0])
 
+    # -- Qdrant mirror ------------------------------------------------------------------------
+    def enable_mirror(self, **settings: Any) -> None:
+        """Mirror this collection to Qdrant from now on (``vecpg mirror sync`` copies it).
+
+        Settings of the Qdrant collection: ``m`` and ``ef_construct`` (HNSW), ``quantization="int8"``
+        with ``quantile`` and ``always_ram``, ``payload_indexes`` (metadata keys to index) and
+        ``content=False`` to leave the text out of the payload. Called again, it changes them and
+        asks for a full copy.
+        """
+        with self.store.connection() as conn:
+            conn.execute("SELECT vecpg.enable_mirror(%s, %s)", (self.name, Jsonb(settings)))
+
+    def disable_mirror(self) -> bool:
+        """Stop mirroring (Qdrant's copy stays as it is); False when the collection was not mirrored."""
+        with self.store.connection() as conn:
+            row = conn.execute("SELECT vecpg.disable_mirror(%s)", (self.name,)).fetchone()
+        return bool(row and row[0])
+
+    def rebuild_mirror(self) -> None:
+        """Ask the next sync to recreate the Qdrant collection from this one."""
+        with self.store.connection() as conn:
+            conn.execute("SELECT vecpg.rebuild_mirror(%s)", (self.name,))
+
     # -- indexes ------------------------------------------------------------------------------
     def create_index(self, index: IndexSpec | None = None, **build: Any) -> str:
         """Build the vector index (HNSW by default), replacing any other; returns its name.

@@ -114,6 +114,12 @@ class Store:
                 raise translated from None
             raise
 
+    @property
+    def admin_url(self) -> str:
+        """The URL for work that row-level security must not restrict (keyword index builds,
+        the mirror's sync): the embedded server's superuser, else the store's own URL."""
+        return self._admin_url or self.url
+
     @contextmanager
     def admin_connection(self) -> Iterator[psycopg.Connection]:
         """A connection for the one operation row-level security must not restrict, building a

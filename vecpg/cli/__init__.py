@@ -12,9 +12,10 @@ from .eval import eval_cmd
 from .index import index
 from .ingest import delete, ingest
 from .migrate import migrate_cmd
+from .mirror import mirror
 from .search import search
 
-for _command in (migrate_cmd, db, collection, ingest, search, delete, index, eval_cmd, demo):
+for _command in (migrate_cmd, db, collection, ingest, search, delete, index, mirror, eval_cmd, demo):
     main.add_command(_command)
 
 __all__ = ["main"]
