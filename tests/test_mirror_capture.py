@@ -34,6 +34,9 @@ def test_enabling_asks_for_a_full_copy(mirrored: psycopg.Connection) -> None:
     assert outbox(mirrored) == [None]
     status = mirrored.execute("SELECT collection, backlog, full_copy_pending FROM vecpg.mirror_status()").fetchall()
     assert status == [("docs", 1, True)]
+    drain(mirrored)
+    status = mirrored.execute("SELECT collection, backlog, full_copy_pending FROM vecpg.mirror_status()").fetchall()
+    assert status == [("docs", 0, False)]
 
 
 def test_every_kind_of_write_is_captured(mirrored: psycopg.Connection, db_url: str) -> None:

@@ -36,6 +36,14 @@ class Backend(Database, Protocol):
 
     def admin_connection(self) -> AbstractContextManager[psycopg.Connection]: ...
 
+    def mirror_backend(self) -> Any: ...
+
+    @property
+    def admin_url(self) -> str: ...
+
+    mirror_max_lag: float
+    mirror_fallback: str
+
 
 # Up to this many rows an upsert is one INSERT ... SELECT FROM unnest(arrays) ON CONFLICT; above
 # it, it goes through the bulk path (binary COPY, see _copy_merge).
@@ -295,6 +303,7 @@ class Collection:
         mode: str = "vector",
         filter: Any = None,
         options: Options | Mapping[str, Any] | None = None,
+        backend: str = "postgres",
         **tuning: Any,
     ) -> list[SearchResult]:
         """The k best documents for a text (or, in vector mode, a vector).
@@ -308,13 +317,25 @@ class Collection:
         ``method`` (adaptive, rrf or convex), ``candidates``, ``rrf_k``, ``vector_weight``,
         ``keyword_weight``, ``max_postings`` (with a keyword index) and ``keyword_index=False``
         (rank exactly). An option the mode does not take is an InvalidArgument.
+        ``backend="qdrant"`` searches the Qdrant mirror instead (vector mode, no tuning), with the
+        same filters and tenant; see ``Store.mirror_max_lag`` and ``Store.mirror_fallback``.
         Like every read and write here, it takes ``tenant=`` to act for one tenant.
         """
         opts = options_for(mode, options, **tuning)  # cheap checks before the model runs
         check_k(k)
         flt = parse_filter(filter)
+        if backend not in ("postgres", "qdrant"):
+            raise InvalidArgument(f"backend must be postgres or qdrant, got {backend!r}")
+        if backend == "qdrant" and (mode != "vector" or options or any(v is not None for v in tuning.values())):
+            raise InvalidArgument("the Qdrant mirror serves vector searches without tuning options")
         if mode == "vector":
             vector = check_vector(self.embed_query(query) if isinstance(query, str) else query, self.dimension)
+            if backend == "qdrant":
+                from .mirror.search import mirror_search
+
+                hits = mirror_search(self, vector, k, flt)
+                if hits is not None:
+                    return hits
             return vector_search(self, vector, k, flt, opts)
         if not isinstance(query, str):
             raise InvalidArgument(f"{mode} search needs a text query")
@@ -366,6 +387,17 @@ class Collection:
         with self.store.connection() as conn:
             row = conn.execute("SELECT vecpg.disable_mirror(%s)", (self.name,)).fetchone()
         return bool(row and row[0])
+
+    def sync_mirror(self) -> int:
+        """Copy this collection's waiting changes to the store's mirror now; events acknowledged.
+
+        With Qdrant Edge, whose shard one process opens at a time, the process that searches the
+        mirror syncs it this way (or runs ``vecpg mirror sync`` when it does not search).
+        """
+        from .mirror.sync import sync
+
+        with psycopg.connect(self.store.admin_url, autocommit=True) as conn:
+            return sync(conn, self.store.mirror_backend(), [self.name])
 
     def rebuild_mirror(self) -> None:
         """Ask the next sync to recreate the Qdrant collection from this one."""

@@ -41,3 +41,17 @@ def qdrant_url() -> str | None:
 def qdrant_api_key() -> str | None:
     """The API key for the Qdrant server, if any."""
     return os.environ.get(QDRANT_API_KEY_ENV, "").strip() or None
+
+
+MIRROR_MAX_LAG_ENV = "VECPG_MIRROR_MAX_LAG"
+MIRROR_FALLBACK_ENV = "VECPG_MIRROR_FALLBACK"
+
+
+def mirror_max_lag() -> float:
+    """Seconds the oldest unsynced change may wait before a Qdrant search falls back (default 5)."""
+    return float(os.environ.get(MIRROR_MAX_LAG_ENV, "").strip() or 5.0)
+
+
+def mirror_fallback() -> str:
+    """What a Qdrant search does when the mirror lags or fails: ``postgres`` (default) or ``error``."""
+    return os.environ.get(MIRROR_FALLBACK_ENV, "").strip() or "postgres"

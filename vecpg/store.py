@@ -59,6 +59,11 @@ class Store:
         self.role: str = role[0] if role else ""
         self.bypasses_rls: bool = bool(role and role[1])
         self.filters = FilterCompiler(self.connection)
+        # Searches through the Qdrant mirror (backend="qdrant"): the lag they accept, in seconds,
+        # and what they do beyond it or when Qdrant fails ("postgres" or "error").
+        self.mirror_max_lag: float = config.mirror_max_lag()
+        self.mirror_fallback: str = config.mirror_fallback()
+        self._mirror_backend: Any = None
 
     # -- tenancy ------------------------------------------------------------------------------
     @contextmanager
@@ -141,8 +146,26 @@ class Store:
                 raise translated from None
             raise
 
+    def mirror_backend(self) -> Any:
+        """The Qdrant mirror of this store's collections, opened on first use (``VECPG_QDRANT_URL``
+        or Qdrant Edge in process: an Edge shard is open in one process at a time, so sync and
+        search through the same store then)."""
+        if self._mirror_backend is None:
+            from .mirror.backends import backend_from_env
+
+            self._mirror_backend = backend_from_env()
+        return self._mirror_backend
+
+    def set_mirror_backend(self, backend: Any) -> None:
+        """Use this mirror backend (a ServerBackend on a client you configured, or the EdgeBackend
+        another store of this process opened: an Edge shard opens once per process)."""
+        self._mirror_backend = backend
+
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection, and the mirror's backend."""
+        if self._mirror_backend is not None:
+            self._mirror_backend.close()
+            self._mirror_backend = None
         self._pool.close()
 
     def __enter__(self) -> Self:

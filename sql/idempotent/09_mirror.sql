@@ -163,13 +163,16 @@ END
 $$;
 COMMENT ON FUNCTION vecpg.disable_mirror(text) IS 'Stop mirroring a collection; false when it was not mirrored';
 
--- Per mirrored collection: events waiting, the oldest one's time and age, whether a full copy is due.
+-- Per mirrored collection: events waiting, the oldest one's time and age, whether a full copy is
+-- due. SECURITY DEFINER: searches through the mirror check its lag as any reader, and these
+-- counts tell nothing of the ids in the outbox.
 CREATE OR REPLACE FUNCTION vecpg.mirror_status()
 RETURNS TABLE (collection text, backlog bigint, oldest timestamptz, lag interval, full_copy_pending boolean)
-LANGUAGE sql STABLE SECURITY INVOKER
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
-    SELECT m.collection, count(o.seq), min(o.at), now() - min(o.at), coalesce(bool_or(o.doc_id IS NULL), false)
+    SELECT m.collection, count(o.seq), min(o.at), now() - min(o.at),
+           coalesce(bool_or(o.seq IS NOT NULL AND o.doc_id IS NULL), false)  -- NULLs of the outer join are no event
     FROM vecpg.mirror m LEFT JOIN vecpg.mirror_outbox o ON o.collection = m.collection
     GROUP BY m.collection ORDER BY m.collection
 $$;

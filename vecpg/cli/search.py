@@ -65,12 +65,14 @@ def print_results(results: list[SearchResult], as_json: bool) -> None:
 @click.option("--mode", type=click.Choice(MODES), default="vector", show_default=True)
 @click.option("--filter", "filter_json", help='Filter as JSON, e.g. \'{"topic": "astronomy", "year": {"$gte": 2020}}\'.')
 @tuning_options(TUNING)
+@click.option("--backend", type=click.Choice(["postgres", "qdrant"]), default="postgres", show_default=True,
+              help="Search the Qdrant mirror instead (vector mode; falls back to PostgreSQL when it lags).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array of results.")
 @connection_options
 @click.pass_context
-def search(ctx: click.Context, text: str, name: str, k: int, mode: str, filter_json: str | None, as_json: bool,
-           **tuning: Any) -> None:
+def search(ctx: click.Context, text: str, name: str, k: int, mode: str, filter_json: str | None, backend: str,
+           as_json: bool, **tuning: Any) -> None:
     """Search a collection with a text query."""
     flt = parse_filter(filter_json)
     coll = store_of(ctx).collection(name)
-    print_results(coll.search(text, k=k, mode=mode, filter=flt, **tuning), as_json)
+    print_results(coll.search(text, k=k, mode=mode, filter=flt, backend=backend, **tuning), as_json)

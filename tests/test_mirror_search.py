@@ -1,0 +1,107 @@
+"""Searching through the Qdrant mirror: the same results as PostgreSQL's exact search, the same
+filters, the caller's tenant enforced, and PostgreSQL again when the mirror lags."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import vecpg
+from vecpg.cli import main
+
+
+@pytest.fixture
+def mirrored(store: vecpg.Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> vecpg.Collection:
+    monkeypatch.setenv("VECPG_QDRANT_PATH", str(tmp_path / "qdrant"))
+    monkeypatch.delenv("VECPG_QDRANT_URL", raising=False)
+    docs = store.create_collection("docs", dimension=4)
+    rng = random.Random(3)
+    docs.upsert([{"id": f"d{i}", "content": f"text {i}", "embedding": [rng.uniform(-1, 1) for _ in range(4)],
+                  "metadata": {"n": i, "tags": ["even" if i % 2 == 0 else "odd"]}} for i in range(60)])
+    docs.enable_mirror()
+    assert docs.sync_mirror() == 1
+    return docs
+
+
+QUERIES = [np.array(v) for v in ([0.3, -0.2, 0.9, 0.1], [-1, 0.5, 0, 0.2], [0.1, 0.1, 0.1, -0.9])]
+
+
+@pytest.mark.parametrize("filter", [None, {"n": {"$gte": 20}}, {"tags": {"$contains": "odd"}},
+                                    {"$or": [{"n": {"$lt": 5}}, {"id": {"$in": ["d40", "d41"]}}]}])
+def test_the_mirror_finds_what_postgres_finds(mirrored: vecpg.Collection, filter) -> None:
+    for q in QUERIES:
+        ours = mirrored.search(q, k=10, filter=filter)  # exact: no vector index in PostgreSQL
+        theirs = mirrored.search(q, k=10, filter=filter, backend="qdrant")
+        assert [h.id for h in theirs] == [h.id for h in ours]
+        assert np.allclose([h.score for h in theirs], [h.score for h in ours], atol=1e-5)
+        assert theirs[0].content == ours[0].content and theirs[0].metadata == ours[0].metadata
+
+
+def test_a_lagging_mirror_falls_back_to_postgres_or_fails(mirrored: vecpg.Collection, store: vecpg.Store) -> None:
+    mirrored.upsert([{"id": "fresh", "content": "new", "embedding": [0.3, -0.2, 0.9, 0.1]}])
+    store.mirror_max_lag = 0.0
+    assert mirrored.search(QUERIES[0], k=1, backend="qdrant")[0].id == "fresh"  # from PostgreSQL
+    store.mirror_fallback = "error"
+    with pytest.raises(vecpg.MirrorError, match="lags"):
+        mirrored.search(QUERIES[0], k=1, backend="qdrant")
+    assert mirrored.sync_mirror() == 1
+    assert mirrored.search(QUERIES[0], k=1, backend="qdrant")[0].id == "fresh"  # from Qdrant, caught up
+
+
+def test_filters_qdrant_cannot_say_are_refused(mirrored: vecpg.Collection) -> None:
+    with pytest.raises(vecpg.FilterError, match="exists"):
+        mirrored.search(QUERIES[0], k=3, filter={"n": {"$exists": True}}, backend="qdrant")
+    with pytest.raises(vecpg.InvalidArgument):
+        mirrored.search("text", k=3, mode="keyword", backend="qdrant")
+    with pytest.raises(vecpg.InvalidArgument):
+        mirrored.search(QUERIES[0], k=3, ef_search=100, backend="qdrant")
+
+
+def test_tenants_see_only_their_points(store: vecpg.Store, logins: dict[str, str], tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VECPG_QDRANT_PATH", str(tmp_path / "qdrant"))
+    monkeypatch.delenv("VECPG_QDRANT_URL", raising=False)
+    docs = store.create_collection("docs", dimension=2)
+    with vecpg.connect(logins["writer"], pool_size=1) as writer:
+        writer.set_mirror_backend(store.mirror_backend())  # one Edge shard per process
+        for tenant in ("a", "b"):
+            writer.collection("docs").upsert([{"id": f"{tenant}{i}", "content": tenant, "embedding": [1, i]}
+                                              for i in range(3)], tenant=tenant)
+        docs.upsert([{"id": "shared", "content": "for all", "embedding": [1, 0]}])
+        with store.connection() as conn:
+            conn.execute("SELECT vecpg.set_shared_rows('docs', true)")
+        docs.enable_mirror()
+        docs.sync_mirror()  # the superuser's store copies every tenant's rows
+        coll = writer.collection("docs")
+        widen = {"$or": [{"tenant_id": "b"}, {"n": {"$ne": 1}}]}
+        for tenant, own in (("a", {"a0", "a1", "a2"}), ("b", {"b0", "b1", "b2"})):
+            for flt in (None, widen):
+                hits = coll.search([1, 0], k=20, filter=flt, backend="qdrant", tenant=tenant)
+                assert {h.id for h in hits} == own | {"shared"}
+                assert {h.id for h in hits} == {h.id for h in coll.search([1, 0], k=20, filter=flt, tenant=tenant)}
+        assert {h.id for h in coll.search([1, 0], k=20, backend="qdrant")} == {"shared"}  # no tenant
+
+
+def test_search_through_the_mirror_from_the_command_line(store: vecpg.Store, db_url: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch, embedder) -> None:
+    monkeypatch.setenv("VECPG_QDRANT_PATH", str(tmp_path / "qdrant"))
+    monkeypatch.delenv("VECPG_QDRANT_URL", raising=False)
+    notes = store.create_collection("notes")  # all-MiniLM-L6-v2
+    notes.upsert([{"id": "tide", "content": "The moon pulls the tides."},
+                  {"id": "bread", "content": "Sourdough needs a hot oven."}])
+    notes.enable_mirror()
+    notes.sync_mirror()
+    store.close()  # the command opens the Edge shard itself: one process at a time
+
+    def ids(backend: str) -> list[str]:
+        result = CliRunner().invoke(main, ["--url", db_url, "search", "why are there tides", "-c", "notes",
+                                           "--backend", backend, "--json"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return [hit["id"] for hit in json.loads(result.output)]
+
+    assert ids("qdrant") == ids("postgres") == ["tide", "bread"]

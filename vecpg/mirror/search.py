@@ -1,0 +1,73 @@
+"""Vector search through the Qdrant mirror, with PostgreSQL's filters and tenants.
+
+The caller's tenant becomes a condition beside the whole user filter (mirror/filters.py), so
+the mirror enforces what row-level security enforces in PostgreSQL. A mirror lagging more than
+``store.mirror_max_lag`` seconds, or failing, makes the search fall back to PostgreSQL, or raise
+MirrorError when ``store.mirror_fallback`` is ``"error"``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import psycopg
+
+from ..errors import MirrorError
+from ..search.results import SearchResult
+from .backends import Hit, MirrorBackend
+from .filters import tenant_filter
+from .points import CONTENT, DOC_ID, METADATA, TITLE
+
+if TYPE_CHECKING:
+    from ..collection import Collection
+
+FALLBACKS = ("postgres", "error")
+
+
+def _result(hit: Hit, distance: str) -> SearchResult:
+    # Qdrant's score is the similarity for cosine and ip, the distance itself for l2.
+    if distance == "cosine":
+        dist, score = 1.0 - hit.score, hit.score
+    elif distance == "ip":
+        dist, score = -hit.score, hit.score
+    else:
+        dist, score = hit.score, None
+    p = hit.payload
+    return SearchResult(p[DOC_ID], p.get(TITLE), p.get(CONTENT) or "", p.get(METADATA) or {}, dist, score)
+
+
+def mirror_state(conn: psycopg.Connection, collection: str, max_lag: float) -> tuple[str | None, bool]:
+    """Why the mirror cannot answer now (None when it is current enough), and whether the
+    collection shares its rows without a tenant."""
+    row = conn.execute("SELECT extract(epoch FROM s.lag), s.full_copy_pending, c.shared_rows "
+                       "FROM vecpg.collection c LEFT JOIN vecpg.mirror_status() s ON s.collection = c.name "
+                       "WHERE c.name = %s", (collection,)).fetchone()
+    if row is None or row[1] is None:
+        return f'collection "{collection}" is not mirrored', bool(row and row[2])
+    lag, full_copy, shared = row
+    if full_copy:
+        return f'the mirror of "{collection}" waits for a full copy (vecpg mirror sync)', shared
+    if lag is not None and float(lag) > max_lag:
+        return f'the mirror of "{collection}" lags {float(lag):.1f} s behind (more than {max_lag:g} s)', shared
+    return None, shared
+
+
+def mirror_search(collection: Collection, vector: np.ndarray, k: int, filter: Any) -> list[SearchResult] | None:
+    """The k nearest points of the mirror, or None when the search should go to PostgreSQL."""
+    store = collection.store
+    with store.connection() as conn:
+        problem, shared_rows = mirror_state(conn, collection.name, store.mirror_max_lag)
+    if problem is None:
+        backend: MirrorBackend = store.mirror_backend()
+        models = "edge" if type(backend).__name__ == "EdgeBackend" else "client"
+        # A filter Qdrant cannot say exactly is the caller's error (FilterError), not a reason to fall back.
+        condition = tenant_filter(filter, store.current_tenant, shared_rows, models)
+        try:
+            hits = backend.search(collection.name, [float(x) for x in vector], k, condition)
+            return [_result(h, collection.distance) for h in hits]
+        except Exception as exc:  # noqa: BLE001 - an unreachable or failing Qdrant, whatever raised it
+            problem = f"Qdrant failed: {exc}"
+    if store.mirror_fallback == "error":
+        raise MirrorError(problem)
+    return None
