@@ -171,3 +171,41 @@ def test_killed_syncs_lose_nothing_and_add_nothing(conn: psycopg.Connection, db_
             assert np.allclose(vector, expected, atol=1e-5)
     finally:
         backend.close()
+
+
+class _Flaky:
+    """The real Edge backend, failing its first upserts as an unreachable Qdrant would."""
+
+    def __init__(self, inner: EdgeBackend, failures: int) -> None:
+        self.inner, self.failures = inner, failures
+
+    def upsert(self, name, points) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("Qdrant unreachable")
+        self.inner.upsert(name, points)
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+
+def test_follow_retries_until_qdrant_answers(conn: psycopg.Connection, db_url: str, backend: EdgeBackend,
+                                             capfd: pytest.CaptureFixture[str]) -> None:
+    from vecpg.mirror.sync import follow
+
+    conn.execute("INSERT INTO vecpg_data.docs (id, content, embedding) VALUES ('a', 'x', '[1,0,0,0]')")
+    conn.execute("SELECT vecpg.enable_mirror('docs')")
+    flaky = _Flaky(backend, failures=2)
+    done = threading.Event()
+    runner = threading.Thread(target=follow, args=(db_url, flaky), kwargs={"poll": 0.2, "should_stop": done.is_set})
+    runner.start()
+    try:
+        deadline = time.monotonic() + 20
+        while conn.execute("SELECT backlog FROM vecpg.mirror_status()").fetchone() != (0,):
+            assert time.monotonic() < deadline, "the follower never caught up"
+            time.sleep(0.1)
+    finally:
+        done.set()
+        runner.join()
+    assert flaky.failures == 0 and verify(conn, backend, "docs").ok
+    assert capfd.readouterr().err.count("Qdrant unreachable") == 2

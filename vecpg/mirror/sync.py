@@ -12,6 +12,7 @@ do nothing. An event without an id recreates the Qdrant collection from the tabl
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -136,8 +137,9 @@ def follow(url: str, backend: MirrorBackend, collections: list[str] | None = Non
            on_batch: Callable[[str, BatchResult], None] | None = None) -> None:
     """Sync, then wait for NOTIFY (or ``poll`` seconds) and sync again, until ``should_stop``.
 
-    Transient failures (the database or Qdrant unreachable for a while) are retried with an
-    exponential backoff up to 30 s; the events stay in the outbox meanwhile.
+    Failures (the database or Qdrant unreachable for a while, a Qdrant error) are reported on
+    stderr and retried with an exponential backoff up to 30 s; the events stay in the outbox
+    meanwhile, so nothing is lost however long it takes.
     """
     backoff = 0.5
     while not should_stop():
@@ -149,8 +151,9 @@ def follow(url: str, backend: MirrorBackend, collections: list[str] | None = Non
                     backoff = 0.5
                     for _ in listener.notifies(timeout=poll, stop_after=1):
                         pass
-        except (psycopg.OperationalError, MirrorError):
+        except Exception as exc:  # noqa: BLE001 - a follower outlives whatever failed; see the docstring
             if should_stop():
                 return
+            print(f"vecpg mirror sync: {' '.join(str(exc).split())} (retrying in {backoff:g} s)", file=sys.stderr)
             time.sleep(backoff)
             backoff = min(backoff * 2, 30.0)
