@@ -16,6 +16,7 @@ import numpy as np
 import psycopg
 import pytest
 from pgvector.psycopg import register_vector
+from psycopg import sql
 
 from vecpg.mirror.edge import EdgeBackend
 from vecpg.mirror.sync import sync
@@ -209,3 +210,30 @@ def test_follow_retries_until_qdrant_answers(conn: psycopg.Connection, db_url: s
         runner.join()
     assert flaky.failures == 0 and verify(conn, backend, "docs").ok
     assert capfd.readouterr().err.count("Qdrant unreachable") == 2
+
+
+def test_two_syncs_at_once_share_the_work_without_doing_it_twice(conn: psycopg.Connection, db_url: str,
+                                                                backend: EdgeBackend) -> None:
+    conn.execute("SELECT vecpg.create_collection('more', 4)")
+    for name in ("docs", "more"):
+        conn.execute(f"SELECT vecpg.enable_mirror('{name}')")  # constant names
+    rng = random.Random(5)
+    for i in range(300):
+        for name in ("docs", "more"):
+            conn.execute(sql.SQL("INSERT INTO vecpg_data.{} (id, content, embedding) VALUES (%s, 'x', %s)")
+                         .format(sql.Identifier(name)), (f"d{i}", _vec(rng)))
+    total = conn.execute("SELECT count(*) FROM vecpg.mirror_outbox").fetchone()[0]
+    acked: list[int] = []
+
+    def worker() -> None:
+        with psycopg.connect(db_url, autocommit=True) as c:
+            while c.execute("SELECT count(*) FROM vecpg.mirror_outbox").fetchone()[0]:
+                acked.append(sync(c, backend, batch=25))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(acked) == total == 602  # every event acknowledged exactly once
+    assert verify(conn, backend, "docs").ok and verify(conn, backend, "more").ok
