@@ -96,6 +96,10 @@ def sync_batch(conn: psycopg.Connection, backend: MirrorBackend, collection: str
                 while page := cur.fetchmany(PAGE):
                     backend.upsert(collection, _points(page, lambda _id: last, content))
                     upserted += len(page)
+            # Qdrant Edge builds its HNSW graph only when asked (a server does it in the background).
+            optimize = getattr(backend, "optimize", None)
+            if optimize is not None:
+                optimize(collection)
         else:
             backend.ensure_collection(spec)
             revision: dict[str, int] = {}
