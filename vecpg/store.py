@@ -64,6 +64,7 @@ class Store:
         self.mirror_max_lag: float = config.mirror_max_lag()
         self.mirror_fallback: str = config.mirror_fallback()
         self._mirror_backend: Any = None
+        self._owns_mirror_backend = True  # False for one lent by set_mirror_backend: its owner closes it
 
     # -- tenancy ------------------------------------------------------------------------------
     @contextmanager
@@ -158,14 +159,16 @@ class Store:
 
     def set_mirror_backend(self, backend: Any) -> None:
         """Use this mirror backend (a ServerBackend on a client you configured, or the EdgeBackend
-        another store of this process opened: an Edge shard opens once per process)."""
+        another store of this process opened: an Edge shard opens once per process). The store
+        does not close it."""
         self._mirror_backend = backend
+        self._owns_mirror_backend = False
 
     def close(self) -> None:
         """Close every pooled connection, and the mirror's backend."""
-        if self._mirror_backend is not None:
+        if self._mirror_backend is not None and self._owns_mirror_backend:
             self._mirror_backend.close()
-            self._mirror_backend = None
+        self._mirror_backend = None
         self._pool.close()
 
     def __enter__(self) -> Self:
