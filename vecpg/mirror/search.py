@@ -8,7 +8,9 @@ MirrorError when ``store.mirror_fallback`` is ``"error"``.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import psycopg
@@ -53,11 +55,33 @@ def mirror_state(conn: psycopg.Connection, collection: str, max_lag: float) -> t
     return None, shared
 
 
+# A current mirror is trusted this long per store and collection before its lag is asked again:
+# asking costs a round trip, a third of a search through Qdrant Edge. So a lag bound holds
+# within this many seconds. A lagging mirror is asked again at every search.
+STATE_TTL = 0.5
+
+
+_STATES: WeakKeyDictionary[Any, dict[str, tuple[float, float, str | None, bool]]] = WeakKeyDictionary()
+
+
+def _state(collection: Collection) -> tuple[str | None, bool]:
+    store = collection.store
+    cache = _STATES.setdefault(store, {})
+    now = time.monotonic()
+    cached = cache.get(collection.name)
+    if cached is not None and now - cached[0] < STATE_TTL and cached[1] == store.mirror_max_lag:
+        return cached[2], cached[3]
+    with store.connection() as conn:
+        problem, shared = mirror_state(conn, collection.name, store.mirror_max_lag)
+    if problem is None:
+        cache[collection.name] = (now, store.mirror_max_lag, problem, shared)
+    return problem, shared
+
+
 def mirror_search(collection: Collection, vector: np.ndarray, k: int, filter: Any) -> list[SearchResult] | None:
     """The k nearest points of the mirror, or None when the search should go to PostgreSQL."""
     store = collection.store
-    with store.connection() as conn:
-        problem, shared_rows = mirror_state(conn, collection.name, store.mirror_max_lag)
+    problem, shared_rows = _state(collection)
     if problem is None:
         backend: MirrorBackend = store.mirror_backend()
         models = "edge" if type(backend).__name__ == "EdgeBackend" else "client"
