@@ -53,8 +53,12 @@ def spec_for(conn: psycopg.Connection, collection: str, settings: dict[str, Any]
     row = conn.execute("SELECT dimension, distance FROM vecpg.collection WHERE name = %s", (collection,)).fetchone()
     if row is None:
         raise MirrorError(f'collection "{collection}" does not exist')
+    return _spec(collection, row[0], row[1], settings)
+
+
+def _spec(collection: str, dimension: int, distance: str, settings: dict[str, Any]) -> CollectionSpec:
     given = {field: settings[key] for key, field in _SETTINGS.items() if key in settings}
-    return CollectionSpec(name=collection, dimension=row[0], distance=row[1],
+    return CollectionSpec(name=collection, dimension=dimension, distance=distance,  # type: ignore[arg-type]
                           payload_indexes=tuple(settings.get("payload_indexes", ())), **given)
 
 
@@ -79,12 +83,12 @@ def sync_batch(conn: psycopg.Connection, backend: MirrorBackend, collection: str
             return BatchResult()
         settings: dict[str, Any] = events[0][2]
         content = bool(settings.get("content", True))
-        table = conn.execute("SELECT schema_name, table_name FROM vecpg.collection WHERE name = %s",
-                             (collection,)).fetchone()
-        if table is None:
+        row = conn.execute("SELECT schema_name, table_name, dimension, distance FROM vecpg.collection WHERE name = %s",
+                           (collection,)).fetchone()
+        if row is None:
             raise MirrorError(f'collection "{collection}" does not exist')
-        rows_sql = sql.SQL(query("mirror_rows")).format(table=sql.Identifier(*table))  # type: ignore[arg-type]
-        spec = spec_for(conn, collection, settings)
+        rows_sql = sql.SQL(query("mirror_rows")).format(table=sql.Identifier(row[0], row[1]))  # type: ignore[arg-type]
+        spec = _spec(collection, row[2], row[3], settings)
         last = max(seq for seq, _, _ in events)
         full = any(doc_id is None for _, doc_id, _ in events)
         upserted = deleted = 0
