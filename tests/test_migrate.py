@@ -61,9 +61,11 @@ def test_every_function_runs_as_invoker_with_a_pinned_search_path(db_url: str) -
         ).fetchall()
     assert len(rows) >= 10
     for name, definer, proconfig in rows:
-        # The definers: the audit and mirror triggers, so that writers need no right to the log or
-        # outbox, and the mirror's status, which readers check before searching Qdrant.
-        assert not definer or name in ("audit_write", "mirror_capture", "mirror_status"), f"{name} is SECURITY DEFINER"
+        # The definers: the audit, mirror and embedding-queue triggers, so that writers need no
+        # right to the log, outbox or queue, and the mirror's status, which readers check before
+        # searching Qdrant.
+        definers = ("audit_write", "mirror_capture", "embedding_capture", "mirror_status")
+        assert not definer or name in definers, f"{name} is SECURITY DEFINER"
         assert any(c.startswith("search_path=pg_catalog") for c in proconfig or []), name
 
 

@@ -75,8 +75,9 @@ _ID, _TITLE, _CONTENT, _METADATA, _EMBEDDING, _TENANT = range(6)
 
 
 def _text_to_embed(row: _Checked) -> str:
-    """Title and content together: what the collection's model embeds."""
-    return f"{row[_TITLE]} {row[_CONTENT]}".strip() if row[_TITLE] else row[_CONTENT]
+    """Title and content together: what the collection's model embeds, character for character
+    what SQL's vecpg.embedding_text gives the embedding workers."""
+    return f"{row[_TITLE]} {row[_CONTENT]}".strip(" ") if row[_TITLE] else row[_CONTENT]
 
 
 def _bad_text(value: Any, name: str, row: int, doc_id: Any) -> InvalidDocument:

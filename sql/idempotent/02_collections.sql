@@ -4,7 +4,7 @@
 -- A collection is a table (vecpg_data.<name> unless a schema is given) with id, title, content,
 -- embedding, metadata, tenant_id, timestamps and a generated tsvector, recorded in
 -- vecpg.collection. Columns are created here; everything else comes from collection_created,
--- which 10_existing_collections.sql runs again for every collection at each upgrade.
+-- which 99_existing_collections.sql runs again for every collection at each upgrade.
 
 CREATE OR REPLACE FUNCTION vecpg.touch_updated_at()
 RETURNS trigger
@@ -139,6 +139,7 @@ BEGIN
     PERFORM vecpg.apply_tenancy(collection);                -- 01_tenancy.sql
     PERFORM vecpg.keyword_index_objects(collection);        -- 08_keyword_index.sql
     PERFORM vecpg.mirror_objects(collection);               -- 09_mirror.sql
+    PERFORM vecpg.embedding_queue_objects(collection);      -- 10_embedding_queue.sql
 END
 $$;
 COMMENT ON FUNCTION vecpg.collection_created(text) IS

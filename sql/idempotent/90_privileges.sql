@@ -1,9 +1,9 @@
--- 10_privileges.sql — who may run which function.
+-- 90_privileges.sql — who may run which function.
 --
 -- Functions are executable by everyone (PostgreSQL's default) and run as their caller, so
 -- row-level security and table grants decide what they may touch. The functions that change
 -- collections, their storage, indexes or policies are for vecpg_admin only; the audit trigger,
--- and the mirror's capture trigger, the two SECURITY DEFINER functions, may be attached by admins
+-- and the mirror's and the embedding queue's capture triggers, the SECURITY DEFINER functions, may be attached by admins
 -- and called by nobody else.
 DO $grants$
 DECLARE
@@ -17,7 +17,10 @@ BEGIN
                                  'apply_tenancy', 'set_shared_rows', 'create_index', 'drop_index',
                                  'rebuild_index', 'enable_keyword_index', 'disable_keyword_index', 'audit_write',
                                  'mirror_objects', 'enable_mirror', 'disable_mirror', 'rebuild_mirror',
-                                 'mirror_capture')
+                                 'mirror_capture', 'embedding_queue_objects', 'embedding_capture',
+                                 'queue_missing_embeddings', 'claim_embeddings', 'store_embeddings',
+                                 'embedding_failed', 'release_embeddings', 'retry_embeddings',
+                                 'embedding_status_rows', 'set_embedder')
     LOOP
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO vecpg_admin', f);

@@ -1,4 +1,4 @@
--- 11_existing_collections.sql — every collection brought up to this layer.
+-- 99_existing_collections.sql — every collection brought up to this layer.
 --
 -- Runs last, at the end of every upgrade: what collection_created gives a new collection
 -- (storage settings, triggers, policies, grants, the keyword index's search function) is
