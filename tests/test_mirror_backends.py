@@ -327,9 +327,40 @@ def test_server_creates_with_the_spec_settings(storage: Path) -> None:
     assert (scalar.type, scalar.quantile, scalar.always_ram) == (models.ScalarType.INT8, 0.9, False)
 
 
+def test_edge_indexes_points_written_after_its_last_build(storage: Path) -> None:
+    """Edge runs no optimizer of its own: maintain() builds HNSW once OPTIMIZE_AFTER points wait."""
+    from vecpg.mirror import edge
+
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((edge.OPTIMIZE_AFTER, 384)).astype(np.float32)
+    points = [MirrorPoint(doc_id=str(i), vector=vectors[i].tolist(), title=None, content=None, metadata={},
+                          tenant_id=None, revision=1, created_at=None, updated_at=None) for i in range(len(vectors))]
+    with EdgeBackend(storage) as backend:
+        backend.ensure_collection(CollectionSpec(name="docs", dimension=384))
+        half = len(points) // 2
+        backend.upsert("docs", points[:half])
+        assert not backend.maintain("docs")
+        backend.upsert("docs", points[half:])
+        assert backend.info("docs").indexed_vectors_count == 0
+        assert backend.maintain("docs")
+        assert backend.info("docs").indexed_vectors_count == len(points)
+        assert not backend.maintain("docs")  # nothing new since
+
+
 def test_a_collection_that_was_never_created(storage: Path) -> None:
     with EdgeBackend(storage) as backend, pytest.raises(MirrorError, match="ensure_collection"):
         backend.count("nothing")
+    with ServerBackend(client=QdrantClient(":memory:")) as backend, pytest.raises(MirrorError, match="nothing"):
+        backend.count("nothing")
+
+
+def test_an_unreachable_server_is_a_mirror_error() -> None:
+    # Port 9 (discard) has no Qdrant: the refused connection comes back as MirrorError, not httpx's.
+    with ServerBackend("http://127.0.0.1:9") as backend:
+        for call in (lambda: backend.count("docs"), lambda: list(backend.scroll("docs")),
+                     lambda: backend.search("docs", [0.0] * DIM, 3)):
+            with pytest.raises(MirrorError, match="127.0.0.1:9"):
+                call()
 
 
 @pytest.mark.parametrize("bad", [{"name": "../up"}, {"name": "Docs"}, {"dimension": 0}, {"distance": "euclid"},

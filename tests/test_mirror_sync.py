@@ -174,6 +174,27 @@ def test_killed_syncs_lose_nothing_and_add_nothing(conn: psycopg.Connection, db_
         backend.close()
 
 
+def test_a_following_sync_stops_soon_after_sigterm(conn: psycopg.Connection, db_url: str, tmp_path: Path) -> None:
+    """SIGTERM while the follower waits (its poll is 5 s): it finishes and exits within a second."""
+    conn.execute("SELECT vecpg.enable_mirror('docs')")
+    env = {**os.environ, "VECPG_QDRANT_PATH": str(tmp_path / "qdrant")}
+    env.pop("VECPG_QDRANT_URL", None)
+    command = [sys.executable, "-m", "vecpg.cli", "--url", db_url, "mirror", "sync", "--follow"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while conn.execute("SELECT count(*) FROM vecpg.mirror_outbox").fetchone()[0]:
+            assert time.monotonic() < deadline, "the follower never copied the collection"
+            time.sleep(0.1)
+        time.sleep(0.5)  # now waiting for a NOTIFY
+        process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        assert process.wait(timeout=10) == 0
+        assert time.monotonic() - started < 1.5
+    finally:
+        process.kill()
+
+
 class _Flaky:
     """The real Edge backend, failing its first upserts as an unreachable Qdrant would."""
 

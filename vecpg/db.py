@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import psycopg
 from pgvector.psycopg import register_vector
 from psycopg_pool import ConnectionPool
@@ -42,3 +45,20 @@ def open_pool(url: str, min_size: int = 1, max_size: int = 4) -> ConnectionPool:
     )
     pool.open(wait=True, timeout=30)
     return pool
+
+
+STOP_CHECK = 0.25  # seconds between looks at should_stop while waiting for a NOTIFY
+
+
+def wait_for_notify(listener: psycopg.Connection, timeout: float, should_stop: Callable[[], bool]) -> bool:
+    """Wait up to ``timeout`` seconds for a NOTIFY on ``listener`` (which LISTENs already); True
+    if one came. Waits in short slices so that a stop request (SIGTERM) is seen within
+    STOP_CHECK seconds, not at the end of a long poll interval."""
+    deadline = time.monotonic() + timeout
+    while not should_stop():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        for _ in listener.notifies(timeout=min(left, STOP_CHECK), stop_after=1):
+            return True
+    return False

@@ -88,7 +88,8 @@ def mirror_search(collection: Collection, vector: np.ndarray, k: int, filter: An
         # A filter Qdrant cannot say exactly is the caller's error (FilterError), not a reason to fall back.
         condition = tenant_filter(filter, store.current_tenant, shared_rows, models)
         try:
-            hits = backend.search(collection.name, [float(x) for x in vector], k, condition)
+            # tolist() gives Python floats ten times faster than a comprehension over numpy scalars.
+            hits = backend.search(collection.name, np.asarray(vector, dtype=np.float64).tolist(), k, condition)
             return [_result(h, collection.distance) for h in hits]
         except Exception as exc:  # noqa: BLE001 - an unreachable or failing Qdrant, whatever raised it
             problem = f"Qdrant failed: {exc}"

@@ -6,10 +6,11 @@ which is what makes it durable there: :meth:`ServerBackend.flush` has nothing le
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from vecpg.errors import InvalidArgument, MirrorError, MissingDependency
+from vecpg.errors import InvalidArgument, MirrorError, MissingDependency, VecpgError
 
 from .backends import CollectionSpec, Hit, Payload, StoredPoint, Vector, check_k
 from .points import DOC_ID, TENANT, MirrorPoint, point_id
@@ -21,6 +22,25 @@ try:
     from qdrant_client import QdrantClient, models
 except ImportError as exc:  # pragma: no cover - the test extra installs it
     raise MissingDependency("the Qdrant server mirror needs qdrant-client: pip install 'vecpg[qdrant]'") from exc
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _wrapped(method: F) -> F:
+    """Whatever qdrant-client raises (HTTP and gRPC errors, a refused connection, local mode's
+    ValueError for a missing collection) reaches vecpg's callers as one MirrorError."""
+
+    @functools.wraps(method)
+    def call(self: ServerBackend, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except VecpgError:
+            raise  # our own checks (k, names) keep their class
+        except Exception as exc:  # see the docstring
+            raise MirrorError(f"Qdrant server {self.where}: {' '.join(str(exc).split()) or type(exc).__name__}") from exc
+
+    return call  # type: ignore[return-value]
+
 
 _DISTANCE = {"cosine": models.Distance.COSINE, "l2": models.Distance.EUCLID, "ip": models.Distance.DOT}
 
@@ -46,8 +66,10 @@ class ServerBackend:
         if client is None and not url:
             raise InvalidArgument("ServerBackend needs a url (VECPG_QDRANT_URL) or a client")
         self._owns_client = client is None
+        self.where = url or "(client given)"
         self.client = client if client is not None else QdrantClient(url=url, api_key=api_key)
 
+    @_wrapped
     def ensure_collection(self, spec: CollectionSpec) -> None:
         wanted = models.VectorParams(size=spec.dimension, distance=_DISTANCE[spec.distance])
         if self.client.collection_exists(spec.name):
@@ -75,16 +97,19 @@ class ServerBackend:
             if current is None or current.data_type != models.PayloadSchemaType.KEYWORD:
                 self.client.create_payload_index(spec.name, field, field_schema=_index_schema(field), wait=True)
 
+    @_wrapped
     def drop_collection(self, name: str) -> None:
         if self.client.collection_exists(name):
             self.client.delete_collection(name)
 
+    @_wrapped
     def upsert(self, name: str, points: Sequence[MirrorPoint]) -> None:
         if not points:
             return
         batch = [models.PointStruct(id=p.id, vector=list(p.vector), payload=p.payload()) for p in points]
         self.client.upsert(name, points=batch, wait=True)
 
+    @_wrapped
     def delete(self, name: str, doc_ids: Sequence[str]) -> None:
         if not doc_ids:
             return
@@ -94,6 +119,7 @@ class ServerBackend:
     def flush(self, name: str) -> None:
         """Nothing to do: every write already waited for the server's log (see the module)."""
 
+    @_wrapped
     def retrieve(self, name: str, doc_ids: Sequence[str]) -> dict[str, tuple[Vector, Payload]]:
         if not doc_ids:
             return {}
@@ -104,17 +130,22 @@ class ServerBackend:
     def scroll(self, name: str, batch_size: int = 256) -> Iterator[StoredPoint]:
         offset: models.ExtendedPointId | None = None
         while True:
-            records, offset = self.client.scroll(name, limit=batch_size, offset=offset,
-                                                 with_payload=True, with_vectors=True)
+            records, offset = self._page(name, batch_size, offset)
             for r in records:
                 payload = r.payload or {}
                 yield StoredPoint(payload[DOC_ID], _dense(r.vector), payload)
             if offset is None:
                 return
 
+    @_wrapped
+    def _page(self, name: str, limit: int, offset: models.ExtendedPointId | None) -> tuple[list[Any], Any]:
+        return self.client.scroll(name, limit=limit, offset=offset, with_payload=True, with_vectors=True)
+
+    @_wrapped
     def count(self, name: str) -> int:
         return self.client.count(name, exact=True).count
 
+    @_wrapped
     def search(self, name: str, vector: Sequence[float], k: int, filter: models.Filter | None = None, *,
                exact: bool = False) -> list[Hit]:
         check_k(k)

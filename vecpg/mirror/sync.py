@@ -23,6 +23,7 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from ..db import wait_for_notify
 from ..errors import MirrorError
 from ..resources import query
 from .backends import CollectionSpec, MirrorBackend
@@ -121,6 +122,10 @@ def sync_batch(conn: psycopg.Connection, backend: MirrorBackend, collection: str
             upserted, deleted = len(rows), len(gone)
         backend.flush(collection)  # durable before the events go
         conn.execute("DELETE FROM vecpg.mirror_outbox WHERE seq = ANY(%s)", ([seq for seq, _, _ in events],))
+    # Index what accumulated (Qdrant Edge only), after the commit: the events are not held meanwhile.
+    maintain = getattr(backend, "maintain", None)
+    if maintain is not None and not full:
+        maintain(collection)
     return BatchResult(len(events), upserted, deleted, full)
 
 
@@ -157,8 +162,7 @@ def follow(url: str, backend: MirrorBackend, collections: list[str] | None = Non
                 while not should_stop():
                     sync(conn, backend, collections, batch=batch, on_batch=on_batch)
                     backoff = 0.5
-                    for _ in listener.notifies(timeout=poll, stop_after=1):
-                        pass
+                    wait_for_notify(listener, poll, should_stop)
         except Exception as exc:  # noqa: BLE001 - a follower outlives whatever failed; see the docstring
             if should_stop():
                 return
