@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Iterator
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import numpy as np
 import psycopg
 import pytest
 from pgvector.psycopg import register_vector
@@ -39,7 +43,7 @@ def as_user(url: str, user: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_url() -> Iterator[str]:
     """URL of a PostgreSQL server with pgvector, for the whole session."""
     external = os.environ.get("VECPG_TEST_DATABASE_URL")
     if external:
@@ -47,10 +51,14 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     # Tests need little memory; keep the test server small whatever the machine.
     os.environ.setdefault("VECPG_SHARED_BUFFERS", "256MB")
-    server = EmbeddedServer(tmp_path_factory.mktemp("vecpg-home"))
+    # Not under tmp_path_factory: pytest deletes all but its three latest base directories, so a
+    # pytest run started beside this one would delete the running server's data directory.
+    home = Path(tempfile.mkdtemp(prefix="vecpg-test-home-"))
+    server = EmbeddedServer(home)
     url = server.start()
     yield url
     server.stop()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def _admin(server_url: str) -> psycopg.Connection:
@@ -150,3 +158,31 @@ def embedder() -> vecpg.Embedder:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+class CountingEmbedder:
+    """The real model, counting the texts it is asked to embed (model calls are what the
+    embedding queue promises to save). ``fail_on``: texts containing it raise, as a model
+    failing on one input would."""
+
+    def __init__(self, inner: vecpg.Embedder, fail_on: str | None = None) -> None:
+        self.inner, self.fail_on = inner, fail_on
+        self.model, self.dimension = inner.model, inner.dimension
+        self.texts: list[str] = []
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if self.fail_on is not None and any(self.fail_on in t for t in texts):
+            raise RuntimeError(f"cannot embed a text containing {self.fail_on!r}")
+        with self._lock:
+            self.texts.extend(texts)
+        return self.inner.embed(texts)
+
+    def for_collection(self, model: str, embedder: str | None = None) -> CountingEmbedder:
+        """Shaped like ``Store.embedder_for_collection``, to give a Worker."""
+        return self
+
+
+@pytest.fixture
+def counting(embedder: vecpg.Embedder) -> CountingEmbedder:
+    return CountingEmbedder(embedder)

@@ -186,6 +186,11 @@ class Store:
         return embedder_for(model)
 
     # -- collections --------------------------------------------------------------------------
+    def embedder_for_collection(self, model: str, embedder: str | None = None) -> Embedder:
+        """The embedder of a collection with ``model`` and the embedder name it records (None:
+        the store's default), for the embedding workers."""
+        return self.embedder(model)
+
     def create_collection(
         self,
         name: str,

@@ -14,8 +14,9 @@ from .ingest import delete, ingest
 from .migrate import migrate_cmd
 from .mirror import mirror
 from .search import search
+from .worker import worker
 
-for _command in (migrate_cmd, db, collection, ingest, search, delete, index, mirror, eval_cmd, demo):
+for _command in (migrate_cmd, db, collection, ingest, search, delete, index, mirror, worker, eval_cmd, demo):
     main.add_command(_command)
 
 __all__ = ["main"]
