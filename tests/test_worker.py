@@ -117,7 +117,7 @@ def test_a_text_changed_while_embedding_never_gets_the_old_vector(conn: psycopg.
     add(conn, TEXTS)
     racing = _WriterDuringEmbedding(embedder, db_url)
     with Worker(db_url, WorkerOptions(batch=10), embedder_for=racing.for_collection) as worker:
-        first = worker.run_batch("docs", docs.model, None, 384)  # type: ignore[arg-type]
+        first = worker.run_batch(worker.collections()[0])
         assert first == 3
         assert conn.execute("SELECT embedding IS NULL FROM vecpg_data.docs WHERE id = 'lava'").fetchone() == (True,)
         worker.run_once()

@@ -20,8 +20,18 @@ from .errors import NO_MODEL_FIX, DimensionMismatch, InvalidArgument
 from .filters import parse_filter
 from .indexes import HNSW, IndexInfo, IndexSpec
 from .resources import query
-from .search import Options, SearchResult, Statements, hybrid_search, keyword_search, options_for, vector_search
+from .search import (
+    Options,
+    SearchResult,
+    Statements,
+    chunk_search,
+    hybrid_search,
+    keyword_search,
+    options_for,
+    vector_search,
+)
 from .search.target import Database
+from .worker.chunking import check_chunking
 
 if TYPE_CHECKING:
     from .embed import Embedder
@@ -304,6 +314,7 @@ class Collection:
         filter: Any = None,
         options: Options | Mapping[str, Any] | None = None,
         backend: str = "postgres",
+        chunks: bool = False,
         **tuning: Any,
     ) -> list[SearchResult]:
         """The k best documents for a text (or, in vector mode, a vector).
@@ -319,15 +330,18 @@ class Collection:
         (rank exactly). An option the mode does not take is an InvalidArgument.
         ``backend="qdrant"`` searches the Qdrant mirror instead (vector mode, no tuning), with the
         same filters and tenant; see ``Store.mirror_max_lag`` and ``Store.mirror_fallback``.
-        Like every read and write here, it takes ``tenant=`` to act for one tenant.
+        ``chunks=True`` (vector mode, a chunked collection: ``enable_chunking``) ranks documents by
+        their best chunk and returns it as ``highlight``. Like every read and write here, it takes ``tenant=`` to act for one tenant.
         """
         opts = options_for(mode, options, **tuning)  # cheap checks before the model runs
         check_k(k)
         flt = parse_filter(filter)
         if backend not in ("postgres", "qdrant"):
             raise InvalidArgument(f"backend must be postgres or qdrant, got {backend!r}")
-        if backend == "qdrant" and (mode != "vector" or options or any(v is not None for v in tuning.values())):
-            raise InvalidArgument("the Qdrant mirror serves vector searches without tuning options")
+        if backend == "qdrant" and (mode != "vector" or options or chunks or any(v is not None for v in tuning.values())):
+            raise InvalidArgument("the Qdrant mirror serves vector searches without tuning options or chunks")
+        if chunks and mode != "vector":
+            raise InvalidArgument("searching by chunks is a vector search: use mode='vector'")
         if mode == "vector":
             vector = check_vector(self.embed_query(query) if isinstance(query, str) else query, self.dimension)
             if backend == "qdrant":
@@ -336,6 +350,8 @@ class Collection:
                 hits = mirror_search(self, vector, k, flt)
                 if hits is not None:
                     return hits
+            if chunks:
+                return chunk_search(self, vector, k, flt, opts)
             return vector_search(self, vector, k, flt, opts)
         if not isinstance(query, str):
             raise InvalidArgument(f"{mode} search needs a text query")
@@ -343,6 +359,39 @@ class Collection:
         if mode == "keyword":
             return keyword_search(self, query, k, flt, opts)
         return hybrid_search(self, query, self.embed_query(query), k, flt, opts)
+
+    # -- chunks -------------------------------------------------------------------------------
+    def enable_chunking(self, chunk_tokens: int | None = None, chunk_overlap: int | None = None) -> int:
+        """Split documents longer than ``chunk_tokens`` model tokens (default 240, overlapping
+        by 40: they fit all-MiniLM-L6-v2's 256-token window) into chunks with their own vectors,
+        written by the embedding workers; returns the documents queued for chunking. Search
+        with ``chunks=True`` then ranks documents by their best chunk."""
+        if self.model is None:
+            raise InvalidArgument(f"collection {self.name!r} has no model: only collections the workers embed "
+                                  "can be chunked")
+        params: dict[str, Any] = {"collection": self.name}
+        if chunk_tokens is not None:
+            check_chunking(self.model, chunk_tokens)
+            params["chunk_tokens"] = chunk_tokens
+        if chunk_overlap is not None:
+            params["chunk_overlap"] = chunk_overlap
+        call = ", ".join(f"{name} => %({name})s" for name in params)
+        with self.store.connection() as conn:
+            row = conn.execute(f"SELECT vecpg.enable_chunking({call})", params).fetchone()  # type: ignore[arg-type]
+        return int(row[0]) if row else 0
+
+    def disable_chunking(self) -> bool:
+        """Drop the chunks: one vector per document again. False when it was not chunked."""
+        with self.store.connection() as conn:
+            row = conn.execute("SELECT vecpg.disable_chunking(%s)", (self.name,)).fetchone()
+        return bool(row and row[0])
+
+    def chunking(self) -> tuple[int, int] | None:
+        """(chunk_tokens, chunk_overlap), or None when documents are not chunked."""
+        with self.store.connection() as conn:
+            row = conn.execute("SELECT chunk_tokens, chunk_overlap FROM vecpg.collection WHERE name = %s",
+                               (self.name,)).fetchone()
+        return None if row is None or row[0] is None else (row[0], row[1])
 
     # -- keyword index ------------------------------------------------------------------------
     def enable_keyword_index(self) -> int:

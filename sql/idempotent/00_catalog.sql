@@ -77,6 +77,17 @@ AS $$
 $$;
 COMMENT ON FUNCTION vecpg.distance_operator(text) IS 'pgvector operator of a distance name';
 
+-- The index operator class of a distance, schema-qualified (pgvector may live in any schema).
+CREATE OR REPLACE FUNCTION vecpg.vector_opclass(distance text)
+RETURNS text
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT format('%I.%I', vecpg.vector_schema(),
+                  CASE distance WHEN 'cosine' THEN 'vector_cosine_ops' WHEN 'l2' THEN 'vector_l2_ops'
+                                ELSE 'vector_ip_ops' END)
+$$;
+
 -- Statement-level triggers `prefix`_insert, _update and _delete on a collection table, each
 -- calling `fn`(collection name) with transition tables: one call per statement, so a COPY of
 -- 100,000 rows runs each once. `update_tables` names the transition tables an UPDATE passes.

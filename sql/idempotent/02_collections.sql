@@ -121,6 +121,7 @@ BEGIN
         RETURN false;
     END IF;
     c := vecpg.get_collection(collection);
+    PERFORM vecpg.disable_chunking(collection);
     EXECUTE format('DROP TABLE IF EXISTS %I.%I', c.schema_name, c.table_name);
     DELETE FROM vecpg.collection AS x WHERE x.name = c.name;
     RETURN true;
@@ -140,6 +141,7 @@ BEGIN
     PERFORM vecpg.keyword_index_objects(collection);        -- 08_keyword_index.sql
     PERFORM vecpg.mirror_objects(collection);               -- 09_mirror.sql
     PERFORM vecpg.embedding_queue_objects(collection);      -- 10_embedding_queue.sql
+    PERFORM vecpg.chunk_objects(collection);                -- 11_chunks.sql
 END
 $$;
 COMMENT ON FUNCTION vecpg.collection_created(text) IS

@@ -117,10 +117,7 @@ BEGIN
         with_clause := format('lists = %s', lists);
     END IF;
 
-    opclass := format('%I.%I', vecpg.vector_schema(),
-                      CASE c.distance WHEN 'cosine' THEN 'vector_cosine_ops'
-                                      WHEN 'l2' THEN 'vector_l2_ops'
-                                      ELSE 'vector_ip_ops' END);
+    opclass := vecpg.vector_opclass(c.distance);
     PERFORM vecpg.drop_index(collection);
     PERFORM vecpg._raise_build_resources(params);
     index_name := left(c.table_name, 48) || '_embedding_' || method;

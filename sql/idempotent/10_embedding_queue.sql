@@ -6,7 +6,8 @@
 -- by its text, title and content as the model sees them (vecpg.embedding_text): a change of
 -- metadata queues nothing; a change of text drops the old vector in the same statement (a
 -- search never finds a document by the vector of a text it no longer has) and queues the new
--- text; a delete or a vector written by the client cancels. A worker writes a vector only if
+-- text; a delete or a vector written by the client cancels (except, in a chunked collection, for
+-- a text too long for one vector: the workers chunk it). A worker writes a vector only if
 -- the row still has the text whose SHA-256 it claimed, so it never stores a stale one.
 
 -- Function bodies here are strings, never BEGIN ATOMIC: those depend on the tables and
@@ -63,15 +64,35 @@ SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
 DECLARE
     coll text := TG_ARGV[0];
+    c vecpg.collection;
+    chunked boolean;
     queued bigint := 0;
 BEGIN
+    SELECT * INTO c FROM vecpg.collection x WHERE x.name = coll;
+    chunked := c.chunk_tokens IS NOT NULL;
     IF TG_OP = 'TRUNCATE' THEN
         DELETE FROM vecpg.embedding_queue q WHERE q.collection = coll;
+        IF chunked THEN
+            EXECUTE format('TRUNCATE %I.%I', c.schema_name, vecpg.chunk_table(coll));
+        END IF;
         RETURN NULL;
     END IF;
     IF TG_OP = 'DELETE' THEN
         DELETE FROM vecpg.embedding_queue q USING old_rows o WHERE q.collection = coll AND q.doc_id = o.id;
+        IF chunked THEN
+            EXECUTE format('DELETE FROM %I.%I ch USING old_rows o WHERE ch.parent_id = o.id',
+                           c.schema_name, vecpg.chunk_table(coll));
+        END IF;
         RETURN NULL;
+    END IF;
+    IF TG_OP = 'UPDATE' AND chunked THEN
+        -- Chunks of a text that changed (or of an id that is gone) are stale: they go now, and
+        -- the worker writes the new text's chunks with its vector.
+        EXECUTE format(
+            'DELETE FROM %I.%I ch USING old_rows o LEFT JOIN new_rows n ON n.id = o.id '
+            'WHERE ch.parent_id = o.id AND (n.id IS NULL '
+            '      OR vecpg.text_hash(o.title, o.content) <> vecpg.text_hash(n.title, n.content))',
+            c.schema_name, vecpg.chunk_table(coll));
     END IF;
     IF TG_OP = 'UPDATE' THEN
         -- Given a vector by the writer, or renamed away: nothing left to embed under that id.
@@ -84,7 +105,9 @@ BEGIN
         INSERT INTO vecpg.embedding_queue AS q (collection, doc_id, text_hash)
         SELECT coll, n.id, vecpg.text_hash(n.title, n.content)
         FROM new_rows n
-        WHERE n.embedding IS NULL AND vecpg.embedding_text(n.title, n.content) <> ''
+        WHERE vecpg.embedding_text(n.title, n.content) <> ''
+          AND (n.embedding IS NULL
+               OR (chunked AND length(vecpg.embedding_text(n.title, n.content)) > c.chunk_tokens))
         ORDER BY n.id
         ON CONFLICT (collection, doc_id) DO UPDATE
             SET text_hash = EXCLUDED.text_hash, queued_at = now(), attempts = 0, retry_at = now(),
@@ -92,13 +115,19 @@ BEGIN
         GET DIAGNOSTICS queued = ROW_COUNT;
     ELSIF TG_OP = 'UPDATE' THEN
         -- Queued: rows without a vector whose text changed, that lost their vector, or are new
-        -- under a changed id. A row still waiting with the same text keeps its place.
+        -- under a changed id; in a chunked collection, also long texts written with a vector
+        -- (the client's one vector cannot stand for their chunks). A row still waiting with the
+        -- same text keeps its place.
         INSERT INTO vecpg.embedding_queue AS q (collection, doc_id, text_hash)
         SELECT coll, n.id, vecpg.text_hash(n.title, n.content)
         FROM new_rows n LEFT JOIN old_rows o ON o.id = n.id
-        WHERE n.embedding IS NULL AND vecpg.embedding_text(n.title, n.content) <> ''
-          AND (o.id IS NULL OR o.embedding IS NOT NULL
-               OR vecpg.text_hash(o.title, o.content) <> vecpg.text_hash(n.title, n.content))
+        WHERE vecpg.embedding_text(n.title, n.content) <> ''
+          AND ((n.embedding IS NULL
+                AND (o.id IS NULL OR o.embedding IS NOT NULL
+                     OR vecpg.text_hash(o.title, o.content) <> vecpg.text_hash(n.title, n.content)))
+               OR (chunked AND n.embedding IS NOT NULL
+                   AND length(vecpg.embedding_text(n.title, n.content)) > c.chunk_tokens
+                   AND (o.id IS NULL OR vecpg.text_hash(o.title, o.content) <> vecpg.text_hash(n.title, n.content))))
         ORDER BY n.id
         ON CONFLICT (collection, doc_id) DO UPDATE
             SET text_hash = EXCLUDED.text_hash, queued_at = now(), attempts = 0, retry_at = now(),
@@ -258,11 +287,16 @@ $$;
 COMMENT ON FUNCTION vecpg.claim_embeddings(text, integer, integer) IS
     'Claim queued documents for an embedding worker: their ids, text hashes and texts';
 
--- Write the vectors a worker computed: only into rows that still have the text it embedded
--- and no vector; the queue rows of those texts go. Records the batch for throughput.
+-- Write the vectors a worker computed, into the rows whose queue entry it still holds with the
+-- text it embedded (a row changed meanwhile was queued again under its new hash; a row given a
+-- vector by its writer left the queue); the queue rows of those texts go. For a chunked
+-- collection, the chunks of the rows written replace their old ones in the same statement.
+-- Records the batch for throughput.
 CREATE OR REPLACE FUNCTION vecpg.store_embeddings(
     collection text, worker integer, ids text[], hashes bytea[], vectors @vector_schema@.vector[],
-    seconds double precision DEFAULT 0
+    seconds double precision DEFAULT 0,
+    chunk_parents text[] DEFAULT '{}', chunk_nos integer[] DEFAULT '{}', chunk_starts integer[] DEFAULT '{}',
+    chunk_ends integer[] DEFAULT '{}', chunk_texts text[] DEFAULT '{}', chunk_vectors @vector_schema@.vector[] DEFAULT '{}'
 )
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
@@ -271,30 +305,44 @@ AS $$
 #variable_conflict use_variable
 DECLARE
     c vecpg.collection := vecpg.get_collection(collection);
-    written integer;
+    written text[];
 BEGIN
     IF cardinality(ids) IS DISTINCT FROM cardinality(hashes) OR cardinality(ids) IS DISTINCT FROM cardinality(vectors) THEN
         RAISE EXCEPTION 'ids, hashes and vectors must have the same length' USING ERRCODE = 'VP005';
     END IF;
     EXECUTE format(
-        'UPDATE %I.%I d SET embedding = v.vector FROM unnest($1, $2, $3) AS v(id, hash, vector) '
-        'WHERE d.id = v.id AND d.embedding IS NULL AND vecpg.text_hash(d.title, d.content) = v.hash',
+        'WITH v AS (SELECT * FROM unnest($1, $2, $3) AS v(id, hash, vector)), '
+        'mine AS (SELECT v.* FROM v JOIN vecpg.embedding_queue q ON q.doc_id = v.id AND q.text_hash = v.hash '
+        '         WHERE q.collection = $4 AND q.claimed_by = $5), '
+        'updated AS (UPDATE %I.%I d SET embedding = mine.vector FROM mine '
+        '            WHERE d.id = mine.id AND vecpg.text_hash(d.title, d.content) = mine.hash RETURNING d.id) '
+        'SELECT coalesce(array_agg(id), ''{}'') FROM updated',
         c.schema_name, c.table_name)
-        USING ids, hashes, vectors;
-    GET DIAGNOSTICS written = ROW_COUNT;
+        INTO written USING ids, hashes, vectors, c.name, worker;
+    IF c.chunk_tokens IS NOT NULL AND cardinality(written) > 0 THEN
+        EXECUTE format('DELETE FROM %I.%I ch WHERE ch.parent_id = ANY($1)', c.schema_name, vecpg.chunk_table(c.name))
+            USING written;
+        EXECUTE format(
+            'INSERT INTO %I.%I (parent_id, chunk_no, start_char, end_char, content, embedding) '
+            'SELECT * FROM unnest($1, $2, $3, $4, $5, $6) AS x(p, n, s, e, t, v) WHERE x.p = ANY($7)',
+            c.schema_name, vecpg.chunk_table(c.name))
+            USING chunk_parents, chunk_nos, chunk_starts, chunk_ends, chunk_texts, chunk_vectors, written;
+    END IF;
     -- Texts embedded, whether or not the row took the vector (deleted, changed, given one):
     -- a changed text was queued again under its new hash, which stays.
     DELETE FROM vecpg.embedding_queue q USING unnest(ids, hashes) AS v(id, hash)
     WHERE q.collection = c.name AND q.doc_id = v.id AND q.text_hash = v.hash;
     UPDATE vecpg.embedding_queue q SET claimed_by = NULL, claimed_at = NULL
     WHERE q.collection = c.name AND q.doc_id = ANY(ids) AND q.claimed_by = worker;
-    INSERT INTO vecpg.embedding_log (collection, embedded, failed, seconds) VALUES (c.name, written, 0, seconds);
+    INSERT INTO vecpg.embedding_log (collection, embedded, failed, seconds)
+    VALUES (c.name, cardinality(written), 0, seconds);
     DELETE FROM vecpg.embedding_log l WHERE l.collection = c.name AND l.at < now() - interval '1 day';
-    RETURN written;
+    RETURN cardinality(written);
 END
 $$;
-COMMENT ON FUNCTION vecpg.store_embeddings(text, integer, text[], bytea[], @vector_schema@.vector[], double precision) IS
-    'Write computed vectors into documents that still have the embedded text';
+COMMENT ON FUNCTION vecpg.store_embeddings(text, integer, text[], bytea[], @vector_schema@.vector[], double precision,
+                                           text[], integer[], integer[], integer[], text[], @vector_schema@.vector[]) IS
+    'Write computed vectors (and chunks) into documents that still have the embedded text';
 
 -- A worker could not embed these rows: keep the error, count the attempt, retry after a backoff
 -- (30 s, doubling, at most an hour), and after max_attempts move them to the failed list.

@@ -20,7 +20,8 @@ BEGIN
                                  'mirror_capture', 'embedding_queue_objects', 'embedding_capture',
                                  'queue_missing_embeddings', 'claim_embeddings', 'store_embeddings',
                                  'embedding_failed', 'release_embeddings', 'retry_embeddings',
-                                 'embedding_status_rows', 'set_embedder')
+                                 'embedding_status_rows', 'set_embedder', 'chunk_objects', 'enable_chunking',
+                                 'disable_chunking')
     LOOP
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO vecpg_admin', f);

@@ -7,6 +7,10 @@
 -- Which embedder computes a collection's vectors (sentence-transformers, transformers, onnx,
 -- onnx-int8; vecpg.embedding knows the list); NULL: the store's default.
 ALTER TABLE vecpg.collection ADD COLUMN embedder text;
+-- Long documents split into chunks of this many model tokens, overlapping by chunk_overlap,
+-- each with its own vector (vecpg.enable_chunking); NULL: one vector per document, of the
+-- text the model's window holds.
+ALTER TABLE vecpg.collection ADD COLUMN chunk_tokens integer, ADD COLUMN chunk_overlap integer;
 
 -- A document waiting for its vector: queued in the transaction that wrote its text without one.
 -- text_hash is the SHA-256 of the text the model sees, as queued: a worker writes its vector

@@ -48,8 +48,10 @@ def print_results(results: list[SearchResult], as_json: bool) -> None:
         return
     for rank, r in enumerate(results, start=1):
         score = f"{r.score:.4f}" if r.score is not None else f"d={r.distance:.4f}"
-        snippet = r.content if len(r.content) <= 100 else r.content[:97] + "..."
-        why = ""
+        # A chunk that ranked the document says why it did: show it whole, up to 400 characters.
+        shown, room = (r.highlight, 400) if r.highlight else (r.content, 100)
+        snippet = shown if len(shown) <= room else shown[:room - 3] + "..."
+        why = f" (chunk {r.chunk_no})" if r.chunk_no is not None else ""
         if r.vector_rank is not None or r.keyword_rank is not None:
             ranks = [f"{leg} #{rank}" if rank else f"no {leg}" for leg, rank in
                      (("vector", r.vector_rank), ("keyword", r.keyword_rank))]
@@ -67,12 +69,13 @@ def print_results(results: list[SearchResult], as_json: bool) -> None:
 @tuning_options(TUNING)
 @click.option("--backend", type=click.Choice(["postgres", "qdrant"]), default="postgres", show_default=True,
               help="Search the Qdrant mirror instead (vector mode; falls back to PostgreSQL when it lags).")
+@click.option("--chunks", is_flag=True, help="Vector mode: rank documents by their best chunk (a chunked collection).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array of results.")
 @connection_options
 @click.pass_context
 def search(ctx: click.Context, text: str, name: str, k: int, mode: str, filter_json: str | None, backend: str,
-           as_json: bool, **tuning: Any) -> None:
+           chunks: bool, as_json: bool, **tuning: Any) -> None:
     """Search a collection with a text query."""
     flt = parse_filter(filter_json)
     coll = store_of(ctx).collection(name)
-    print_results(coll.search(text, k=k, mode=mode, filter=flt, backend=backend, **tuning), as_json)
+    print_results(coll.search(text, k=k, mode=mode, filter=flt, backend=backend, chunks=chunks, **tuning), as_json)

@@ -1,5 +1,6 @@
 """Search: vector, keyword (BM25) and hybrid; options per mode; typed results; cached statements."""
 
+from .chunks import chunk_search
 from .hybrid import hybrid_search
 from .keyword import keyword_search
 from .options import MODES, HybridOptions, KeywordOptions, Options, VectorOptions, options_for
@@ -17,6 +18,7 @@ __all__ = [
     "SearchTarget",
     "Statements",
     "VectorOptions",
+    "chunk_search",
     "hybrid_search",
     "keyword_search",
     "options_for",

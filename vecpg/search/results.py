@@ -13,6 +13,8 @@ class SearchResult:
     ``score``: vector mode, the similarity (None for l2, see ``distance``); keyword mode, BM25;
     hybrid mode, the fused score, with each list's rank and score beside it (None when the
     document was not in that list); the vector list's score is the similarity, -distance for l2.
+    Searching by chunks (``chunks=True``): the best chunk's number and text, which ranked the
+    document (None when the document's own vector did).
     """
 
     id: str
@@ -25,6 +27,8 @@ class SearchResult:
     vector_score: float | None = None
     keyword_rank: int | None = None
     keyword_score: float | None = None
+    chunk_no: int | None = None
+    highlight: str | None = None
 
 
 def score_of(distance: float, metric: str) -> float | None:

@@ -23,6 +23,7 @@ from pgvector.psycopg import register_vector
 from ..db import wait_for_notify
 from ..embed import Embedder, embedder_for
 from ..errors import CollectionNotFound, PermissionDenied
+from .chunking import Chunk, chunks
 from .options import WorkerOptions
 
 if TYPE_CHECKING:
@@ -52,6 +53,18 @@ class WorkerStats:
         self.batches += 1
         self.model_seconds += seconds
         self.by_collection[collection] = self.by_collection.get(collection, 0) + embedded
+
+
+@dataclass(frozen=True)
+class Target:
+    """A collection a worker embeds for, as the catalog describes it."""
+
+    name: str
+    model: str
+    embedder: str | None
+    dimension: int
+    chunk_tokens: int | None = None
+    chunk_overlap: int | None = None
 
 
 @dataclass(frozen=True)
@@ -97,13 +110,13 @@ class Worker:
             if row and row[0]:
                 return key
 
-    def collections(self) -> list[tuple[str, str, str | None, int]]:
-        """(name, model, embedder, dimension) of the collections this worker serves."""
-        rows = self.conn.execute("SELECT name, model, embedder, dimension FROM vecpg.collection "
-                                 "WHERE model IS NOT NULL ORDER BY name").fetchall()
+    def collections(self) -> list[Target]:
+        """The collections this worker serves: all with a model, or those of ``options.collections``."""
+        rows = self.conn.execute("SELECT name, model, embedder, dimension, chunk_tokens, chunk_overlap "
+                                 "FROM vecpg.collection WHERE model IS NOT NULL ORDER BY name").fetchall()
         if not self.options.collections:
-            return rows
-        known = {r[0]: r for r in rows}
+            return [Target(*r) for r in rows]
+        known = {r[0]: Target(*r) for r in rows}
         for name in self.options.collections:
             if name not in known:
                 exists = self.conn.execute("SELECT 1 FROM vecpg.collection WHERE name = %s", (name,)).fetchone()
@@ -112,64 +125,97 @@ class Worker:
         return [known[n] for n in self.options.collections]
 
     # -- one batch --------------------------------------------------------------------------
-    def run_batch(self, collection: str, model: str, embedder: str | None, dimension: int) -> int:
-        """Claim, embed and write one batch of ``collection``; rows claimed (0: nothing ready)."""
+    def run_batch(self, target: Target) -> int:
+        """Claim, embed and write one batch of a collection; rows claimed (0: nothing ready)."""
         rows = self.conn.execute("SELECT doc_id, text_hash, body FROM vecpg.claim_embeddings(%s, %s, %s)",
-                                 (collection, self.key, self.options.batch)).fetchall()
+                                 (target.name, self.key, self.options.batch)).fetchall()
         if not rows:
             return 0
         claimed = [_Claimed(r[0], r[1], r[2]) for r in rows]
         try:
             started = time.perf_counter()
-            done, failed = self._embed(claimed, self._embedder_for(model, embedder), dimension)
+            plans = [self._plan(target, c.text) for c in claimed]
+            done, failed = self._embed(claimed, plans, self._embedder_for(target.model, target.embedder),
+                                       target.dimension)
             seconds = time.perf_counter() - started
-            written = 0
-            if done:
-                written = self.conn.execute(
-                    "SELECT vecpg.store_embeddings(%s, %s, %s, %s, %s, %s)",
-                    (collection, self.key, [c.doc_id for c, _ in done], [c.text_hash for c, _ in done],
-                     [v for _, v in done], seconds)).fetchone()[0]  # type: ignore[index]
+            written = self._store(target, done, seconds) if done else 0
             for error, ids in _by_error(failed).items():
                 self.conn.execute("SELECT vecpg.embedding_failed(%s, %s, %s, %s, %s)",
-                                  (collection, self.key, ids, error, self.options.max_attempts))
+                                  (target.name, self.key, ids, error, self.options.max_attempts))
         except BaseException:
-            self._release(collection, [c.doc_id for c in claimed])
+            self._release(target.name, [c.doc_id for c in claimed])
             raise
         for stats in (self.stats, self._run_stats):
-            stats.add(collection, written, len(failed), seconds)
+            stats.add(target.name, written, len(failed), seconds)
         if self._on_batch:
-            self._on_batch(collection, written, len(failed))
+            self._on_batch(target.name, written, len(failed))
         return len(claimed)
 
-    def _embed(self, claimed: Sequence[_Claimed], embedder: Embedder,
-               dimension: int) -> tuple[list[tuple[_Claimed, np.ndarray]], list[tuple[_Claimed, str]]]:
-        """Vectors for the rows that could be embedded, errors for the others. A batch that fails
-        is embedded again row by row, so that one bad row fails alone."""
+    @staticmethod
+    def _plan(target: Target, text: str) -> list[Chunk]:
+        if target.chunk_tokens is None:
+            return []
+        return chunks(target.model, text, target.chunk_tokens, target.chunk_overlap or 0)
+
+    def _store(self, target: Target, done: list[_Embedded], seconds: float) -> int:
+        """One statement: each document's vector (its first chunk's when it has chunks) and its chunks."""
+        parents: list[str] = []
+        numbers: list[int] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        texts: list[str] = []
+        vectors: list[np.ndarray] = []
+        for claimed, plan, matrix in done:
+            for number, (chunk, vector) in enumerate(zip(plan, matrix)):
+                parents.append(claimed.doc_id)
+                numbers.append(number)
+                starts.append(chunk.start)
+                ends.append(chunk.end)
+                texts.append(chunk.text)
+                vectors.append(vector)
+        row = self.conn.execute(
+            "SELECT vecpg.store_embeddings(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (target.name, self.key, [c.doc_id for c, _, _ in done], [c.text_hash for c, _, _ in done],
+             [m[0] for _, _, m in done], seconds, parents, numbers, starts, ends, texts, vectors)).fetchone()
+        return int(row[0]) if row else 0
+
+    def _embed(self, claimed: Sequence[_Claimed], plans: Sequence[list[Chunk]], embedder: Embedder,
+               dimension: int) -> tuple[list[_Embedded], list[tuple[_Claimed, str]]]:
+        """For each row that could be embedded, its vectors (one per chunk, or one for its text);
+        errors for the others. A batch that fails is embedded again row by row, so that one bad
+        row fails alone."""
         if embedder.dimension != dimension:
             error = f"model {embedder.model} gives {embedder.dimension}-d vectors, the collection holds {dimension}-d"
             return [], [(c, error) for c in claimed]
+        units = [[chunk.text for chunk in plan] or [c.text] for c, plan in zip(claimed, plans)]
         try:
-            return self._checked(claimed, embedder.embed([c.text for c in claimed])), []
+            return self._split(claimed, plans, units, embedder.embed([t for unit in units for t in unit])), []
         except Exception as exc:  # noqa: BLE001 - any model failure; narrowed down row by row below
             if len(claimed) == 1:
                 return [], [(claimed[0], _message(exc))]
-        done: list[tuple[_Claimed, np.ndarray]] = []
+        done: list[_Embedded] = []
         failed: list[tuple[_Claimed, str]] = []
-        for c in claimed:
+        for c, plan, unit in zip(claimed, plans, units):
             try:
-                done += self._checked([c], embedder.embed([c.text]))
+                done += self._split([c], [plan], [unit], embedder.embed(unit))
             except Exception as exc:  # noqa: BLE001 - kept in the queue as the row's last error
                 failed.append((c, _message(exc)))
         return done, failed
 
     @staticmethod
-    def _checked(claimed: Sequence[_Claimed], vectors: np.ndarray) -> list[tuple[_Claimed, np.ndarray]]:
+    def _split(claimed: Sequence[_Claimed], plans: Sequence[list[Chunk]], units: Sequence[list[str]],
+               vectors: np.ndarray) -> list[_Embedded]:
         matrix = np.asarray(vectors, dtype=np.float32)
-        if matrix.shape[0] != len(claimed):
-            raise ValueError(f"the model returned {matrix.shape[0]} vectors for {len(claimed)} texts")
+        if matrix.shape[0] != sum(len(u) for u in units):
+            raise ValueError(f"the model returned {matrix.shape[0]} vectors for {sum(len(u) for u in units)} texts")
         if not np.isfinite(matrix).all():
             raise ValueError("the model returned a vector with NaN or infinite values")
-        return list(zip(claimed, matrix))
+        out = []
+        at = 0
+        for c, plan, unit in zip(claimed, plans, units):
+            out.append((c, plan, matrix[at:at + len(unit)]))
+            at += len(unit)
+        return out
 
     def _release(self, collection: str, ids: list[str]) -> None:
         try:
@@ -189,7 +235,7 @@ class Worker:
             for target in targets:  # one batch each in turn: no collection waits for another
                 if should_stop():
                     break
-                busy |= self.run_batch(*target) > 0
+                busy |= self.run_batch(target) > 0
         return self._run_stats
 
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> WorkerStats:
@@ -231,6 +277,11 @@ class Worker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# A row embedded: its claim, its chunks (none when it fits the window), one vector per chunk or
+# one for its whole text.
+_Embedded = tuple[_Claimed, list[Chunk], np.ndarray]
 
 
 def _by_error(failed: list[tuple[_Claimed, str]]) -> dict[str, list[str]]:

@@ -1,0 +1,76 @@
+"""Overlapping chunks of a text, counted in the model's own tokens.
+
+A chunk is a span of the text the model sees (``vecpg.embedding_text``): ``chunk_tokens``
+word pieces, the next one starting ``chunk_tokens - chunk_overlap`` pieces later, cut at the
+character offsets the tokenizer reports, so every chunk is a substring of the text.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..embed import _model_path
+from ..errors import InvalidArgument
+
+# Special tokens the model adds around every input ([CLS] and [SEP] for BERT-like models).
+SPECIAL_TOKENS = 2
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Characters ``start`` to ``end`` of the text, and those characters."""
+
+    start: int
+    end: int
+    text: str
+
+
+@functools.cache
+def _tokenizer(model: str) -> Any:
+    from transformers import AutoTokenizer
+    from transformers.utils import logging as transformers_logging
+
+    # Long texts are the point here: no warning that they exceed the model's window.
+    transformers_logging.set_verbosity_error()
+    return AutoTokenizer.from_pretrained(_model_path(model))
+
+
+@functools.cache
+def model_window(model: str) -> int:
+    """Tokens the model reads of one input, special tokens included (256 for all-MiniLM-L6-v2)."""
+    config = Path(_model_path(model)) / "sentence_bert_config.json"
+    if config.is_file():
+        return int(json.loads(config.read_text())["max_seq_length"])
+    return int(_tokenizer(model).model_max_length)
+
+
+def check_chunking(model: str, chunk_tokens: int) -> None:
+    """A chunk must fit the model's window, or its end would be cut off as before."""
+    room = model_window(model) - SPECIAL_TOKENS
+    if chunk_tokens > room:
+        raise InvalidArgument(f"chunks of {chunk_tokens} tokens do not fit {model}'s window: at most {room}")
+
+
+def token_count(model: str, text: str) -> int:
+    return len(_tokenizer(model)(text, add_special_tokens=False, truncation=False)["input_ids"])
+
+
+def chunks(model: str, text: str, chunk_tokens: int, chunk_overlap: int) -> list[Chunk]:
+    """The chunks of ``text``; none when it fits in one (the document's own vector covers it)."""
+    offsets = _tokenizer(model)(text, add_special_tokens=False, truncation=False,
+                                return_offsets_mapping=True)["offset_mapping"]
+    if len(offsets) <= chunk_tokens:
+        return []
+    step = chunk_tokens - chunk_overlap
+    out = []
+    for first in range(0, len(offsets), step):
+        last = min(first + chunk_tokens, len(offsets)) - 1
+        start, end = offsets[first][0], offsets[last][1]
+        out.append(Chunk(start, end, text[start:end]))
+        if last == len(offsets) - 1:
+            break
+    return out
