@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -74,6 +74,8 @@ class CollectionInfo:
     model: str | None
     language: str
     created_at: datetime
+    quantization: str | None = None  # what the vector index is built on: None, "halfvec" or "binary"
+    search_defaults: dict[str, Any] = field(default_factory=dict)  # search options tuning chose
 
 
 def _array(value: Any) -> np.ndarray | None:
@@ -113,6 +115,10 @@ class Collection:
     dimension = property(lambda self: self.info.dimension, doc="Length of its vectors.")
     distance = property(lambda self: self.info.distance, doc="cosine, l2 or ip.")
     model = property(lambda self: self.info.model, doc="Embedding model that fills it, if any.")
+    quantization = property(lambda self: self.info.quantization,
+                            doc="What the vector index is built on: None (the vectors), halfvec or binary.")
+    search_defaults = property(lambda self: self.info.search_defaults,
+                               doc="Search options used unless a call gives its own (see tune).")
 
     def __repr__(self) -> str:
         return f"Collection({self.name!r}, dimension={self.dimension}, distance={self.distance!r})"
@@ -465,13 +471,25 @@ class Collection:
             row = conn.execute(
                 "SELECT vecpg.create_index(%s, %s, %s)", (self.name, spec.method, Jsonb(params))
             ).fetchone()
+        self.refresh()
         return str(row[0]) if row else ""
 
     def drop_index(self) -> int:
         """Drop the vector index; returns how many were dropped (0 or 1)."""
         with self.store.connection() as conn:
             row = conn.execute("SELECT vecpg.drop_index(%s)", (self.name,)).fetchone()
+        self.refresh()
         return int(row[0]) if row else 0
+
+    def refresh(self) -> None:
+        """Read again what searches depend on (the index's quantization, tuned options), after
+        another client rebuilt the index or tuned the collection."""
+        with self.store.connection() as conn:
+            row = conn.execute("SELECT quantization, search_defaults FROM vecpg.collection WHERE name = %s",
+                               (self.name,)).fetchone()
+        if row is not None:
+            self.info = replace(self.info, quantization=row[0], search_defaults=row[1])
+            self.statements = Statements(self.name, self.table)
 
     def rebuild_index(self) -> int:
         """Rebuild the vector index in place (after large changes); returns how many were rebuilt."""

@@ -5,6 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+# What an index may be built on: the vectors ("none"), their half-precision copies (half the
+# size, up to 4,000 dimensions) or their sign bits ("binary": 1/32 of the size, searched by
+# Hamming distance with exact re-ranking). None: the vectors up to 2,000 dimensions (pgvector's
+# limit), halfvec up to 4,000, binary above.
+QUANTIZATIONS = ("none", "halfvec", "binary")
+
+
+def _params(spec: Any) -> dict[str, Any]:
+    return {name: value for name, value in asdict(spec).items() if value is not None}
+
 
 @dataclass(frozen=True)
 class HNSW:
@@ -12,11 +22,12 @@ class HNSW:
 
     m: int = 16
     ef_construction: int = 64
+    quantization: str | None = None
     method = "hnsw"
 
     def params(self) -> dict[str, Any]:
         """Parameters as ``vecpg.create_index`` takes them."""
-        return asdict(self)
+        return _params(self)
 
 
 @dataclass(frozen=True)
@@ -24,11 +35,12 @@ class IVFFlat:
     """IVFFlat index; ``lists=None`` lets the database pick rows/1000 (sqrt(rows) above 1M rows)."""
 
     lists: int | None = None
+    quantization: str | None = None
     method = "ivfflat"
 
     def params(self) -> dict[str, Any]:
         """Parameters as ``vecpg.create_index`` takes them."""
-        return {} if self.lists is None else {"lists": self.lists}
+        return _params(self)
 
 
 IndexSpec = HNSW | IVFFlat

@@ -22,7 +22,8 @@ from .server import EmbeddedServer
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
 
-_CATALOG = "SELECT name, schema_name AS schema, table_name AS table, dimension, distance, model, language::text, created_at FROM vecpg.collection"
+_CATALOG = ("SELECT name, schema_name AS schema, table_name AS table, dimension, distance, model, language::text, "
+            "created_at, quantization, search_defaults FROM vecpg.collection")
 
 
 def _version(text: str) -> tuple[int, ...]:

@@ -38,6 +38,10 @@ BEGIN
         EXECUTE format('DROP INDEX %I.%I', c.schema_name, ix.index_name);
         dropped := dropped + 1;
     END LOOP;
+    IF c.quantization IS NOT NULL THEN  -- searches order by the vectors themselves again
+        UPDATE vecpg.collection x SET quantization = NULL WHERE x.name = c.name;
+        PERFORM vecpg.keyword_index_objects(c.name);
+    END IF;
     RETURN dropped;
 END
 $$;
@@ -62,6 +66,49 @@ BEGIN
 END
 $$;
 
+-- What a new index of collection c is built on: the quantization asked for ('none', 'halfvec',
+-- 'binary'), or without one what pgvector can index at c's dimension: vectors up to 2,000
+-- dimensions, halfvec up to 4,000, binary codes (with re-ranking) above.
+CREATE OR REPLACE FUNCTION vecpg.index_quantization(c vecpg.collection, asked text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+BEGIN
+    IF asked IS NULL THEN
+        RETURN CASE WHEN c.dimension <= 2000 THEN NULL WHEN c.dimension <= 4000 THEN 'halfvec' ELSE 'binary' END;
+    END IF;
+    IF asked NOT IN ('none', 'halfvec', 'binary') THEN
+        RAISE EXCEPTION 'unknown quantization %: use none, halfvec or binary', quote_literal(asked) USING ERRCODE = 'VP005';
+    END IF;
+    IF asked = 'none' AND c.dimension > 2000 THEN
+        RAISE EXCEPTION 'pgvector indexes vectors of up to 2000 dimensions, collection "%" has %: use halfvec '
+                        '(up to 4000) or binary quantization', c.name, c.dimension USING ERRCODE = 'VP005';
+    END IF;
+    IF asked = 'halfvec' AND c.dimension > 4000 THEN
+        RAISE EXCEPTION 'pgvector indexes halfvec of up to 4000 dimensions, collection "%" has %: use binary '
+                        'quantization', c.name, c.dimension USING ERRCODE = 'VP005';
+    END IF;
+    RETURN nullif(asked, 'none');
+END
+$$;
+
+-- The indexed expression and operator class for a quantization: what nearest_sql orders by.
+CREATE OR REPLACE FUNCTION vecpg.index_expression(c vecpg.collection, quantization text)
+RETURNS text
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT CASE quantization
+        WHEN 'halfvec' THEN format('(embedding::%1$I.halfvec(%2$s)) %1$I.%3$I', vecpg.vector_schema(), c.dimension,
+                                   'halfvec_' || CASE c.distance WHEN 'cosine' THEN 'cosine' WHEN 'l2' THEN 'l2'
+                                                                 ELSE 'ip' END || '_ops')
+        WHEN 'binary' THEN format('(%1$I.binary_quantize(embedding)::bit(%2$s)) %1$I.bit_hamming_ops',
+                                  vecpg.vector_schema(), c.dimension)
+        ELSE 'embedding ' || vecpg.vector_opclass(c.distance)
+    END
+$$;
+
 CREATE OR REPLACE FUNCTION vecpg.create_index(collection text, method text DEFAULT 'hnsw', params jsonb DEFAULT '{}')
 RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
@@ -70,7 +117,6 @@ AS $$
 #variable_conflict use_variable
 DECLARE
     c vecpg.collection := vecpg.get_collection(collection);
-    opclass text;
     with_clause text;
     rows bigint;
     lists integer;
@@ -79,6 +125,7 @@ DECLARE
     unknown text;
     allowed text[];
     index_name text;
+    quant text;
 BEGIN
     method := lower(coalesce(method, 'hnsw'));
     params := coalesce(params, '{}');
@@ -86,9 +133,9 @@ BEGIN
         RAISE EXCEPTION 'index params must be a JSON object' USING ERRCODE = 'VP005';
     END IF;
     IF method = 'hnsw' THEN
-        allowed := ARRAY['m', 'ef_construction', 'maintenance_work_mem', 'parallel_workers'];
+        allowed := ARRAY['m', 'ef_construction', 'quantization', 'maintenance_work_mem', 'parallel_workers'];
     ELSIF method = 'ivfflat' THEN
-        allowed := ARRAY['lists', 'maintenance_work_mem', 'parallel_workers'];
+        allowed := ARRAY['lists', 'quantization', 'maintenance_work_mem', 'parallel_workers'];
     ELSE
         RAISE EXCEPTION 'unknown index method %: use hnsw or ivfflat', quote_literal(method)
             USING ERRCODE = 'VP005';
@@ -117,12 +164,15 @@ BEGIN
         with_clause := format('lists = %s', lists);
     END IF;
 
-    opclass := vecpg.vector_opclass(c.distance);
+    quant := vecpg.index_quantization(c, params->>'quantization');
     PERFORM vecpg.drop_index(collection);
     PERFORM vecpg._raise_build_resources(params);
     index_name := left(c.table_name, 48) || '_embedding_' || method;
-    EXECUTE format('CREATE INDEX %I ON %I.%I USING %s (embedding %s) WITH (%s)',
-                   index_name, c.schema_name, c.table_name, method, opclass, with_clause);
+    EXECUTE format('CREATE INDEX %I ON %I.%I USING %s (%s) WITH (%s)',
+                   index_name, c.schema_name, c.table_name, method, vecpg.index_expression(c, quant), with_clause);
+    UPDATE vecpg.collection x SET quantization = quant WHERE x.name = c.name;
+    -- The keyword index's search function has the vector list written in: write it again.
+    PERFORM vecpg.keyword_index_objects(c.name);
     RETURN index_name;
 END
 $$;

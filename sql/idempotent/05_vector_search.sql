@@ -21,11 +21,12 @@ BEGIN
         RAISE EXCEPTION 'search options must be a JSON object' USING ERRCODE = 'VP005';
     END IF;
     FOR k IN SELECT jsonb_object_keys(options) LOOP
-        IF k NOT IN ('ef_search', 'probes', 'iterative_scan', 'max_scan_tuples') THEN
-            RAISE EXCEPTION 'unknown search option %: use ef_search, probes, iterative_scan or max_scan_tuples',
+        IF k NOT IN ('ef_search', 'probes', 'iterative_scan', 'max_scan_tuples', 'rerank') THEN
+            RAISE EXCEPTION 'unknown search option %: use ef_search, probes, iterative_scan, max_scan_tuples or rerank',
                 quote_literal(k) USING ERRCODE = 'VP005';
         END IF;
     END LOOP;
+    PERFORM vecpg.rerank_factor(options);  -- checked here; nearest_sql uses it
     IF options ? 'ef_search' THEN
         PERFORM set_config('hnsw.ef_search', vecpg._int_param(options, 'ef_search', 40, 1, 1000)::text, true);
     END IF;
@@ -85,6 +86,62 @@ BEGIN
 END
 $$;
 
+-- How many candidates per result a binary-quantized index scan fetches for exact re-ranking.
+CREATE OR REPLACE FUNCTION vecpg.rerank_factor(options jsonb)
+RETURNS integer
+LANGUAGE sql IMMUTABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT vecpg._int_param(coalesce(options, '{}'), 'rerank', 4, 1, 100)
+$$;
+
+-- How many rows the index scan of a search for k rows reads: k, or k times the re-rank factor
+-- when the index holds binary codes.
+CREATE OR REPLACE FUNCTION vecpg.scan_rows(c vecpg.collection, k integer, options jsonb)
+RETURNS integer
+LANGUAGE sql IMMUTABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT CASE WHEN c.quantization = 'binary' THEN k * vecpg.rerank_factor(options) ELSE k END
+$$;
+
+-- The k nearest rows of collection c as one query: `columns` of d and their exact distance to
+-- `query`, filtered by `predicate`, nearest first. The index scan orders by the expression the
+-- collection's vector index is built on (the vectors, their halfvec copies, or their binary
+-- codes), so the planner can use it; halfvec and binary candidates get their exact distances,
+-- binary ones k * rerank of them, re-ranked. `query`, `k` and `rerank` are SQL expressions
+-- (parameters such as $1).
+CREATE OR REPLACE FUNCTION vecpg.nearest_sql(c vecpg.collection, columns text, predicate text, query text,
+                                             k text, rerank text DEFAULT '4')
+RETURNS text
+LANGUAGE plpgsql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+DECLARE
+    vs text := quote_ident(vecpg.vector_schema());
+    op text := format('OPERATOR(%s.%s)', vs, vecpg.distance_operator(c.distance));
+    exact text := format('(d.embedding %s %s)::double precision', op, query);
+    filter text := CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END;
+BEGIN
+    IF c.quantization IS NULL THEN
+        RETURN format('SELECT %s, %s AS distance FROM %I.%I d WHERE d.embedding IS NOT NULL %s '
+                      'ORDER BY d.embedding %s %s LIMIT %s',
+                      columns, exact, c.schema_name, c.table_name, filter, op, query, k);
+    ELSIF c.quantization = 'halfvec' THEN
+        RETURN format('SELECT q.* FROM (SELECT %s, %s AS distance FROM %I.%I d WHERE d.embedding IS NOT NULL %s '
+                      'ORDER BY (d.embedding::%s.halfvec(%s)) %s (%s::%s.halfvec(%s)) LIMIT %s) q ORDER BY q.distance',
+                      columns, exact, c.schema_name, c.table_name, filter,
+                      vs, c.dimension, op, query, vs, c.dimension, k);
+    ELSE
+        RETURN format('SELECT q.* FROM (SELECT %s, %s AS distance FROM %I.%I d WHERE d.embedding IS NOT NULL %s '
+                      'ORDER BY (%s.binary_quantize(d.embedding)::bit(%s)) OPERATOR(%s.<~>) %s.binary_quantize(%s) '
+                      'LIMIT (%s) * (%s)) q ORDER BY q.distance LIMIT %s',
+                      columns, exact, c.schema_name, c.table_name, filter,
+                      vs, c.dimension, vs, vs, query, k, rerank, k);
+    END IF;
+END
+$$;
+
 -- An HNSW scan returns at most ef_search rows: a k above it raises ef_search for the call.
 CREATE OR REPLACE FUNCTION vecpg.search(
     collection      text,
@@ -101,7 +158,6 @@ AS $$
 DECLARE
     c vecpg.collection := vecpg.get_collection(collection);
     predicate text;
-    op text;
     score text;
     query text;
 BEGIN
@@ -114,22 +170,20 @@ BEGIN
     IF vecpg.rows_filtered(predicate) AND NOT options ? 'iterative_scan' AND vecpg.pgvector_version() >= '{0,8}' THEN
         options := options || '{"iterative_scan": "relaxed_order"}';
     END IF;
-    -- An HNSW scan returns at most ef_search rows: a larger k raises it for this statement.
-    IF NOT options ? 'ef_search' AND k > coalesce(nullif(current_setting('hnsw.ef_search', true), '')::integer, 40) THEN
-        options := options || jsonb_build_object('ef_search', k);
+    options := c.search_defaults || options;  -- what tuning chose, unless the call says otherwise
+    -- An HNSW scan returns at most ef_search rows: a larger scan raises it for this statement.
+    IF NOT options ? 'ef_search'
+       AND vecpg.scan_rows(c, k, options) > coalesce(nullif(current_setting('hnsw.ef_search', true), '')::integer, 40) THEN
+        options := options || jsonb_build_object('ef_search', least(vecpg.scan_rows(c, k, options), 1000));
     END IF;
     PERFORM vecpg.apply_search_options(options);
 
-    op := format('OPERATOR(%I.%s)', vecpg.vector_schema(), vecpg.distance_operator(c.distance));
     score := CASE c.distance WHEN 'cosine' THEN '1 - distance'
                              WHEN 'ip' THEN '-distance'
                              ELSE 'NULL::double precision' END;
     -- No predicate at all for an empty filter: even "true" can change the planner's estimates.
-    query := format(
-        'SELECT d.id, d.title, d.content, d.metadata, (d.embedding %1$s $1)::double precision AS distance '
-        'FROM %2$I.%3$I d WHERE d.embedding IS NOT NULL %4$s ORDER BY d.embedding %1$s $1 LIMIT $3',
-        op, c.schema_name, c.table_name,
-        CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END);
+    query := vecpg.nearest_sql(c, 'd.id, d.title, d.content, d.metadata', predicate, '$1', '$3',
+                               vecpg.rerank_factor(options)::text);
     -- Relaxed iterative scans may return rows slightly out of order: sort the k rows again.
     RETURN QUERY EXECUTE format(
         'SELECT s.id, s.title, s.content, s.metadata, s.distance, %s FROM (%s) s ORDER BY s.distance',

@@ -106,17 +106,9 @@ CREATE OR REPLACE FUNCTION vecpg.vector_list_sql(c vecpg.collection, predicate t
 LANGUAGE sql STABLE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
-    SELECT format(
-        $q$
-        v AS MATERIALIZED (
-            SELECT d.id, (d.embedding %1$s $2)::double precision AS distance
-            FROM %2$I.%3$I d WHERE d.embedding IS NOT NULL %4$s
-            ORDER BY d.embedding %1$s $2 LIMIT $3::integer
-        )
-        $q$,
-        format('OPERATOR(%I.%s)', vecpg.vector_schema(), vecpg.distance_operator(c.distance)),
-        c.schema_name, c.table_name,
-        CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END),
+    SELECT format('v AS MATERIALIZED (%s)',
+                  vecpg.nearest_sql(c, 'd.id', predicate, '$2', '$3::integer',
+                                    vecpg.rerank_factor(c.search_defaults)::text)),
         CASE c.distance WHEN 'cosine' THEN '1 - v.distance' ELSE '-v.distance' END
 $$;
 
@@ -218,7 +210,7 @@ BEGIN
     END IF;
     SELECT string_agg(key, ', ') INTO unknown FROM jsonb_object_keys(opts) AS key
     WHERE key NOT IN ('method', 'candidates', 'rrf_k', 'vector_weight', 'keyword_weight',
-                      'ef_search', 'probes', 'iterative_scan', 'max_scan_tuples', 'k1', 'b', 'ranking',
+                      'ef_search', 'probes', 'iterative_scan', 'max_scan_tuples', 'rerank', 'k1', 'b', 'ranking',
                       'max_candidates', 'max_postings', 'keyword_index');
     IF unknown IS NOT NULL THEN
         RAISE EXCEPTION 'unknown hybrid search option(s): %', unknown USING ERRCODE = 'VP005';
@@ -239,11 +231,14 @@ BEGIN
     END IF;
     predicate := vecpg.compile_filter(coalesce(filter, '{}'), '$1', 'd');
 
-    vector_opts := (SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM jsonb_each(opts)
-                    WHERE key IN ('ef_search', 'probes', 'iterative_scan', 'max_scan_tuples'));
+    vector_opts := c.search_defaults
+                   || (SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM jsonb_each(opts)
+                       WHERE key IN ('ef_search', 'probes', 'iterative_scan', 'max_scan_tuples', 'rerank'));
+    -- The vector list (vector_list_sql) re-ranks binary candidates by the factor of this call.
+    c.search_defaults := c.search_defaults || jsonb_build_object('rerank', vecpg.rerank_factor(vector_opts));
     -- An HNSW scan returns at most ef_search rows: the vector list needs `candidates` of them.
     IF NOT vector_opts ? 'ef_search' THEN
-        vector_opts := vector_opts || jsonb_build_object('ef_search', candidates);
+        vector_opts := vector_opts || jsonb_build_object('ef_search', least(vecpg.scan_rows(c, candidates, vector_opts), 1000));
     END IF;
     IF vecpg.rows_filtered(predicate) AND NOT vector_opts ? 'iterative_scan' AND vecpg.pgvector_version() >= '{0,8}' THEN
         vector_opts := vector_opts || '{"iterative_scan": "relaxed_order"}';
@@ -252,7 +247,10 @@ BEGIN
     keyword_opts := (SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM jsonb_each(opts)
                      WHERE key IN ('k1', 'b', 'ranking', 'max_candidates'));
 
-    IF coalesce((opts->>'keyword_index')::boolean, true) AND vecpg.uses_keyword_index(c, query, filter, keyword_opts) THEN
+    -- The keyword index's search function has its vector list written in, with the collection's
+    -- own re-rank factor: a call's own factor takes the exact path.
+    IF coalesce((opts->>'keyword_index')::boolean, true) AND NOT opts ? 'rerank'
+       AND vecpg.uses_keyword_index(c, query, filter, keyword_opts) THEN
         p := vecpg.keyword_plan(c, NULL, keyword_opts);  -- checks the keyword options as the exact path would
         ef_search := vecpg._int_param(vector_opts, 'ef_search', candidates, 1, 1000);
         RETURN QUERY EXECUTE format('SELECT * FROM vecpg_postings.%I($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)',

@@ -44,8 +44,11 @@ BEGIN
         '  PRIMARY KEY (parent_id, chunk_no))',
         c.schema_name, chunks, vecpg.vector_schema(), c.dimension);
     EXECUTE format('COMMENT ON TABLE %I.%I IS %L', c.schema_name, chunks, 'vecpg chunks of collection ' || c.name);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I USING hnsw (embedding %s)',
-                   left(c.table_name, 44) || '_chunks_hnsw', c.schema_name, chunks, vecpg.vector_opclass(c.distance));
+    -- pgvector indexes vectors of up to 2,000 dimensions; above, chunks are searched exactly.
+    IF c.dimension <= 2000 THEN
+        EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I USING hnsw (embedding %s)',
+                       left(c.table_name, 44) || '_chunks_hnsw', c.schema_name, chunks, vecpg.vector_opclass(c.distance));
+    END IF;
     -- A chunk is visible to whoever may see its document: the document's own policies decide.
     EXECUTE format('ALTER TABLE %I.%I ENABLE ROW LEVEL SECURITY', c.schema_name, chunks);
     EXECUTE format('DROP POLICY IF EXISTS chunk_of_visible_document ON %I.%I', c.schema_name, chunks);
@@ -157,7 +160,7 @@ BEGIN
         RETURN;
     END IF;
     predicate := vecpg.compile_filter(coalesce(filter, '{}'), '$2', 'd');
-    options := coalesce(options, '{}');
+    options := c.search_defaults || coalesce(options, '{}');
     -- The chunk list is filtered by its documents (filters, tenants, current vectors): iterative
     -- scans keep reading until the candidates are found.
     IF NOT options ? 'iterative_scan' AND vecpg.pgvector_version() >= '{0,8}' THEN
@@ -175,12 +178,7 @@ BEGIN
             FROM %2$I.%4$I ch JOIN %2$I.%3$I d ON d.id = ch.parent_id
             WHERE d.embedding IS NOT NULL %5$s
             ORDER BY ch.embedding %1$s $1 LIMIT $4
-        ), document_hits AS (
-            SELECT d.id AS parent_id, NULL::integer AS chunk_no, NULL::text AS chunk,
-                   (d.embedding %1$s $1)::double precision AS distance
-            FROM %2$I.%3$I d
-            WHERE d.embedding IS NOT NULL %5$s
-            ORDER BY d.embedding %1$s $1 LIMIT $4
+        ), document_hits AS (%7$s
         ), best AS (
             SELECT DISTINCT ON (h.parent_id) h.*
             FROM (SELECT * FROM chunk_hits UNION ALL SELECT * FROM document_hits) h
@@ -194,7 +192,9 @@ BEGIN
         op, c.schema_name, c.table_name, vecpg.chunk_table(collection),
         CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END,
         CASE c.distance WHEN 'cosine' THEN '1 - b.distance' WHEN 'ip' THEN '-b.distance'
-                        ELSE 'NULL::double precision' END)
+                        ELSE 'NULL::double precision' END,
+        vecpg.nearest_sql(c, 'd.id AS parent_id, NULL::integer AS chunk_no, NULL::text AS chunk', predicate,
+                          '$1', '$4', vecpg.rerank_factor(options)::text))
         USING query_embedding, filter, k, candidates;
 END
 $$;

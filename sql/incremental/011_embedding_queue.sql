@@ -1,5 +1,6 @@
 -- 011_embedding_queue.sql — the embedding pipeline's tables (revision 0009): the queue of
--- documents waiting for a vector, what the workers did, and where an ingest can resume.
+-- documents waiting for a vector, what the workers did, where an ingest can resume; and the
+-- catalog columns of embedders, chunks, quantized indexes and tuned search options.
 --
 -- Incremental: runs once, frozen after release. The triggers that fill the queue and the
 -- functions workers call are in idempotent/12_embedding_queue.sql.
@@ -11,6 +12,13 @@ ALTER TABLE vecpg.collection ADD COLUMN embedder text;
 -- each with its own vector (vecpg.enable_chunking); NULL: one vector per document, of the
 -- text the model's window holds.
 ALTER TABLE vecpg.collection ADD COLUMN chunk_tokens integer, ADD COLUMN chunk_overlap integer;
+-- What a collection's vector index is built on (vecpg.create_index sets it): NULL the vectors,
+-- 'halfvec' their half-precision copies, 'binary' their sign bits, searched by Hamming distance
+-- with the candidates re-ranked by the exact one. Searches order by the same expression.
+ALTER TABLE vecpg.collection ADD COLUMN quantization text;
+-- Search options used unless a call gives its own (ef_search, probes, rerank), and what the
+-- measurement that chose them found (target recall, recall reached, k, when).
+ALTER TABLE vecpg.collection ADD COLUMN search_defaults jsonb NOT NULL DEFAULT '{}', ADD COLUMN tuning jsonb;
 
 -- A document waiting for its vector: queued in the transaction that wrote its text without one.
 -- text_hash is the SHA-256 of the text the model sees, as queued: a worker writes its vector

@@ -17,7 +17,7 @@ from .app import connection_options, store_of
 F = TypeVar("F", bound=Callable[..., Any])
 # The tuning options the command line offers, in --help order; their types, choices and help
 # come from the option dataclasses.
-TUNING = ("method", "candidates", "vector_weight", "keyword_weight", "ranking", "ef_search", "probes")
+TUNING = ("method", "candidates", "vector_weight", "keyword_weight", "ranking", "ef_search", "probes", "rerank")
 
 
 def _modes(name: str) -> str:

@@ -22,7 +22,7 @@ from .target import SearchTarget
 
 # Options that vecpg.hybrid_search applies with apply_search_options but that the collection's
 # search function takes no argument for.
-_NOT_FAST = ("probes", "max_scan_tuples")
+_NOT_FAST = ("probes", "max_scan_tuples", "rerank")
 
 
 def _fast_arguments(collection: SearchTarget, text: str, vector: np.ndarray, k: int,

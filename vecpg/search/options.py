@@ -160,8 +160,10 @@ class VectorOptions(Options):
     probes: int | None = option(int, 1, "IVFFlat lists to visit for this query", lo=1, hi=32768)
     iterative_scan: str | None = option(str, "off", "iterative index scan (pgvector 0.8)", choices=SCANS)
     max_scan_tuples: int | None = option(int, 20000, "most tuples an iterative HNSW scan visits", lo=1, hi=INT32_MAX)
+    rerank: int | None = option(int, 4, "binary-quantized index: candidates per result re-ranked exactly",
+                                lo=1, hi=100)
 
-    # The pgvector setting behind each numeric option.
+    # The pgvector setting behind each numeric option (rerank shapes the statement instead).
     SETTINGS: ClassVar[dict[str, str]] = {
         "ef_search": "hnsw.ef_search", "probes": "ivfflat.probes", "max_scan_tuples": "hnsw.max_scan_tuples",
     }

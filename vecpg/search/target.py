@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Any, Protocol
 
 import psycopg
 
@@ -34,6 +34,15 @@ class SearchTarget(Protocol):
 
     @property
     def distance(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def quantization(self) -> str | None: ...
+
+    @property
+    def search_defaults(self) -> dict[str, Any]: ...
 
     @property
     def store(self) -> Database: ...

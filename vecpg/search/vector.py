@@ -18,6 +18,8 @@ OPERATORS = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
 # pgvector's default hnsw.ef_search. An HNSW scan returns at most ef_search rows, so a larger k
 # raises it for the call (never lowering a higher server setting).
 DEFAULT_EF_SEARCH: int = spec_of(VectorOptions, "ef_search").default
+DEFAULT_RERANK: int = spec_of(VectorOptions, "rerank").default
+MAX_EF_SEARCH: int = spec_of(VectorOptions, "ef_search").hi  # type: ignore[assignment]
 _FLOOR = "ef_search_floor"
 
 
@@ -45,19 +47,39 @@ def _settings(settings: Mapping[str, Any]) -> tuple[sql.Composable, dict[str, st
     return sql.SQL("concat({})").format(sql.SQL(", ").join(calls)), params
 
 
-def _compose(collection: SearchTarget, where: sql.Composable, settings: Mapping[str, Any], k: int) -> sql.Composable:
-    operator = sql.SQL("OPERATOR({}.{})").format(
-        sql.Identifier(collection.store.vector_schema), sql.SQL(OPERATORS[collection.distance]))
+def _nearest(collection: SearchTarget, where: sql.Composable, k: int, rerank: int) -> sql.Composable:
+    """The k-NN query ordered by what the collection's index is built on (vecpg.nearest_sql's
+    counterpart: the vectors, their halfvec copies, or binary codes with exact re-ranking)."""
+    schema = sql.Identifier(collection.store.vector_schema)
+    operator = sql.SQL("OPERATOR({}.{})").format(schema, sql.SQL(OPERATORS[collection.distance]))
     table = collection.statements.table
-    if not settings:
+    if collection.quantization is None:
         return sql.SQL(query("search")).format(  # type: ignore[arg-type]
             table=table, op=operator, where=where, k=sql.Literal(k))
+    dims = sql.Literal(collection.dimension)
+    if collection.quantization == "halfvec":
+        left = sql.SQL("(embedding::{}.halfvec({}))").format(schema, dims)
+        right = sql.SQL("(%(query)s::{}.halfvec({}))").format(schema, dims)
+        order, limit = operator, k
+    else:
+        left = sql.SQL("({}.binary_quantize(embedding)::bit({}))").format(schema, dims)
+        right = sql.SQL("{}.binary_quantize(%(query)s)").format(schema)
+        order, limit = sql.SQL("OPERATOR({}.<~>)").format(schema), k * rerank
+    return sql.SQL(query("search_quantized")).format(  # type: ignore[arg-type]
+        table=table, op=operator, where=where, indexed=left, order_op=order, query=right,
+        candidates=sql.Literal(limit), k=sql.Literal(k))
+
+
+def _compose(collection: SearchTarget, where: sql.Composable, settings: Mapping[str, Any], k: int) -> sql.Composable:
+    rerank = int(settings.get("rerank", DEFAULT_RERANK))
+    settings = {name: value for name, value in settings.items() if name != "rerank"}
+    if not settings:
+        return _nearest(collection, where, k, rerank)
     # Tuning rides in the same statement: the settings row is computed first (the search refers
     # to it) and set_config(..., true) ends with the statement's transaction, so a pooled
     # connection never carries it on. One round trip, no BEGIN/COMMIT.
     gated = sql.SQL("{} AND vecpg_settings.applied IS NOT NULL").format(where)
-    inner = sql.SQL(query("search")).format(  # type: ignore[arg-type]
-        table=table, op=operator, where=gated, k=sql.Literal(k))
+    inner = _nearest(collection, gated, k, rerank)
     resort = settings.get("iterative_scan", "off") != "off"
     return sql.SQL(query("search_tuned")).format(  # type: ignore[arg-type]
         settings=_settings(settings)[0], search=inner,
@@ -71,10 +93,11 @@ def _statement(
 ) -> tuple[bytes, dict[str, Any]]:
     check_k(k)
     where, params = collection.store.filters.compile(filter)
-    key = (where.as_bytes(None) if params else b"", tuple(sorted(settings)), k)
+    key = (where.as_bytes(None) if params else b"", tuple(sorted(settings)), k, settings.get("rerank"))
     statement = collection.statements.vector(key, lambda: _compose(collection, where, settings, k))
-    if settings:
-        params.update(_settings(settings)[1])
+    applied = {name: value for name, value in settings.items() if name != "rerank"}
+    if applied:
+        params.update(_settings(applied)[1])
     params["query"] = vector
     return statement, params
 
@@ -98,14 +121,17 @@ def vector_search(
     options: Options | Mapping[str, Any] | None = None,
 ) -> list[SearchResult]:
     """Run the k-NN query on ``collection``; ``options`` apply to this statement only."""
-    settings: dict[str, Any] = options_for("vector", options).given()
+    # What tuning chose for the collection, unless this call says otherwise.
+    settings: dict[str, Any] = {**collection.search_defaults, **options_for("vector", options).given()}
     store = collection.store
     filtered = bool(filter) or store.current_tenant is not None  # row-level security filters too
     if filtered and "iterative_scan" not in settings and store.pgvector_version >= (0, 8):
         # As vecpg.search does: a filter applied after the index scan must not leave fewer than k rows.
         settings["iterative_scan"] = "relaxed_order"
-    if "ef_search" not in settings and k > DEFAULT_EF_SEARCH:
-        settings[_FLOOR] = k
+    # An HNSW scan returns at most ef_search rows: a larger scan raises it for the call.
+    scan = k * int(settings.get("rerank", DEFAULT_RERANK)) if collection.quantization == "binary" else k
+    if "ef_search" not in settings and scan > DEFAULT_EF_SEARCH:
+        settings[_FLOOR] = min(scan, MAX_EF_SEARCH)
     statement, params = _statement(collection, vector, k, filter, settings)
     with store.connection() as conn:
         rows = conn.execute(statement, params).fetchall()

@@ -20,4 +20,5 @@ $unqueue$;
 DROP TABLE vecpg.ingest_checkpoint;
 DROP TABLE vecpg.embedding_log;
 DROP TABLE vecpg.embedding_queue;
-ALTER TABLE vecpg.collection DROP COLUMN embedder, DROP COLUMN chunk_tokens, DROP COLUMN chunk_overlap;
+ALTER TABLE vecpg.collection DROP COLUMN embedder, DROP COLUMN chunk_tokens, DROP COLUMN chunk_overlap,
+    DROP COLUMN quantization, DROP COLUMN search_defaults, DROP COLUMN tuning;
