@@ -175,3 +175,23 @@ def test_the_command_lines_tuning_options_come_from_the_dataclasses() -> None:
         choices = getattr(params[name].type, "choices", None)
         assert tuple(choices or ()) == spec.choices, name
         assert spec.help in (params[name].help or ""), name  # type: ignore[attr-defined]
+
+
+def test_include_fetches_only_the_fields_asked_for(store) -> None:  # type: ignore[no-untyped-def]
+    import vecpg
+    from vecpg.errors import InvalidArgument
+
+    c = store.create_collection("fields", dimension=3)
+    c.upsert([{"id": "a", "title": "A", "content": "alpha", "embedding": [1, 0, 0], "metadata": {"k": 1}},
+              {"id": "b", "title": "B", "content": "beta", "embedding": [0, 1, 0]}])
+    full = c.search([1, 0, 0], k=2)
+    bare = c.search([1, 0, 0], k=2, include=())
+    assert [(h.id, h.distance) for h in bare] == [(h.id, h.distance) for h in full]
+    assert (bare[0].title, bare[0].content, bare[0].metadata) == (None, "", {})
+    some = c.search([1, 0, 0], k=1, include=["metadata"], ef_search=50)
+    assert (some[0].title, some[0].content, some[0].metadata) == (None, "", {"k": 1})
+    c.create_index(vecpg.HNSW(quantization="binary"))
+    assert c.search([1, 0, 0], k=1, include=("title",))[0].title == "A"
+    for bad in (["vector"], "title"):
+        with pytest.raises(InvalidArgument):
+            c.search([1, 0, 0], k=1, include=bad)

@@ -21,6 +21,7 @@ from .filters import parse_filter
 from .indexes import HNSW, IndexInfo, IndexSpec
 from .resources import query
 from .search import (
+    FIELDS,
     Options,
     SearchResult,
     Statements,
@@ -96,6 +97,32 @@ def _tenant_scoped(method: F) -> F:
             return method(self, *args, **kwargs)
 
     return scoped  # type: ignore[return-value]
+
+
+def check_fields(include: Iterable[str] | None, mode: str) -> tuple[str, ...]:
+    """The document fields a search fetches, in their canonical order."""
+    if include is None:
+        return FIELDS
+    if isinstance(include, str):
+        raise InvalidArgument("include takes a sequence of field names, not a string")
+    asked = set(include)
+    unknown = sorted(asked - set(FIELDS))
+    if unknown:
+        raise InvalidArgument(f"unknown field(s) {', '.join(map(repr, unknown))}: include takes {', '.join(FIELDS)}")
+    if mode != "vector" and asked != set(FIELDS):
+        raise InvalidArgument("include applies to vector searches")
+    return tuple(f for f in FIELDS if f in asked)
+
+
+def _only(hit: SearchResult, fields: tuple[str, ...]) -> SearchResult:
+    # As PostgreSQL's search returns them: the fields not asked for empty.
+    if "title" not in fields:
+        hit.title = None
+    if "content" not in fields:
+        hit.content = ""
+    if "metadata" not in fields:
+        hit.metadata = {}
+    return hit
 
 
 def _q(name: str, **identifiers: sql.Composable) -> sql.Composed:
@@ -321,6 +348,7 @@ class Collection:
         options: Options | Mapping[str, Any] | None = None,
         backend: str = "postgres",
         chunks: bool = False,
+        include: Iterable[str] | None = None,
         **tuning: Any,
     ) -> list[SearchResult]:
         """The k best documents for a text (or, in vector mode, a vector).
@@ -337,7 +365,10 @@ class Collection:
         ``backend="qdrant"`` searches the Qdrant mirror instead (vector mode, no tuning), with the
         same filters and tenant; see ``Store.mirror_max_lag`` and ``Store.mirror_fallback``.
         ``chunks=True`` (vector mode, a chunked collection: ``enable_chunking``) ranks documents by
-        their best chunk and returns it as ``highlight``. Like every read and write here, it takes ``tenant=`` to act for one tenant.
+        their best chunk and returns it as ``highlight``. ``include`` (vector mode): the document
+        fields to fetch, of ``title``, ``content`` and ``metadata`` (default all); ``include=()``
+        returns ids and scores only, which a re-ranker or recommender needs and which sends less
+        over the wire. Like every read and write here, it takes ``tenant=`` to act for one tenant.
         """
         opts = options_for(mode, options, **tuning)  # cheap checks before the model runs
         check_k(k)
@@ -348,6 +379,7 @@ class Collection:
             raise InvalidArgument("the Qdrant mirror serves vector searches without tuning options or chunks")
         if chunks and mode != "vector":
             raise InvalidArgument("searching by chunks is a vector search: use mode='vector'")
+        fields = check_fields(include, mode)
         if mode == "vector":
             vector = check_vector(self.embed_query(query) if isinstance(query, str) else query, self.dimension)
             if backend == "qdrant":
@@ -355,10 +387,10 @@ class Collection:
 
                 hits = mirror_search(self, vector, k, flt)
                 if hits is not None:
-                    return hits
+                    return [_only(h, fields) for h in hits] if fields != FIELDS else hits
             if chunks:
                 return chunk_search(self, vector, k, flt, opts)
-            return vector_search(self, vector, k, flt, opts)
+            return vector_search(self, vector, k, flt, opts, fields)
         if not isinstance(query, str):
             raise InvalidArgument(f"{mode} search needs a text query")
         check_text(query, "query text")

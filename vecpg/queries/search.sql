@@ -1,8 +1,9 @@
 -- search: the k nearest documents to %(query)s in one collection.
 -- {table} collection table; {op} pgvector distance operator; {where} optional filter predicate;
+-- {columns} title, content, metadata (or NULL in place of those not asked for);
 -- {k} the limit, a literal: a LIMIT parameter makes PostgreSQL's generic plan slower.
 -- The ORDER BY must be "embedding <op> query" alone so the planner can use the vector index.
-SELECT id, title, content, metadata, embedding {op} %(query)s AS distance
+SELECT id, {columns}, embedding {op} %(query)s AS distance
 FROM {table} AS d
 WHERE embedding IS NOT NULL {where}
 ORDER BY embedding {op} %(query)s

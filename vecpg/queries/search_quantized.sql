@@ -2,9 +2,10 @@
 -- {indexed} the indexed expression of the vectors (halfvec copies, binary codes), {order_op}
 -- its operator and {query} the query in the same form, so the planner can use the index;
 -- {candidates} rows read from it (k, or k times the re-rank factor for binary codes), then
--- ordered by their exact distance ({op} on the full vectors), the first {k} kept.
+-- ordered by their exact distance ({op} on the full vectors), the first {k} kept; {columns}
+-- title, content, metadata, or NULL in place of those not asked for.
 SELECT c.* FROM (
-    SELECT id, title, content, metadata, embedding {op} %(query)s AS distance
+    SELECT id, {columns}, embedding {op} %(query)s AS distance
     FROM {table} AS d
     WHERE embedding IS NOT NULL {where}
     ORDER BY {indexed} {order_op} {query}

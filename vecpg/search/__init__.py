@@ -7,9 +7,10 @@ from .options import MODES, HybridOptions, KeywordOptions, Options, VectorOption
 from .results import SearchResult, score_of
 from .statements import Statements
 from .target import SearchTarget
-from .vector import search_statement, vector_search
+from .vector import FIELDS, search_statement, vector_search
 
 __all__ = [
+    "FIELDS",
     "MODES",
     "HybridOptions",
     "KeywordOptions",

@@ -26,7 +26,7 @@ class Statements:
 
     def __init__(self, collection: str, table: sql.Identifier) -> None:
         self.table = table
-        self._vector: dict[tuple[bytes, tuple[str, ...], int, int | None], bytes] = {}
+        self._vector: dict[tuple[bytes, tuple[str, ...], int, int | None, tuple[str, ...]], bytes] = {}
         self._lock = Lock()
         self._keyword_index: tuple[bool, float] | None = None
         # The keyword-index search, run only when vecpg.keyword_index_serves says the database
@@ -38,7 +38,7 @@ class Statements:
         ).format(function=sql.Identifier(collection),
                  arguments=sql.SQL(", ").join([sql.Placeholder()] * FAST_ARGUMENTS)).as_bytes(None)
 
-    def vector(self, key: tuple[bytes, tuple[str, ...], int, int | None], compose: Callable[[], sql.Composable]) -> bytes:
+    def vector(self, key: tuple[bytes, tuple[str, ...], int, int | None, tuple[str, ...]], compose: Callable[[], sql.Composable]) -> bytes:
         """The vector search statement of this shape, composed on first use."""
         statement = self._vector.get(key)
         if statement is None:

@@ -15,6 +15,9 @@ from .results import SearchResult, score_of
 from .target import SearchTarget
 
 OPERATORS = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
+# The document fields a search may return besides id and distance, and their SQL types.
+_FIELD_TYPES = {"title": "text", "content": "text", "metadata": "jsonb"}
+FIELDS: tuple[str, ...] = tuple(_FIELD_TYPES)
 # pgvector's default hnsw.ef_search. An HNSW scan returns at most ef_search rows, so a larger k
 # raises it for the call (never lowering a higher server setting).
 DEFAULT_EF_SEARCH: int = spec_of(VectorOptions, "ef_search").default
@@ -47,7 +50,15 @@ def _settings(settings: Mapping[str, Any]) -> tuple[sql.Composable, dict[str, st
     return sql.SQL("concat({})").format(sql.SQL(", ").join(calls)), params
 
 
-def _nearest(collection: SearchTarget, where: sql.Composable, k: int, rerank: int) -> sql.Composable:
+def _columns(include: tuple[str, ...]) -> sql.Composable:
+    """The document columns a search returns: those asked for, NULL in place of the others (the
+    row keeps its shape; a NULL costs nothing to send or decode)."""
+    return sql.SQL(", ").join(sql.Identifier(name) if name in include else sql.SQL(f"NULL::{kind}")
+                              for name, kind in _FIELD_TYPES.items())
+
+
+def _nearest(collection: SearchTarget, where: sql.Composable, k: int, rerank: int,
+             include: tuple[str, ...]) -> sql.Composable:
     """The k-NN query ordered by what the collection's index is built on (vecpg.nearest_sql's
     counterpart: the vectors, their halfvec copies, or binary codes with exact re-ranking)."""
     schema = sql.Identifier(collection.store.vector_schema)
@@ -55,7 +66,7 @@ def _nearest(collection: SearchTarget, where: sql.Composable, k: int, rerank: in
     table = collection.statements.table
     if collection.quantization is None:
         return sql.SQL(query("search")).format(  # type: ignore[arg-type]
-            table=table, op=operator, where=where, k=sql.Literal(k))
+            table=table, op=operator, where=where, k=sql.Literal(k), columns=_columns(include))
     dims = sql.Literal(collection.dimension)
     if collection.quantization == "halfvec":
         left = sql.SQL("(embedding::{}.halfvec({}))").format(schema, dims)
@@ -67,19 +78,20 @@ def _nearest(collection: SearchTarget, where: sql.Composable, k: int, rerank: in
         order, limit = sql.SQL("OPERATOR({}.<~>)").format(schema), k * rerank
     return sql.SQL(query("search_quantized")).format(  # type: ignore[arg-type]
         table=table, op=operator, where=where, indexed=left, order_op=order, query=right,
-        candidates=sql.Literal(limit), k=sql.Literal(k))
+        candidates=sql.Literal(limit), k=sql.Literal(k), columns=_columns(include))
 
 
-def _compose(collection: SearchTarget, where: sql.Composable, settings: Mapping[str, Any], k: int) -> sql.Composable:
+def _compose(collection: SearchTarget, where: sql.Composable, settings: Mapping[str, Any], k: int,
+             include: tuple[str, ...]) -> sql.Composable:
     rerank = int(settings.get("rerank", DEFAULT_RERANK))
     settings = {name: value for name, value in settings.items() if name != "rerank"}
     if not settings:
-        return _nearest(collection, where, k, rerank)
+        return _nearest(collection, where, k, rerank, include)
     # Tuning rides in the same statement: the settings row is computed first (the search refers
     # to it) and set_config(..., true) ends with the statement's transaction, so a pooled
     # connection never carries it on. One round trip, no BEGIN/COMMIT.
     gated = sql.SQL("{} AND vecpg_settings.applied IS NOT NULL").format(where)
-    inner = _nearest(collection, gated, k, rerank)
+    inner = _nearest(collection, gated, k, rerank, include)
     resort = settings.get("iterative_scan", "off") != "off"
     return sql.SQL(query("search_tuned")).format(  # type: ignore[arg-type]
         settings=_settings(settings)[0], search=inner,
@@ -89,12 +101,13 @@ def _compose(collection: SearchTarget, where: sql.Composable, settings: Mapping[
 
 
 def _statement(
-    collection: SearchTarget, vector: np.ndarray, k: int, filter: Any, settings: Mapping[str, Any]
+    collection: SearchTarget, vector: np.ndarray, k: int, filter: Any, settings: Mapping[str, Any],
+    include: tuple[str, ...] = FIELDS,
 ) -> tuple[bytes, dict[str, Any]]:
     check_k(k)
     where, params = collection.store.filters.compile(filter)
-    key = (where.as_bytes(None) if params else b"", tuple(sorted(settings)), k, settings.get("rerank"))
-    statement = collection.statements.vector(key, lambda: _compose(collection, where, settings, k))
+    key = (where.as_bytes(None) if params else b"", tuple(sorted(settings)), k, settings.get("rerank"), include)
+    statement = collection.statements.vector(key, lambda: _compose(collection, where, settings, k, include))
     applied = {name: value for name, value in settings.items() if name != "rerank"}
     if applied:
         params.update(_settings(applied)[1])
@@ -119,8 +132,10 @@ def vector_search(
     k: int,
     filter: Any = None,
     options: Options | Mapping[str, Any] | None = None,
+    include: tuple[str, ...] = FIELDS,
 ) -> list[SearchResult]:
-    """Run the k-NN query on ``collection``; ``options`` apply to this statement only."""
+    """Run the k-NN query on ``collection``; ``options`` apply to this statement only; only the
+    document fields in ``include`` are fetched (the others come back None, "" and {})."""
     # What tuning chose for the collection, unless this call says otherwise.
     settings: dict[str, Any] = {**collection.search_defaults, **options_for("vector", options).given()}
     store = collection.store
@@ -132,8 +147,8 @@ def vector_search(
     scan = k * int(settings.get("rerank", DEFAULT_RERANK)) if collection.quantization == "binary" else k
     if "ef_search" not in settings and scan > DEFAULT_EF_SEARCH:
         settings[_FLOOR] = min(scan, MAX_EF_SEARCH)
-    statement, params = _statement(collection, vector, k, filter, settings)
+    statement, params = _statement(collection, vector, k, filter, settings, include)
     with store.connection() as conn:
         rows = conn.execute(statement, params).fetchall()
     metric = collection.distance
-    return [SearchResult(r[0], r[1], r[2], r[3], r[4], score_of(r[4], metric)) for r in rows]
+    return [SearchResult(r[0], r[1], r[2] or "", r[3] or {}, r[4], score_of(r[4], metric)) for r in rows]
