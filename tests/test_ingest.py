@@ -39,7 +39,11 @@ def test_gzipped_jsonl(tmp_path: Path) -> None:
         ("empty_content.jsonl", b'{"id": "1", "content": "  "}\n', ":1: empty content"),
         ("bad_meta.csv", b"content,metadata\nhi,{oops}\n", ":2: metadata is not valid JSON"),
         ("meta_list.jsonl", b'{"content": "hi", "metadata": [1]}\n', "metadata must be a JSON object"),
-        ("docs.parquet", b"PAR1", "unknown file type"),
+        ("docs.parquet", b"PAR1", "not a Parquet file"),
+        ("docs.xml", b"<doc/>", "unknown file type"),
+        ("docs.parquet.gz", b"", "gunzip it first"),
+        ("truncated.jsonl.gz", gzip.compress(b'{"content": "a"}\n' * 100)[:40], "ends early"),
+        ("notgzip.csv.gz", b"content\nhello\n", "not a valid gzip file"),
     ],
 )
 def test_bad_files_name_the_problem(tmp_path: Path, name: str, data: bytes, message: str) -> None:

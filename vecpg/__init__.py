@@ -10,7 +10,8 @@ Layout: ``store`` and ``collection`` are the library's face; ``search/`` runs th
 (``options`` defines every tuning option once, ``statements`` caches what a collection's searches
 compose); ``filters`` parses filters and caches their compiled predicates; ``cli/`` has one module
 per command; ``schema/`` applies sql/'s files (incremental, idempotent, snapshots) for the
-Alembic revisions and compares catalogs. Features to come get a package of their own beside these: ``mirror/``, ``worker/``,
+Alembic revisions and compares catalogs; ``ingest/`` reads CSV, JSONL and Parquet files as streams
+and loads them in chunks, each committed with its checkpoint. Features to come get a package of their own beside these: ``mirror/``, ``worker/``,
 ``rag/``, ``integrations/``. No module below ``store``/``collection`` imports them.
 """
 

@@ -54,6 +54,7 @@ class Backend(Database, Protocol):
 
     mirror_max_lag: float
     mirror_fallback: str
+    bypasses_rls: bool
 
 
 # Up to this many rows an upsert is one INSERT ... SELECT FROM unnest(arrays) ON CONFLICT; above
@@ -188,7 +189,8 @@ class Collection:
         """
         rows = prepare(documents, self.dimension, self._embed_fn(), tenant=self.store.current_tenant)
         if len(rows) > COPY_THRESHOLD:
-            self._copy_merge([rows])
+            with self.store.connection() as conn:
+                self._copy_merge(conn, [rows])
         elif rows:
             unique = list({r.id: r for r in rows}.values())  # the last row of a repeated id wins
             vector_type = sql.SQL("{}.vector").format(sql.Identifier(self.store.vector_schema))
@@ -207,6 +209,10 @@ class Collection:
         batch_size: int = 256,
         progress: bool = False,
         total: int | None = None,
+        *,
+        via_queue: bool = False,
+        first_row: int = 0,
+        connection: psycopg.Connection | None = None,
     ) -> int:
         """Bulk load through binary COPY with upsert semantics; returns the number of distinct ids.
 
@@ -214,9 +220,21 @@ class Collection:
         ``batch_size`` at a time in one transaction, so either all of them are written or, on any
         bad row, none. Small batches keep the server busy inserting one while Python checks the
         next (measured: 256 loads about 1.3x faster than 5,000).
+
+        ``via_queue``: documents without an embedding are written without one and no model runs
+        here; the collection's embedding queue takes them in the same transaction and
+        ``vecpg worker`` embeds them later. It needs a collection with a model.
+        ``connection``: write inside this connection's transaction rather than a transaction of
+        its own, so that the caller commits its own writes with the rows (an ingest's checkpoint).
+        ``first_row``: the number of the first document, for error messages.
         """
         if batch_size < 1:
             raise InvalidArgument("batch_size must be at least 1")
+        if via_queue and self.model is None:
+            raise InvalidArgument(
+                f"collection {self.name!r} has no model, so nothing would embed queued documents: give them "
+                "embeddings, or create the collection with a model"
+            )
         bar = None
         if progress:
             from tqdm import tqdm
@@ -224,23 +242,27 @@ class Collection:
             bar = tqdm(total=total, unit="doc", desc=f"loading {self.name}")
 
         tenant = self.store.current_tenant
+        embed = None if via_queue else self._embed_fn()
 
         def batches() -> Iterator[list[Row]]:
             it = iter(documents)
-            first = 0
+            first = first_row
             while chunk := list(islice(it, batch_size)):
-                yield prepare(chunk, self.dimension, self._embed_fn(), first_row=first, tenant=tenant)
+                yield prepare(chunk, self.dimension, embed, first_row=first, tenant=tenant, queue=via_queue)
                 first += len(chunk)
                 if bar is not None:
                     bar.update(len(chunk))
 
         try:
-            return self._copy_merge(batches())
+            if connection is not None:
+                return self._copy_merge(connection, batches())
+            with self.store.connection() as conn:
+                return self._copy_merge(conn, batches())
         finally:
             if bar is not None:
                 bar.close()
 
-    def _copy_merge(self, batches: Iterable[list[Row]]) -> int:
+    def _copy_merge(self, conn: psycopg.Connection, batches: Iterable[list[Row]]) -> int:
         """One binary COPY for the whole load; ids that may already exist are merged afterwards.
 
         Into an empty table (locked against other writers for the load) rows are copied straight
@@ -250,10 +272,12 @@ class Collection:
         """
         seen: set[str] = set()
         repeated: list[Row] = []
-        with self.store.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        with conn.transaction(), conn.cursor() as cur:
             # A tenant sees only its rows, so "empty" would only mean empty for it, and the lock
-            # would stall every other tenant's writers: tenants always take the merge path.
-            direct = self.store.current_tenant is None and self._lock_if_empty(conn)
+            # would stall every other tenant's writers: tenants always take the merge path. So
+            # does every role that row-level security binds (vecpg_app on the embedded server):
+            # PostgreSQL refuses COPY FROM into a table whose policies apply to the copier.
+            direct = self.store.current_tenant is None and self.store.bypasses_rls and self._lock_if_empty(conn)
             if direct:
                 with cur.copy(_q("copy_direct", table=self.table)) as copy:
                     copy.set_types(_ROW_TYPES)

@@ -57,7 +57,7 @@ class Row(NamedTuple):
     id: str
     title: str | None
     content: str
-    embedding: np.ndarray
+    embedding: np.ndarray | None  # None only when the row is left to the embedding queue
     metadata: Jsonb
     tenant_id: str | None
 
@@ -145,17 +145,20 @@ def prepare(
     embed: Callable[[list[str]], Sequence[np.ndarray]] | None,
     first_row: int = 0,
     tenant: str | None = None,
+    queue: bool = False,
 ) -> list[Row]:
     """Validate a batch, fill in ids, missing embeddings and the tenant; nothing is written yet.
 
     ``embed`` maps a list of texts to vectors, or is None when the collection has no model.
     ``tenant`` is the tenant the writer acts for: rows that name none belong to it.
+    ``queue``: rows without an embedding keep none, for the collection's embedding queue to take
+    (its triggers queue them when they are written); ``embed`` is not called.
     """
     checked = [_check_row(item, first_row + i) for i, item in enumerate(items)]
     vectors = [c[_EMBEDDING] for c in checked]
     missing = [i for i, v in enumerate(vectors) if v is None]
     if missing:
-        if embed is None:
+        if embed is None and not queue:
             i = missing[0]
             raise InvalidDocument(
                 f"{_label(first_row + i, checked[i][_ID])}: no embedding, and the collection has no model to compute one: "
@@ -165,11 +168,18 @@ def prepare(
         for i, text in zip(missing, texts):
             if not text.strip():
                 raise InvalidDocument(f"{_label(first_row + i, checked[i][_ID])}: no embedding and no text to embed")
-        for i, vector in zip(missing, embed(texts)):
-            vectors[i] = vector
-    matrix = _check_embeddings(vectors, dimension, checked, first_row)
+        if embed is not None and not queue:
+            for i, vector in zip(missing, embed(texts)):
+                vectors[i] = vector
+    embeddings: Sequence[np.ndarray | None] | np.ndarray  # a matrix when every row has one
+    if queue and missing:
+        # Rows that bring a vector are checked one by one: a queued load rarely has any.
+        embeddings = [None if v is None else check_vector(v, dimension, f"{_label(first_row + i, checked[i][_ID])}: embedding")
+                      for i, v in enumerate(vectors)]
+    else:
+        embeddings = _check_embeddings(vectors, dimension, checked, first_row)
     return [
-        Row(c[_ID] or str(uuid.uuid4()), c[_TITLE], c[_CONTENT], matrix[i],
+        Row(c[_ID] or str(uuid.uuid4()), c[_TITLE], c[_CONTENT], embeddings[i],
             _EMPTY_JSONB if c[_METADATA] == "{}" else Jsonb(c[_METADATA], dumps=_identity),
             c[_TENANT] if c[_TENANT] is not None else tenant)
         for i, c in enumerate(checked)
