@@ -436,6 +436,7 @@ class Langchain(Adapter):
                 raise NotImplementedError
 
         self.embeddings = Given()
+        self._forget_dimension()
         self.name = f"{NAME}_langchain"
         self.logger = logging.getLogger("bench_suite.langchain")
         self.logger.setLevel(logging.ERROR)  # not "Collection not found" before the first create
@@ -447,6 +448,18 @@ class Langchain(Adapter):
         self.engines: dict[int | None, Any] = {}
         self.stores: dict[int | None, Any] = {}
         self.main = self._store(None, pre_delete=True)
+
+    def _forget_dimension(self) -> None:
+        """langchain-postgres declares its ORM classes once per process, with the first store's
+        embedding_length: a later dataset of another dimension would write into a column of the
+        first one's. Forget those classes (module state of langchain_postgres.vectorstores)."""
+        import langchain_postgres.vectorstores as lv
+
+        classes = getattr(lv, "_classes", None)
+        if classes is not None and classes[0].__table__.c.embedding.type.dim != self.dim:
+            lv.Base.registry.dispose()
+            lv.Base.metadata.clear()
+            lv._classes = None
 
     def _store(self, ef: int | None, pre_delete: bool = False) -> Any:
         if ef not in self.stores:
@@ -693,6 +706,9 @@ class Faiss(Adapter):
         self.params.clear()
 
 
+# The module each system needs (from the bench extra), checked before anything is loaded.
+REQUIRES = {"vecs": "vecs", "langchain": "langchain_postgres", "chroma": "chromadb", "qdrant": "qdrant_edge",
+            "qdrant-1t": "qdrant_edge", "faiss": "faiss"}
 SYSTEMS: dict[str, type[Adapter]] = {"vecpg": Vecpg, "pgvector": Pgvector, "vecs": Vecs, "langchain": Langchain,
                                      "chroma": Chroma, "qdrant": Qdrant, "qdrant-1t": Qdrant1T, "faiss": Faiss}
 
@@ -1021,10 +1037,11 @@ def report(r: dict[str, Any]) -> str:
     for dname, d in r["datasets"].items():
         systems = d["systems"]
         lines += [f"## {dname}: {d['description']}", "",
-                  ("| system | load rows/s | build s | table MB | vector index MB | other indexes MB | "
+                  ("| system | load rows/s | build s | load + build s | table MB | vector index MB | "
+                   "other indexes MB | "
                   "QPS @ recall>=0.95, 1 client | p50 ms | param | recall | vs vecpg | "
                   "QPS @ recall>=0.95, 2 clients | vs vecpg |"),
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         base1 = best_at(systems.get("vecpg", {}).get("sweep_1"))
         base2 = best_at(systems.get("vecpg", {}).get("sweep_2"))
         for s in systems.values():
@@ -1043,7 +1060,7 @@ def report(r: dict[str, Any]) -> str:
                 q1 = f"— (max recall {top:.3f}) | | | |"
             q2 = (f"{b2['qps']:,.0f} | " + fmt_ratio(b2["qps"] / base2["qps"] if base2 else None)) if b2 else "— |"
             build = "in load" if s["build_s"] is None else f"{s['build_s']:.1f}"
-            lines.append(f"| {s['label']} | {s['load_rows_per_s']:,} | {build} | {table} | "
+            lines.append(f"| {s['label']} | {s['load_rows_per_s']:,} | {build} | {s['load_and_build_s']:.1f} | {table} | "
                          f"{mb(sz.get('vector_index_bytes'))} | {mb(sz.get('other_index_bytes'))} | {q1} | {q2} |")
         lines += ["", ("Filtered search (the search parameter at "
                   f"{h['filter_ef']}; recall against the exact filtered answer):"), "",
@@ -1100,7 +1117,7 @@ def plot(d: dict[str, Any], dname: str, header: dict[str, Any], path: Path) -> N
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("queries per second (log scale)")
     axes[1].legend(fontsize=8, loc="lower left")
-    fig.suptitle(f"{d['description']} — {header['machine']}, {header['date']}", fontsize=10)
+    fig.suptitle(f"{d['description']}\n{header['machine']}, {header['date']}", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -1161,6 +1178,12 @@ def main() -> None:
     unknown = set(names) - set(SYSTEMS)
     if unknown:
         raise SystemExit(f"unknown systems: {', '.join(sorted(unknown))} (have {', '.join(SYSTEMS)})")
+    import importlib.util
+
+    missing = [n for n in names if n in REQUIRES and importlib.util.find_spec(REQUIRES[n]) is None]
+    if missing:
+        print(f"skipping {', '.join(missing)}: not installed (pip install -e '.[bench]')", file=sys.stderr)
+        names = [n for n in names if n not in missing]
     datasets = [d for d in args.datasets.split(",") if d]
     if set(datasets) - {*DATASETS, "clustered1m"}:
         raise SystemExit(f"unknown datasets: {', '.join(sorted(set(datasets) - {*DATASETS, 'clustered1m'}))}")
