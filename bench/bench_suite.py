@@ -1194,9 +1194,7 @@ def main() -> None:
     # URL logs in as vecpg_app, which row-level security binds, and Collection.load into an empty
     # collection then fails (COPY FROM is not supported with row-level security).
     store = vecpg.connect(url, embedder=cached, migrate_schema=True)
-    tmp = Path(tempfile.mkdtemp(prefix="vecpg-bench-suite-"))
-    ctx = Context(url=url, store=store, embedder=cached, tmp=tmp, rounds=args.rounds,
-                  ef=tuple(int(x) for x in args.ef.split(",")), filter_ef=args.filter_ef)
+    ef = tuple(int(x) for x in args.ef.split(","))
     with psycopg.connect(url, autocommit=True) as conn:
         pg = conn.execute("SELECT version()").fetchone()[0].split(" on ")[0]
         settings = dict(conn.execute(
@@ -1205,11 +1203,13 @@ def main() -> None:
             "ORDER BY name").fetchall())
     header = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
               "postgres": pg, "pgvector": ".".join(map(str, store.pgvector_version)), "settings": settings,
-              "versions": versions(), "vecpg_role": store.role, "ef": list(ctx.ef), "filter_ef": ctx.filter_ef,
-              "rounds": ctx.rounds, "queries": args.queries, "n_cap": args.n,
+              "versions": versions(), "vecpg_role": store.role, "ef": list(ef), "filter_ef": args.filter_ef,
+              "rounds": args.rounds, "queries": args.queries, "n_cap": args.n,
               "command": " ".join(["python bench/bench_suite.py", *sys.argv[1:]]),
               "loadavg_start": " ".join(f"{x:.2f}" for x in os.getloadavg())}
     results: dict[str, Any] = {"header": header, "datasets": {}, "notes": []}
+    tmp = Path(tempfile.mkdtemp(prefix="vecpg-bench-suite-"))
+    ctx = Context(url=url, store=store, embedder=cached, tmp=tmp, rounds=args.rounds, ef=ef, filter_ef=args.filter_ef)
     try:
         for dname in datasets:
             if dname == "clustered":
