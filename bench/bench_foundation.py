@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from collections.abc import Callable
 from datetime import date
@@ -28,24 +29,14 @@ from tqdm import tqdm
 import vecpg
 from vecpg.db import resolve_url, sqlalchemy_url
 
-DIM = 384
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The generator and exact neighbours live in common.py; re-exported here for bench_mirror & co.
+from common import DIM, clustered, ground_truth
+
 RAW_SQL = (
     "SELECT id, title, content, metadata, embedding <=> %(q)s AS distance FROM vecpg_data.{table} "
     "WHERE embedding IS NOT NULL ORDER BY embedding <=> %(q)s LIMIT 10"
 )
-
-
-def clustered(n: int, seed: int, centres: np.ndarray) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    points = centres[rng.integers(0, len(centres), n)] + 0.35 * rng.normal(size=(n, DIM))
-    return points.astype(np.float32)
-
-
-def ground_truth(data: np.ndarray, queries: np.ndarray, k: int = 10) -> list[set[int]]:
-    unit = data / np.linalg.norm(data, axis=1, keepdims=True)
-    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
-    sims = q @ unit.T
-    return [set(np.argsort(-row)[:k].tolist()) for row in sims]
 
 
 def measure(runs: dict[str, Callable[[np.ndarray], list[int]]], queries: np.ndarray, truth: list[set[int]],
