@@ -10,7 +10,8 @@ Layout: ``store`` and ``collection`` are the library's face; ``search/`` runs th
 (``options`` defines every tuning option once, ``statements`` caches what a collection's searches
 compose); ``filters`` parses filters and caches their compiled predicates; ``cli/`` has one module
 per command; ``schema/`` applies sql/'s files (incremental, idempotent, snapshots) for the
-Alembic revisions and compares catalogs. Features to come get a package of their own beside these: ``mirror/``, ``worker/``,
+Alembic revisions and compares catalogs; ``index_builds`` runs the concurrent index builds SQL
+cannot run itself and ``index_advice`` suggests and sizes indexes. Features to come get a package of their own beside these: ``mirror/``, ``worker/``,
 ``rag/``, ``integrations/``. No module below ``store``/``collection`` imports them.
 """
 
@@ -35,6 +36,7 @@ from .errors import (
     ValueRejected,
     VecpgError,
 )
+from .index_advice import IndexAdvice
 from .indexes import HNSW, IndexInfo, IVFFlat
 from .search import HybridOptions, KeywordOptions, SearchResult, VectorOptions
 from .store import Store, connect
@@ -54,6 +56,7 @@ __all__ = [
     "FilterError",
     "HybridOptions",
     "IVFFlat",
+    "IndexAdvice",
     "IndexInfo",
     "InputFileError",
     "InvalidArgument",
