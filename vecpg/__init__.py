@@ -11,7 +11,9 @@ Layout: ``store`` and ``collection`` are the library's face; ``search/`` runs th
 compose); ``filters`` parses filters and caches their compiled predicates; ``cli/`` has one module
 per command; ``schema/`` applies sql/'s files (incremental, idempotent, snapshots) for the
 Alembic revisions and compares catalogs; ``ingest/`` reads CSV, JSONL and Parquet files as streams
-and loads them in chunks, each committed with its checkpoint. Features to come get a package of their own beside these: ``mirror/``, ``worker/``,
+and loads them in chunks, each committed with its checkpoint; ``index_builds`` runs the concurrent
+index builds SQL cannot run itself and ``index_advice`` suggests and sizes indexes. Features to
+come get a package of their own beside these: ``mirror/``, ``worker/``,
 ``rag/``, ``integrations/``. No module below ``store``/``collection`` imports them.
 """
 
@@ -36,6 +38,7 @@ from .errors import (
     ValueRejected,
     VecpgError,
 )
+from .index_advice import IndexAdvice
 from .indexes import HNSW, IndexInfo, IVFFlat
 from .search import HybridOptions, KeywordOptions, SearchResult, VectorOptions
 from .store import Store, connect
@@ -55,6 +58,7 @@ __all__ = [
     "FilterError",
     "HybridOptions",
     "IVFFlat",
+    "IndexAdvice",
     "IndexInfo",
     "InputFileError",
     "InvalidArgument",

@@ -18,7 +18,10 @@ from psycopg.types.json import Jsonb
 from .documents import Document, Row, check_ids, check_k, check_text, check_vector, prepare
 from .errors import NO_MODEL_FIX, DimensionMismatch, InvalidArgument
 from .filters import parse_filter
+from .index_advice import IndexAdvice, recommend
+from .index_builds import create_concurrently, rebuild_concurrently, vector_indexes
 from .indexes import HNSW, IndexInfo, IndexSpec
+from .progress import index_build_progress
 from .resources import query
 from .search import (
     FIELDS,
@@ -516,19 +519,31 @@ class Collection:
             conn.execute("SELECT vecpg.rebuild_mirror(%s)", (self.name,))
 
     # -- indexes ------------------------------------------------------------------------------
-    def create_index(self, index: IndexSpec | None = None, **build: Any) -> str:
+    def create_index(self, index: IndexSpec | None = None, *, concurrently: bool = False, progress: bool = False,
+                     **build: Any) -> str:
         """Build the vector index (HNSW by default), replacing any other; returns its name.
 
         ``build`` may set ``maintenance_work_mem`` and ``parallel_workers`` for this build only.
+        ``concurrently=True`` builds without blocking writes (``CREATE INDEX CONCURRENTLY``:
+        slower, and not inside ``store.tenant()`` or a transaction); an index it replaces serves
+        searches until the new one is ready. ``progress=True`` shows a bar on stderr.
         """
         spec = index or HNSW()
         params = {**spec.params(), **build}
-        with self.store.connection() as conn:
-            row = conn.execute(
-                "SELECT vecpg.create_index(%s, %s, %s)", (self.name, spec.method, Jsonb(params))
-            ).fetchone()
-        self.refresh()
-        return str(row[0]) if row else ""
+        self._outside_tenant(concurrently)
+        with (index_build_progress(self.store, f"{spec.method} index on {self.name}", progress) as follow,
+              self.store.connection() as conn):
+            if concurrently:
+                name = create_concurrently(conn, self.info, spec.method, params, follow)
+            else:
+                if follow is not None:
+                    follow(conn.info.backend_pid)
+                row = conn.execute(
+                    "SELECT vecpg.create_index(%s, %s, %s)", (self.name, spec.method, Jsonb(params))
+                ).fetchone()
+                name = str(row[0]) if row else ""
+        self.refresh()  # searches order by what the new index holds
+        return name
 
     def drop_index(self) -> int:
         """Drop the vector index; returns how many were dropped (0 or 1)."""
@@ -547,14 +562,52 @@ class Collection:
             self.info = replace(self.info, quantization=row[0], search_defaults=row[1])
             self.statements = Statements(self.name, self.table)
 
-    def rebuild_index(self) -> int:
-        """Rebuild the vector index in place (after large changes); returns how many were rebuilt."""
-        with self.store.connection() as conn:
+    def rebuild_index(self, *, concurrently: bool = False, progress: bool = False) -> int:
+        """Rebuild the vector index in place (after large changes, or an invalid one a failed
+        concurrent build left; one beside a valid index is dropped); returns how many were rebuilt.
+        ``concurrently=True`` rebuilds without blocking writes (``REINDEX INDEX CONCURRENTLY``)."""
+        self._outside_tenant(concurrently)
+        with (index_build_progress(self.store, f"rebuilding the index of {self.name}", progress) as follow,
+              self.store.connection() as conn):
+            if concurrently:
+                return rebuild_concurrently(conn, self.info, follow)
+            if follow is not None:
+                follow(conn.info.backend_pid)
             row = conn.execute("SELECT vecpg.rebuild_index(%s)", (self.name,)).fetchone()
         return int(row[0]) if row else 0
 
+    def _outside_tenant(self, concurrently: bool) -> None:
+        if concurrently and self.store.current_tenant is not None:
+            raise InvalidArgument(
+                "a concurrent index build cannot run inside store.tenant(): it needs a connection outside any "
+                "transaction, and an index serves every tenant anyway; build it outside the tenant block"
+            )
+
     def indexes(self) -> list[IndexInfo]:
-        """The collection's vector indexes."""
+        """The collection's vector indexes, with ``valid`` False for one a concurrent build is
+        still making or left behind when it failed."""
         with self.store.connection() as conn:
-            rows = conn.execute("SELECT * FROM vecpg.index_info(%s)", (self.name,)).fetchall()
-        return [IndexInfo(*r) for r in rows]
+            return vector_indexes(conn, self.name)
+
+    def recommend_index(self, *, rows: int | None = None, maintenance_work_mem: int | str | None = None,
+                        shared_buffers: int | str | None = None) -> IndexAdvice:
+        """The index to build for this collection's rows and dimension, its estimated size, and
+        warnings when its build will not fit maintenance_work_mem or the index shared_buffers.
+
+        The figures are the database's unless given: ``rows`` (plan ahead of a load), and sizes
+        in bytes or PostgreSQL's units ('64MB'): the maintenance_work_mem the build would get and
+        shared_buffers.
+        """
+        if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 0):
+            raise InvalidArgument(f"rows must be a non-negative integer, got {rows!r}")
+        sizes = {}
+        for key, value in (("maintenance_work_mem", maintenance_work_mem), ("shared_buffers", shared_buffers)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, str))
+                                      or (isinstance(value, int) and value < 0)):
+                raise InvalidArgument(f"{key} must be a size in bytes or a string such as '64MB', got {value!r}")
+            sizes[key] = None if value is None else str(value)
+        with self.store.connection() as conn:
+            row = conn.execute(_q("index_inputs", table=self.table),
+                               {"collection": self.name, "rows": rows, **sizes}).fetchone()
+        assert row is not None  # one row per collection, which exists
+        return recommend(self.name, int(row[0]), self.dimension, int(row[1]), int(row[2]))

@@ -59,9 +59,12 @@ def index_spec(method: str, **params: Any) -> IndexSpec:
 
 @dataclass(frozen=True)
 class IndexInfo:
-    """A built vector index."""
+    """A vector index. ``valid`` is False while a concurrent build runs and after one failed:
+    searches do not use it (writes still maintain it); ``rebuild_index()`` or a new
+    ``create_index()`` replaces it."""
 
     name: str
     method: str
     definition: str
     size_bytes: int
+    valid: bool = True

@@ -1,9 +1,14 @@
 -- 03_indexes.sql — a collection's pgvector index (HNSW or IVFFlat): build, inspect, rebuild, drop.
 --
--- Builds raise maintenance_work_mem and parallel workers for their own transaction only.
+-- One DDL builder, vecpg.index_ddl, writes the CREATE INDEX statement for both kinds of build:
+-- vecpg.create_index runs it here, in the caller's transaction, with maintenance_work_mem and
+-- parallel workers raised for that transaction only (vecpg.build_settings says how much);
+-- CREATE INDEX CONCURRENTLY cannot run in a function or a transaction, so for a build that does
+-- not block writers Python asks for the statement and runs it on an autocommit connection, with
+-- the same settings for that session only (vecpg/index_builds.py).
 
-CREATE OR REPLACE FUNCTION vecpg.index_info(collection text)
-RETURNS TABLE (index_name text, method text, definition text, size_bytes bigint)
+CREATE OR REPLACE FUNCTION vecpg.index_info(collection text, named text DEFAULT NULL)
+RETURNS TABLE (index_name text, method text, definition text, size_bytes bigint, valid boolean)
 LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
@@ -11,17 +16,42 @@ AS $$
 DECLARE
     c vecpg.collection := vecpg.get_collection(collection);
 BEGIN
+    -- valid is false while a concurrent build runs and after one failed: searches do not use
+    -- the index, writes still maintain it, and a rebuild (or a new create_index) replaces it.
     RETURN QUERY
-    SELECT i.relname::text, am.amname::text, pg_get_indexdef(i.oid), pg_relation_size(i.oid)
+    SELECT i.relname::text, am.amname::text, pg_get_indexdef(i.oid), pg_relation_size(i.oid), x.indisvalid
     FROM pg_index x
     JOIN pg_class i ON i.oid = x.indexrelid
     JOIN pg_am am ON am.oid = i.relam
     WHERE x.indrelid = format('%I.%I', c.schema_name, c.table_name)::regclass
       AND am.amname IN ('hnsw', 'ivfflat')
+      AND (named IS NULL OR i.relname = named)
     ORDER BY 1;
 END
 $$;
-COMMENT ON FUNCTION vecpg.index_info(text) IS 'Vector indexes of a collection with their sizes';
+COMMENT ON FUNCTION vecpg.index_info(text, text) IS
+    'Vector indexes of a collection (or the one named) with their sizes and whether they are valid';
+
+CREATE OR REPLACE FUNCTION vecpg.index_name(collection text, method text DEFAULT 'hnsw', building boolean DEFAULT false)
+RETURNS text
+LANGUAGE plpgsql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+BEGIN
+    method := lower(coalesce(method, 'hnsw'));
+    -- Cast to name: truncated to 63 bytes the way PostgreSQL truncates the identifier it creates.
+    -- While a concurrent build replaces an index of the same name, it is built under another.
+    IF building THEN
+        RETURN (left(c.table_name, 40) || '_embedding_' || method || '_new')::name::text;
+    END IF;
+    RETURN (left(c.table_name, 48) || '_embedding_' || method)::name::text;
+END
+$$;
+COMMENT ON FUNCTION vecpg.index_name(text, text, boolean) IS
+    'Name of a collection''s vector index of a method (building: the name a concurrent replacement is built under)';
 
 CREATE OR REPLACE FUNCTION vecpg.drop_index(collection text)
 RETURNS integer
@@ -47,22 +77,42 @@ END
 $$;
 COMMENT ON FUNCTION vecpg.drop_index(text) IS 'Drop the vector index of a collection; returns how many were dropped';
 
--- Index builds are memory- and CPU-bound: give this transaction, and only it, more of both.
-CREATE OR REPLACE FUNCTION vecpg._raise_build_resources(params jsonb)
-RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+-- Index builds are memory- and CPU-bound: what a build may use of both.
+CREATE OR REPLACE FUNCTION vecpg.build_settings(params jsonb DEFAULT '{}')
+RETURNS TABLE (name text, setting text)
+LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
 DECLARE
     mem text := coalesce(params->>'maintenance_work_mem', '1GB');
     workers integer;
 BEGIN
-    IF pg_size_bytes(mem) > pg_size_bytes(current_setting('maintenance_work_mem')) THEN
-        PERFORM set_config('maintenance_work_mem', mem, true);
+    IF pg_size_bytes(mem) < pg_size_bytes(current_setting('maintenance_work_mem')) THEN
+        mem := current_setting('maintenance_work_mem');  -- raised, never lowered
     END IF;
-    workers := coalesce((params->>'parallel_workers')::integer,
-                        least(current_setting('max_parallel_workers')::integer, 7));
-    PERFORM set_config('max_parallel_maintenance_workers', workers::text, true);
+    -- Workers: what the machine has, not more. PostgreSQL reports no CPU count, so the
+    -- server's max_parallel_maintenance_workers stands for it (vecpg's embedded server sets it to
+    -- the CPUs less one for the leader, at most 7; on a server of yours it is your DBA's figure).
+    -- parallel_workers may ask for another number; either way a build never asks for more
+    -- than max_parallel_workers or max_worker_processes can hand out, since its workers come
+    -- from those pools.
+    workers := least(vecpg._int_param(params, 'parallel_workers',
+                                      current_setting('max_parallel_maintenance_workers')::integer, 0, 1024),
+                     current_setting('max_parallel_workers')::integer,
+                     current_setting('max_worker_processes')::integer);
+    RETURN QUERY VALUES ('maintenance_work_mem', mem), ('max_parallel_maintenance_workers', workers::text);
+END
+$$;
+COMMENT ON FUNCTION vecpg.build_settings(jsonb) IS
+    'maintenance_work_mem and max_parallel_maintenance_workers for an index build (params: maintenance_work_mem, parallel_workers)';
+
+CREATE OR REPLACE FUNCTION vecpg._raise_build_resources(params jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+BEGIN
+    PERFORM set_config(s.name, s.setting, true) FROM vecpg.build_settings(params) s;
 END
 $$;
 
@@ -109,9 +159,29 @@ AS $$
     END
 $$;
 
-CREATE OR REPLACE FUNCTION vecpg.create_index(collection text, method text DEFAULT 'hnsw', params jsonb DEFAULT '{}')
-RETURNS text
+-- After a build (in a transaction or concurrently): searches order by what the new index holds.
+CREATE OR REPLACE FUNCTION vecpg.index_built(collection text, params jsonb DEFAULT '{}')
+RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+BEGIN
+    UPDATE vecpg.collection x SET quantization = vecpg.index_quantization(c, coalesce(params, '{}')->>'quantization')
+    WHERE x.name = c.name;
+    -- The keyword index's search function has the vector list written in: write it again.
+    PERFORM vecpg.keyword_index_objects(c.name);
+END
+$$;
+
+-- The CREATE INDEX statement of a collection's vector index, checked: one builder for both
+-- kinds of build. index_name defaults to vecpg.index_name(collection, method).
+CREATE OR REPLACE FUNCTION vecpg.index_ddl(collection text, method text DEFAULT 'hnsw', params jsonb DEFAULT '{}',
+                                           concurrently boolean DEFAULT false, index_name text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
 #variable_conflict use_variable
@@ -124,8 +194,6 @@ DECLARE
     efc integer;
     unknown text;
     allowed text[];
-    index_name text;
-    quant text;
 BEGIN
     method := lower(coalesce(method, 'hnsw'));
     params := coalesce(params, '{}');
@@ -163,22 +231,40 @@ BEGIN
                      1, 32768);
         with_clause := format('lists = %s', lists);
     END IF;
+    PERFORM * FROM vecpg.build_settings(params);  -- its parameters are checked here too
 
-    quant := vecpg.index_quantization(c, params->>'quantization');
+    RETURN format('CREATE INDEX %s%I ON %I.%I USING %s (%s) WITH (%s)',
+                  CASE WHEN index_ddl.concurrently THEN 'CONCURRENTLY ' ELSE '' END,
+                  coalesce(index_name, vecpg.index_name(collection, method)),
+                  c.schema_name, c.table_name, method,
+                  vecpg.index_expression(c, vecpg.index_quantization(c, params->>'quantization')), with_clause);
+END
+$$;
+COMMENT ON FUNCTION vecpg.index_ddl(text, text, jsonb, boolean, text) IS
+    'The CREATE INDEX [CONCURRENTLY] statement of a collection''s vector index (hnsw: m, ef_construction; ivfflat: lists)';
+
+CREATE OR REPLACE FUNCTION vecpg.create_index(collection text, method text DEFAULT 'hnsw', params jsonb DEFAULT '{}')
+RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    ddl text := vecpg.index_ddl(collection, method, params);  -- checked before anything is dropped
+BEGIN
     PERFORM vecpg.drop_index(collection);
     PERFORM vecpg._raise_build_resources(params);
-    index_name := left(c.table_name, 48) || '_embedding_' || method;
-    EXECUTE format('CREATE INDEX %I ON %I.%I USING %s (%s) WITH (%s)',
-                   index_name, c.schema_name, c.table_name, method, vecpg.index_expression(c, quant), with_clause);
-    UPDATE vecpg.collection x SET quantization = quant WHERE x.name = c.name;
-    -- The keyword index's search function has the vector list written in: write it again.
-    PERFORM vecpg.keyword_index_objects(c.name);
-    RETURN index_name;
+    EXECUTE ddl;
+    PERFORM vecpg.index_built(collection, params);
+    RETURN vecpg.index_name(collection, method);
 END
 $$;
 COMMENT ON FUNCTION vecpg.create_index(text, text, jsonb) IS
     'Build the vector index of a collection (hnsw: m, ef_construction; ivfflat: lists), replacing any other';
 
+-- An invalid index beside a valid one is what a failed concurrent replacement left: it is
+-- dropped (a new create_index builds what was asked for); every other index is rebuilt,
+-- which makes an invalid one valid. Python's concurrent rebuild follows the same rule.
 CREATE OR REPLACE FUNCTION vecpg.rebuild_index(collection text)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
@@ -188,14 +274,21 @@ AS $$
 DECLARE
     c vecpg.collection := vecpg.get_collection(collection);
     ix record;
+    any_valid boolean;
     rebuilt integer := 0;
 BEGIN
     PERFORM vecpg._raise_build_resources('{}');
+    SELECT coalesce(bool_or(i.valid), false) INTO any_valid FROM vecpg.index_info(collection) i;
     FOR ix IN SELECT * FROM vecpg.index_info(collection) LOOP
-        EXECUTE format('REINDEX INDEX %I.%I', c.schema_name, ix.index_name);
-        rebuilt := rebuilt + 1;
+        IF any_valid AND NOT ix.valid THEN
+            EXECUTE format('DROP INDEX %I.%I', c.schema_name, ix.index_name);
+        ELSE
+            EXECUTE format('REINDEX INDEX %I.%I', c.schema_name, ix.index_name);
+            rebuilt := rebuilt + 1;
+        END IF;
     END LOOP;
     RETURN rebuilt;
 END
 $$;
-COMMENT ON FUNCTION vecpg.rebuild_index(text) IS 'Rebuild the vector index of a collection in place';
+COMMENT ON FUNCTION vecpg.rebuild_index(text) IS
+    'Rebuild the vector index of a collection in place (dropping what a failed concurrent replacement left)';

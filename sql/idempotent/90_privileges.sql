@@ -15,7 +15,7 @@ BEGIN
                                  'store_inline', 'refresh_keyword_stats', 'keyword_stats_triggers',
                                  'statement_triggers', 'keyword_index_objects',
                                  'apply_tenancy', 'set_shared_rows', 'create_index', 'drop_index',
-                                 'rebuild_index', 'enable_keyword_index', 'disable_keyword_index', 'audit_write',
+                                 'rebuild_index', 'index_built', 'enable_keyword_index', 'disable_keyword_index', 'audit_write',
                                  'mirror_objects', 'enable_mirror', 'disable_mirror', 'rebuild_mirror',
                                  'mirror_capture', 'embedding_queue_objects', 'embedding_capture',
                                  'queue_missing_embeddings', 'claim_embeddings', 'store_embeddings',

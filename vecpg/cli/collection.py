@@ -8,6 +8,7 @@ from dataclasses import asdict
 import click
 
 from .app import connection_options, store_of
+from .index import describe
 
 
 @click.group()
@@ -63,13 +64,14 @@ def collection_list(ctx: click.Context, as_json: bool) -> None:
 def collection_info(ctx: click.Context, name: str, as_json: bool) -> None:
     """Describe a collection: settings, document count, indexes."""
     coll = store_of(ctx).collection(name)
+    indexes = coll.indexes()
     info = {**asdict(coll.info), "created_at": coll.info.created_at.isoformat(), "documents": coll.count(),
-            "keyword index": coll.has_keyword_index(), "indexes": [asdict(i) for i in coll.indexes()]}
+            "keyword index": coll.has_keyword_index(), "indexes": [asdict(i) for i in indexes]}
     if as_json:
         click.echo(json.dumps(info))
         return
     for key, value in info.items():
         if key != "indexes":
             click.echo(f"{key + ':':15}{value}")
-    for index in info["indexes"]:
-        click.echo(f"index:         {index['name']} ({index['method']}, {index['size_bytes'] / 2**20:.1f} MiB)")
+    for index in indexes:
+        click.echo(f"index:         {describe(index, name)}")

@@ -43,7 +43,7 @@ def eval_cmd(ctx: click.Context, dataset: Path, name: str, modes: str, split: st
     if keyword_index and not coll.has_keyword_index():
         coll.enable_keyword_index()
     results = evaluate(coll, data, chosen, progress=not as_json, options=options)
-    vector_index = ", ".join(i.method for i in coll.indexes()) or "none (exact search)"
+    vector_index = ", ".join(i.method + ("" if i.valid else " (invalid)") for i in coll.indexes()) or "none (exact search)"
     if as_json:
         click.echo(json.dumps(results))
         return

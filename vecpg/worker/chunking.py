@@ -74,3 +74,9 @@ def chunks(model: str, text: str, chunk_tokens: int, chunk_overlap: int) -> list
         if last == len(offsets) - 1:
             break
     return out
+
+
+def over_window(model: str, texts: list[str]) -> int:
+    """How many of ``texts`` are longer than the model reads: embedded, their end is cut off."""
+    room = model_window(model) - SPECIAL_TOKENS
+    return sum(1 for text in texts if token_count(model, text) > room)
