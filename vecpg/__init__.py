@@ -38,6 +38,7 @@ from .errors import (
 from .indexes import HNSW, IndexInfo, IVFFlat
 from .search import HybridOptions, KeywordOptions, SearchResult, VectorOptions
 from .store import Store, connect
+from .tuning import TuningResult
 
 __version__ = "0.1.0"
 
@@ -69,6 +70,7 @@ __all__ = [
     "ServerError",
     "Store",
     "TenancyNotEnforced",
+    "TuningResult",
     "ValueRejected",
     "VecpgError",
     "VectorOptions",

@@ -42,6 +42,7 @@ BEGIN
         UPDATE vecpg.collection x SET quantization = NULL WHERE x.name = c.name;
         PERFORM vecpg.keyword_index_objects(c.name);
     END IF;
+    PERFORM vecpg.reset_search_defaults(c.name);  -- they were chosen for the index just dropped (12_tuning.sql)
     RETURN dropped;
 END
 $$;

@@ -63,13 +63,17 @@ def collection_list(ctx: click.Context, as_json: bool) -> None:
 def collection_info(ctx: click.Context, name: str, as_json: bool) -> None:
     """Describe a collection: settings, document count, indexes."""
     coll = store_of(ctx).collection(name)
+    tuning = coll.tuning()
     info = {**asdict(coll.info), "created_at": coll.info.created_at.isoformat(), "documents": coll.count(),
-            "keyword index": coll.has_keyword_index(), "indexes": [asdict(i) for i in coll.indexes()]}
+            "keyword index": coll.has_keyword_index(), "indexes": [asdict(i) for i in coll.indexes()],
+            "tuning": tuning.to_json() if tuning else None}
     if as_json:
         click.echo(json.dumps(info))
         return
     for key, value in info.items():
-        if key != "indexes":
+        if key not in ("indexes", "tuning"):
             click.echo(f"{key + ':':15}{value}")
     for index in info["indexes"]:
         click.echo(f"index:         {index['name']} ({index['method']}, {index['size_bytes'] / 2**20:.1f} MiB)")
+    if tuning:  # what search_defaults holds, and the recall it was measured at
+        click.echo(f"tuned:         {tuning.summary()}")
