@@ -42,6 +42,7 @@ from .index_advice import IndexAdvice
 from .indexes import HNSW, IndexInfo, IVFFlat
 from .search import HybridOptions, KeywordOptions, SearchResult, VectorOptions
 from .store import Store, connect
+from .tuning import TuningResult
 
 __version__ = "0.1.0"
 
@@ -74,6 +75,7 @@ __all__ = [
     "ServerError",
     "Store",
     "TenancyNotEnforced",
+    "TuningResult",
     "ValueRejected",
     "VecpgError",
     "VectorOptions",

@@ -39,6 +39,7 @@ from .worker.chunking import check_chunking
 
 if TYPE_CHECKING:
     from .embed import Embedder
+    from .tuning import TuningResult
 
 
 class Backend(Database, Protocol):
@@ -561,6 +562,46 @@ class Collection:
         if row is not None:
             self.info = replace(self.info, quantization=row[0], search_defaults=row[1])
             self.statements = Statements(self.name, self.table)
+
+    # -- tuning -------------------------------------------------------------------------------
+    def tune(self, target_recall: float = 0.95, k: int = 10, queries: Sequence[Any] | np.ndarray | None = None,
+             sample: int = 200, *, seed: int = 0, progress: bool = False) -> TuningResult:
+        """Measure recall@k and store the smallest ``ef_search`` (HNSW) or ``probes`` (IVFFlat)
+        reaching ``target_recall`` (and, for binary codes, the re-rank factor) as the options
+        later searches use unless a call gives its own; returns what was measured and chosen.
+
+        The queries are ``sample`` stored vectors (the same for the same ``seed``) or ``queries``
+        (vectors, or texts with a model). When no value reaches the target, the best one is
+        stored and ``result.reached`` is False. Building or dropping the index forgets it.
+        See vecpg/tuning.py for how it measures.
+        """
+        from .tuning import tune
+
+        return tune(self, target_recall, k, queries, sample, seed=seed, progress=progress)
+
+    def tuning(self) -> TuningResult | None:
+        """What the last ``tune`` measured and chose, or None (never tuned, or the index changed since)."""
+        from .tuning import TuningResult
+
+        with self.store.connection() as conn:
+            row = conn.execute("SELECT tuning FROM vecpg.collection WHERE name = %s", (self.name,)).fetchone()
+        return None if row is None or row[0] is None else TuningResult.from_json(self.name, row[0])
+
+    def set_search_defaults(self, options: Options | Mapping[str, Any] | None = None, **tuning: Any) -> dict[str, Any]:
+        """Set by hand the vector search options every search uses unless a call gives its own
+        (``ef_search``, ``probes``, ``rerank``...), replacing the old ones; returns them."""
+        given = options_for("vector", options, **tuning).given()
+        with self.store.connection() as conn:
+            row = conn.execute("SELECT vecpg.set_search_defaults(%s, %s)", (self.name, Jsonb(given))).fetchone()
+        self.refresh()
+        return dict(row[0]) if row else {}
+
+    def reset_search_defaults(self) -> bool:
+        """Forget the search defaults and tuning; False when there were none."""
+        with self.store.connection() as conn:
+            row = conn.execute("SELECT vecpg.reset_search_defaults(%s)", (self.name,)).fetchone()
+        self.refresh()
+        return bool(row and row[0])
 
     def rebuild_index(self, *, concurrently: bool = False, progress: bool = False) -> int:
         """Rebuild the vector index in place (after large changes, or an invalid one a failed

@@ -64,7 +64,7 @@ BEGIN
         RAISE EXCEPTION '% must be an integer between % and %, got %', key, lo, hi, v
             USING ERRCODE = 'VP005';
     END IF;
-    RETURN (v #>> '{}')::integer;
+    RETURN (v #>> '{}')::numeric::integer;  -- 64.0 is 64: the check above allows it
 END
 $$;
 

@@ -72,6 +72,7 @@ BEGIN
         UPDATE vecpg.collection x SET quantization = NULL WHERE x.name = c.name;
         PERFORM vecpg.keyword_index_objects(c.name);
     END IF;
+    PERFORM vecpg.reset_search_defaults(c.name);  -- they were chosen for the index just dropped (12_tuning.sql)
     RETURN dropped;
 END
 $$;
@@ -171,6 +172,7 @@ DECLARE
 BEGIN
     UPDATE vecpg.collection x SET quantization = vecpg.index_quantization(c, coalesce(params, '{}')->>'quantization')
     WHERE x.name = c.name;
+    PERFORM vecpg.reset_search_defaults(c.name);  -- a new graph has its own recall curve (12_tuning.sql)
     -- The keyword index's search function has the vector list written in: write it again.
     PERFORM vecpg.keyword_index_objects(c.name);
 END

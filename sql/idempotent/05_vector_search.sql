@@ -5,16 +5,19 @@
 -- pooled connection. Filtered and tenant searches turn on pgvector 0.8's iterative scans so
 -- they still return k rows.
 
--- Per-call search tuning, transaction-local (set_config(..., true)) so that a pooled
--- connection never carries one caller's settings into the next transaction.
-CREATE OR REPLACE FUNCTION vecpg.apply_search_options(options jsonb)
-RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+-- Vector search options checked and in canonical form (integers as integers, JSON nulls left
+-- out), without applying them: the one list of their names, types and bounds on this side
+-- (vecpg/search/options.py is Python's). apply_search_options applies what it returns, and
+-- set_search_defaults stores it.
+CREATE OR REPLACE FUNCTION vecpg.check_search_options(options jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
 DECLARE
     k text;
     scan text;
+    checked jsonb := '{}';
 BEGIN
     options := coalesce(options, '{}');
     IF jsonb_typeof(options) <> 'object' THEN
@@ -26,12 +29,15 @@ BEGIN
                 quote_literal(k) USING ERRCODE = 'VP005';
         END IF;
     END LOOP;
-    PERFORM vecpg.rerank_factor(options);  -- checked here; nearest_sql uses it
+    options := jsonb_strip_nulls(options);
     IF options ? 'ef_search' THEN
-        PERFORM set_config('hnsw.ef_search', vecpg._int_param(options, 'ef_search', 40, 1, 1000)::text, true);
+        checked := checked || jsonb_build_object('ef_search', vecpg._int_param(options, 'ef_search', 40, 1, 1000));
     END IF;
     IF options ? 'probes' THEN
-        PERFORM set_config('ivfflat.probes', vecpg._int_param(options, 'probes', 1, 1, 32768)::text, true);
+        checked := checked || jsonb_build_object('probes', vecpg._int_param(options, 'probes', 1, 1, 32768));
+    END IF;
+    IF options ? 'rerank' THEN  -- nearest_sql uses it
+        checked := checked || jsonb_build_object('rerank', vecpg.rerank_factor(options));
     END IF;
     IF options ? 'iterative_scan' OR options ? 'max_scan_tuples' THEN
         IF vecpg.pgvector_version() < '{0,8}' THEN
@@ -43,13 +49,41 @@ BEGIN
         IF scan NOT IN ('off', 'relaxed_order', 'strict_order') THEN
             RAISE EXCEPTION 'iterative_scan must be off, relaxed_order or strict_order' USING ERRCODE = 'VP005';
         END IF;
-        PERFORM set_config('hnsw.iterative_scan', scan, true);
-        -- IVFFlat has no strict order; relaxed is its closest match.
-        PERFORM set_config('ivfflat.iterative_scan', CASE scan WHEN 'off' THEN 'off' ELSE 'relaxed_order' END, true);
+        checked := checked || jsonb_build_object('iterative_scan', scan);
     END IF;
     IF options ? 'max_scan_tuples' THEN
-        PERFORM set_config('hnsw.max_scan_tuples',
-                           vecpg._int_param(options, 'max_scan_tuples', 20000, 1, 2147483647)::text, true);
+        checked := checked || jsonb_build_object('max_scan_tuples',
+                                                 vecpg._int_param(options, 'max_scan_tuples', 20000, 1, 2147483647));
+    END IF;
+    RETURN checked;
+END
+$$;
+COMMENT ON FUNCTION vecpg.check_search_options(jsonb) IS
+    'Vector search options checked (names, types, bounds) and in canonical form, not applied';
+
+-- Per-call search tuning, transaction-local (set_config(..., true)) so that a pooled
+-- connection never carries one caller's settings into the next transaction.
+CREATE OR REPLACE FUNCTION vecpg.apply_search_options(options jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+BEGIN
+    options := vecpg.check_search_options(options);
+    IF options ? 'ef_search' THEN
+        PERFORM set_config('hnsw.ef_search', options->>'ef_search', true);
+    END IF;
+    IF options ? 'probes' THEN
+        PERFORM set_config('ivfflat.probes', options->>'probes', true);
+    END IF;
+    IF options ? 'iterative_scan' THEN
+        PERFORM set_config('hnsw.iterative_scan', options->>'iterative_scan', true);
+        -- IVFFlat has no strict order; relaxed is its closest match.
+        PERFORM set_config('ivfflat.iterative_scan',
+                           CASE options->>'iterative_scan' WHEN 'off' THEN 'off' ELSE 'relaxed_order' END, true);
+    END IF;
+    IF options ? 'max_scan_tuples' THEN
+        PERFORM set_config('hnsw.max_scan_tuples', options->>'max_scan_tuples', true);
     END IF;
 END
 $$;
@@ -103,6 +137,24 @@ LANGUAGE sql IMMUTABLE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
     SELECT CASE WHEN c.quantization = 'binary' THEN k * vecpg.rerank_factor(options) ELSE k END
+$$;
+
+-- The options of a search whose index scan must return the rows of a search for `rows`
+-- results: the collection's search defaults (what tuning chose) under the call's own options.
+-- A default ef_search is raised to the rows the scan must return (an HNSW scan returns at most
+-- ef_search rows, and tuning measured at one k while a call may ask for more); a call's own
+-- ef_search is taken as given. Python's vecpg/search/vector.py:search_settings is the same.
+CREATE OR REPLACE FUNCTION vecpg.search_options(c vecpg.collection, options jsonb, rows integer)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT CASE WHEN m.merged ? 'ef_search' AND NOT coalesce(options, '{}') ? 'ef_search'
+                THEN m.merged || jsonb_build_object('ef_search',
+                         greatest(vecpg._int_param(m.merged, 'ef_search', 40, 1, 1000),
+                                  least(vecpg.scan_rows(c, rows, m.merged), 1000)))
+                ELSE m.merged END
+    FROM (SELECT c.search_defaults || coalesce(options, '{}') AS merged) m
 $$;
 
 -- The k nearest rows of collection c as one query: `columns` of d and their exact distance to
@@ -170,7 +222,7 @@ BEGIN
     IF vecpg.rows_filtered(predicate) AND NOT options ? 'iterative_scan' AND vecpg.pgvector_version() >= '{0,8}' THEN
         options := options || '{"iterative_scan": "relaxed_order"}';
     END IF;
-    options := c.search_defaults || options;  -- what tuning chose, unless the call says otherwise
+    options := vecpg.search_options(c, options, k);  -- what tuning chose, unless the call says otherwise
     -- An HNSW scan returns at most ef_search rows: a larger scan raises it for this statement.
     IF NOT options ? 'ef_search'
        AND vecpg.scan_rows(c, k, options) > coalesce(nullif(current_setting('hnsw.ef_search', true), '')::integer, 40) THEN

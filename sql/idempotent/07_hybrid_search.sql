@@ -231,9 +231,9 @@ BEGIN
     END IF;
     predicate := vecpg.compile_filter(coalesce(filter, '{}'), '$1', 'd');
 
-    vector_opts := c.search_defaults
-                   || (SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM jsonb_each(opts)
-                       WHERE key IN ('ef_search', 'probes', 'iterative_scan', 'max_scan_tuples', 'rerank'));
+    vector_opts := vecpg.search_options(c, (SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM jsonb_each(opts)
+                                            WHERE key IN ('ef_search', 'probes', 'iterative_scan', 'max_scan_tuples', 'rerank')),
+                                        candidates);
     -- The vector list (vector_list_sql) re-ranks binary candidates by the factor of this call.
     c.search_defaults := c.search_defaults || jsonb_build_object('rerank', vecpg.rerank_factor(vector_opts));
     -- An HNSW scan returns at most ef_search rows: the vector list needs `candidates` of them.

@@ -160,7 +160,7 @@ BEGIN
         RETURN;
     END IF;
     predicate := vecpg.compile_filter(coalesce(filter, '{}'), '$2', 'd');
-    options := c.search_defaults || coalesce(options, '{}');
+    options := vecpg.search_options(c, options, candidates);
     -- The chunk list is filtered by its documents (filters, tenants, current vectors): iterative
     -- scans keep reading until the candidates are found.
     IF NOT options ? 'iterative_scan' AND vecpg.pgvector_version() >= '{0,8}' THEN

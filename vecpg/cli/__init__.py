@@ -14,8 +14,10 @@ from .ingest import delete, ingest
 from .migrate import migrate_cmd
 from .mirror import mirror
 from .search import search
+from .tune import index_tune
 from .worker import worker
 
+index.add_command(index_tune)  # its own module: see vecpg/cli/tune.py
 for _command in (migrate_cmd, db, collection, ingest, search, delete, index, mirror, worker, eval_cmd, demo):
     main.add_command(_command)
 

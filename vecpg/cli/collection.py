@@ -65,13 +65,17 @@ def collection_info(ctx: click.Context, name: str, as_json: bool) -> None:
     """Describe a collection: settings, document count, indexes."""
     coll = store_of(ctx).collection(name)
     indexes = coll.indexes()
+    tuning = coll.tuning()
     info = {**asdict(coll.info), "created_at": coll.info.created_at.isoformat(), "documents": coll.count(),
-            "keyword index": coll.has_keyword_index(), "indexes": [asdict(i) for i in indexes]}
+            "keyword index": coll.has_keyword_index(), "indexes": [asdict(i) for i in indexes],
+            "tuning": tuning.to_json() if tuning else None}
     if as_json:
         click.echo(json.dumps(info))
         return
     for key, value in info.items():
-        if key != "indexes":
+        if key not in ("indexes", "tuning"):
             click.echo(f"{key + ':':15}{value}")
     for index in indexes:
         click.echo(f"index:         {describe(index, name)}")
+    if tuning:  # what search_defaults holds, and the recall it was measured at
+        click.echo(f"tuned:         {tuning.summary()}")

@@ -19,6 +19,7 @@ from ..documents import check_k
 from .options import HybridOptions, Options, options_for
 from .results import SearchResult
 from .target import SearchTarget
+from .vector import MAX_EF_SEARCH, scan_rows, search_settings
 
 # Options that vecpg.hybrid_search applies with apply_search_options but that the collection's
 # search function takes no argument for.
@@ -32,13 +33,18 @@ def _fast_arguments(collection: SearchTarget, text: str, vector: np.ndarray, k: 
     if options.value("keyword_index") is False or any(getattr(options.vector, n) is not None for n in _NOT_FAST):
         return None
     candidates = options.candidates_for(k)
+    # The collection's search defaults count as the call's own options, except its re-rank
+    # factor, which the function has written in.
+    settings = search_settings(collection, options.vector.given(), candidates)
+    if any(n in settings for n in _NOT_FAST if n != "rerank"):
+        return None
     vector_weight, keyword_weight = options.weights()
-    scan = options.vector.iterative_scan
+    scan = settings.get("iterative_scan")
     store = collection.store
     if scan is None and store.current_tenant is not None and store.pgvector_version >= (0, 8):
         scan = "relaxed_order"  # row-level security filters the vector list, as a filter would
     keyword = options.keyword
-    ef_search = options.vector.ef_search if options.vector.ef_search is not None else candidates
+    ef_search = settings.get("ef_search", min(scan_rows(collection, candidates, settings), MAX_EF_SEARCH))
     return (text, vector, candidates, options.value("method"), vector_weight, keyword_weight,
             float(options.value("rrf_k")), k, options.value("max_postings"), float(keyword.value("k1")),
             float(keyword.value("b")), ef_search, scan,

@@ -26,6 +26,23 @@ MAX_EF_SEARCH: int = spec_of(VectorOptions, "ef_search").hi  # type: ignore[assi
 _FLOOR = "ef_search_floor"
 
 
+def scan_rows(collection: SearchTarget, rows: int, settings: Mapping[str, Any]) -> int:
+    """Rows the index scan of a search for ``rows`` results reads: binary codes are over-fetched
+    by the re-rank factor (vecpg.scan_rows)."""
+    return rows * int(settings.get("rerank", DEFAULT_RERANK)) if collection.quantization == "binary" else rows
+
+
+def search_settings(collection: SearchTarget, given: Mapping[str, Any], rows: int) -> dict[str, Any]:
+    """The options of a search for ``rows`` results (vecpg.search_options): the collection's
+    search defaults (what tuning chose) under the call's own. A default ef_search is raised to the
+    rows the scan must return, since an HNSW scan returns at most ef_search rows and tuning
+    measured at one k while a call may ask for more; a call's own ef_search is taken as given."""
+    settings = {**collection.search_defaults, **given}
+    if "ef_search" in settings and "ef_search" not in given:
+        settings["ef_search"] = max(int(settings["ef_search"]), min(scan_rows(collection, rows, settings), MAX_EF_SEARCH))
+    return settings
+
+
 def _settings(settings: Mapping[str, Any]) -> tuple[sql.Composable, dict[str, str]]:
     """``concat(set_config(..., true), ...)`` for the settings, and its parameters."""
     calls: list[sql.Composable] = []
@@ -136,15 +153,14 @@ def vector_search(
 ) -> list[SearchResult]:
     """Run the k-NN query on ``collection``; ``options`` apply to this statement only; only the
     document fields in ``include`` are fetched (the others come back None, "" and {})."""
-    # What tuning chose for the collection, unless this call says otherwise.
-    settings: dict[str, Any] = {**collection.search_defaults, **options_for("vector", options).given()}
+    settings = search_settings(collection, options_for("vector", options).given(), k)
     store = collection.store
     filtered = bool(filter) or store.current_tenant is not None  # row-level security filters too
     if filtered and "iterative_scan" not in settings and store.pgvector_version >= (0, 8):
         # As vecpg.search does: a filter applied after the index scan must not leave fewer than k rows.
         settings["iterative_scan"] = "relaxed_order"
     # An HNSW scan returns at most ef_search rows: a larger scan raises it for the call.
-    scan = k * int(settings.get("rerank", DEFAULT_RERANK)) if collection.quantization == "binary" else k
+    scan = scan_rows(collection, k, settings)
     if "ef_search" not in settings and scan > DEFAULT_EF_SEARCH:
         settings[_FLOOR] = min(scan, MAX_EF_SEARCH)
     statement, params = _statement(collection, vector, k, filter, settings, include)
