@@ -64,9 +64,9 @@ def naive(url: str, texts: list[str]) -> float:
     """Encode one, INSERT, COMMIT: what the tutorial's first loop does."""
     from sentence_transformers import SentenceTransformer
 
-    from vecpg.embed import _model_path
+    from vecpg.embedding.models import model_path
 
-    model = SentenceTransformer(_model_path(MODEL), device="cpu")
+    model = SentenceTransformer(model_path(MODEL), device="cpu")
     with psycopg.connect(url) as conn:
         register_vector(conn)
         fresh(conn, "bench_naive")

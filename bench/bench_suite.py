@@ -136,7 +136,7 @@ def _beir(directory: Path) -> tuple[list[tuple[str | None, str]], list[str]]:
 
 
 def _embed(texts: list[str], desc: str) -> np.ndarray:
-    from vecpg.embed import embedder_for
+    from vecpg.embedding import embedder_for
 
     embedder = embedder_for(vecpg.DEFAULT_MODEL)
     out = []
@@ -741,7 +741,7 @@ class CachedEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         missing = [t for t in texts if t not in self.vectors]
         if missing:
-            from vecpg.embed import embedder_for
+            from vecpg.embedding import embedder_for
 
             for t, v in zip(missing, embedder_for(self.model).embed(missing)):
                 self.vectors[t] = v

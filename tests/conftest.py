@@ -7,6 +7,7 @@ points at another; either way each test gets its own database cloned from a migr
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import tempfile
@@ -22,7 +23,7 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 
 import vecpg
-from vecpg import migrate
+from vecpg import config, migrate
 from vecpg.server import EmbeddedServer
 
 TEMPLATE = "vecpg_test_template"
@@ -150,9 +151,44 @@ def logins(db_url: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def embedder() -> vecpg.Embedder:
     """The real all-MiniLM-L6-v2 model, loaded once per session."""
-    from vecpg.embed import embedder_for
+    from vecpg.embedding import embedder_for
 
     return embedder_for(vecpg.DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """VECPG_MODELS_DIR for the session: ONNX exports go to a temporary directory, never the user's."""
+    path = tmp_path_factory.mktemp("models")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(config.MODELS_DIR_ENV, str(path))
+        yield path
+
+
+@pytest.fixture(scope="session")
+def onnx_embedder(models_dir: Path) -> vecpg.Embedder:
+    """The real model exported to ONNX (once per session, a few seconds) and shared like any embedder."""
+    from vecpg.embedding import embedder_for
+
+    return embedder_for(vecpg.DEFAULT_MODEL, "onnx")
+
+
+@pytest.fixture(scope="session")
+def onnx_int8_embedder(onnx_embedder: vecpg.Embedder) -> vecpg.Embedder:
+    """The same export quantized to int8 weights."""
+    from vecpg.embedding import embedder_for
+
+    return embedder_for(vecpg.DEFAULT_MODEL, "onnx-int8")
+
+
+@pytest.fixture(scope="session")
+def sample_texts() -> list[str]:
+    """Real sentences (the demo corpus, title and content as collections embed them), and a text
+    past the model's 256 tokens."""
+    corpus = Path(__file__).resolve().parent.parent / "vecpg" / "data" / "sample_corpus.jsonl"
+    rows = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines() if line.strip()]
+    long = " ".join(row["content"] for row in rows[:30])
+    return [f"{row['title']} {row['content']}" for row in rows[::12]] + [long, "Café, naïve coöperation — ünïcode?"]
 
 
 @pytest.fixture(scope="session")

@@ -51,6 +51,23 @@ def test_collection_lifecycle(run) -> None:
     assert run("collection", "list", "--json").output.strip() == "[]"
 
 
+def test_collections_show_and_choose_their_embedder(run) -> None:
+    created = run("collection", "create", "fast", "--embedder", "transformers")
+    assert created.exit_code == 0 and "model sentence-transformers/all-MiniLM-L6-v2, embedder transformers" in created.output
+    assert "embedder:      transformers (collection)" in run("collection", "info", "fast").output
+    assert run("collection", "create", "plain").exit_code == 0
+    assert "embedder:      sentence-transformers (store default)" in run("collection", "info", "plain").output
+    info = json.loads(run("collection", "info", "plain", "--json").output)
+    assert info["embedder"] == "sentence-transformers" and info["embedder source"] == "store default"
+    listed = {c["name"]: c["embedder"] for c in json.loads(run("collection", "list", "--json").output)}
+    assert listed == {"fast": "transformers", "plain": None}  # the catalog's column: None is the default
+    assert run("collection", "create", "bare", "--dimension", "3").exit_code == 0
+    assert "embedder:      -" in run("collection", "info", "bare").output  # no model, nothing to run
+
+    refused = run("collection", "create", "gpu", "--embedder", "cuda")
+    assert refused.exit_code == 2 and "'cuda' is not one of 'sentence-transformers', 'transformers'" in refused.output
+
+
 def test_ingest_search_index_and_delete(run, corpus: Path, embedder) -> None:
     assert run("collection", "create", "facts").exit_code == 0  # dimension from the default model
     ingested = run("ingest", str(corpus), "--collection", "facts", "--quiet")

@@ -8,7 +8,8 @@
 
 Layout: ``store`` and ``collection`` are the library's face; ``search/`` runs the three modes
 (``options`` defines every tuning option once, ``statements`` caches what a collection's searches
-compose); ``filters`` parses filters and caches their compiled predicates; ``cli/`` has one module
+compose); ``filters`` parses filters and caches their compiled predicates; ``embedding/`` has the
+embedders (one module per backend, the registry sharing them, the query cache); ``cli/`` has one module
 per command; ``schema/`` applies sql/'s files (incremental, idempotent, snapshots) for the
 Alembic revisions and compares catalogs; ``ingest/`` reads CSV, JSONL and Parquet files as streams
 and loads them in chunks, each committed with its checkpoint; ``index_builds`` runs the concurrent
@@ -19,7 +20,14 @@ come get a package of their own beside these: ``mirror/``, ``worker/``,
 
 from .collection import Collection, CollectionInfo
 from .documents import Document
-from .embed import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
+from .embedding import (
+    BACKENDS,
+    DEFAULT_MODEL,
+    Embedder,
+    OnnxEmbedder,
+    SentenceTransformerEmbedder,
+    TransformersEmbedder,
+)
 from .errors import (
     CollectionExists,
     CollectionNotFound,
@@ -47,6 +55,7 @@ from .tuning import TuningResult
 __version__ = "0.1.0"
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_MODEL",
     "HNSW",
     "Collection",
@@ -69,12 +78,14 @@ __all__ = [
     "MirrorError",
     "MissingDependency",
     "NotMigrated",
+    "OnnxEmbedder",
     "PermissionDenied",
     "SearchResult",
     "SentenceTransformerEmbedder",
     "ServerError",
     "Store",
     "TenancyNotEnforced",
+    "TransformersEmbedder",
     "TuningResult",
     "ValueRejected",
     "VecpgError",

@@ -16,6 +16,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from .documents import Document, Row, check_ids, check_k, check_text, check_vector, prepare
+from .embedding import QueryCache, check_backend
 from .errors import NO_MODEL_FIX, DimensionMismatch, InvalidArgument
 from .filters import parse_filter
 from .index_advice import IndexAdvice, recommend
@@ -38,7 +39,7 @@ from .search.target import Database
 from .worker.chunking import check_chunking
 
 if TYPE_CHECKING:
-    from .embed import Embedder
+    from .embedding import Embedder
     from .tuning import TuningResult
 
 
@@ -47,7 +48,7 @@ class Backend(Database, Protocol):
 
     def tenant(self, tenant_id: str) -> AbstractContextManager[Any]: ...
 
-    def embedder(self, model: str) -> Embedder: ...
+    def embedder(self, model: str, backend: str | None = None) -> Embedder: ...
 
     def admin_connection(self) -> AbstractContextManager[psycopg.Connection]: ...
 
@@ -59,6 +60,8 @@ class Backend(Database, Protocol):
     mirror_max_lag: float
     mirror_fallback: str
     bypasses_rls: bool
+    embedder_backend: str
+    query_cache: QueryCache
 
 
 # Up to this many rows an upsert is one INSERT ... SELECT FROM unnest(arrays) ON CONFLICT; above
@@ -80,6 +83,7 @@ class CollectionInfo:
     model: str | None
     language: str
     created_at: datetime
+    embedder: str | None = None  # the backend running its model; None: the store's default
     quantization: str | None = None  # what the vector index is built on: None, "halfvec" or "binary"
     search_defaults: dict[str, Any] = field(default_factory=dict)  # search options tuning chose
 
@@ -152,15 +156,22 @@ class Collection:
     search_defaults = property(lambda self: self.info.search_defaults,
                                doc="Search options used unless a call gives its own (see tune).")
 
+    @property
+    def embedder_backend(self) -> str:
+        """The backend that runs its model: the collection's choice, else the store's default
+        (``connect(embedder_backend=)``, ``VECPG_EMBEDDER``, else sentence-transformers)."""
+        return self.info.embedder or self.store.embedder_backend
+
     def __repr__(self) -> str:
         return f"Collection({self.name!r}, dimension={self.dimension}, distance={self.distance!r})"
 
     # -- embedding ----------------------------------------------------------------------------
     def embedder(self) -> Embedder | None:
-        """The embedder of the collection's model, or None when it stores vectors only."""
+        """The embedder of the collection's model through its backend (``embedder_backend``; an
+        embedder given to ``connect`` for this model wins), or None when it stores vectors only."""
         if self.model is None:
             return None
-        embedder = self.store.embedder(self.model)
+        embedder = self.store.embedder(self.model, self.embedder_backend)
         if embedder.dimension != self.dimension:
             raise DimensionMismatch(
                 f"model {self.model} produces {embedder.dimension}-dimensional vectors but collection "
@@ -174,14 +185,27 @@ class Collection:
         return lambda texts: self.embedder().embed(texts)  # type: ignore[union-attr]
 
     def embed_query(self, text: str) -> np.ndarray:
-        """The query vector for a text, from the collection's model."""
+        """The query vector for a text, from the collection's model; a text asked again comes
+        from the store's query cache (read-only then)."""
         if not isinstance(text, str) or not text.strip():
             raise InvalidArgument("query text must not be empty")
         check_text(text, "query text")
         embedder = self.embedder()
         if embedder is None:
             raise InvalidArgument(f"collection {self.name!r} has no embedding model to embed a text query: {NO_MODEL_FIX}")
-        return embedder.embed([text])[0]
+        return self.store.query_cache.vector(embedder, text, lambda: embedder.embed([text])[0])
+
+    def set_embedder(self, embedder: str | None) -> None:
+        """Run the collection's model through this backend from now on (one of
+        ``vecpg.BACKENDS``), or through the store's default with None. Stored vectors stay: every
+        backend gives the same model's vectors within rounding."""
+        if embedder is not None:
+            check_backend(embedder)
+            if self.model is None:
+                raise InvalidArgument(f"collection {self.name!r} has no embedding model for {embedder!r} to run")
+        with self.store.connection() as conn:
+            conn.execute("SELECT vecpg.set_embedder(%s, %s)", (self.name, embedder))
+        self.info = replace(self.info, embedder=embedder)
 
     # -- writes -------------------------------------------------------------------------------
     @_tenant_scoped

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import InvalidArgument
+
 DATABASE_URL_ENV = "VECPG_DATABASE_URL"
 HOME_ENV = "VECPG_HOME"
 QDRANT_PATH_ENV = "VECPG_QDRANT_PATH"
@@ -55,3 +57,36 @@ def mirror_max_lag() -> float:
 def mirror_fallback() -> str:
     """What a Qdrant search does when the mirror lags or fails: ``postgres`` (default) or ``error``."""
     return os.environ.get(MIRROR_FALLBACK_ENV, "").strip() or "postgres"
+
+
+MODELS_DIR_ENV = "VECPG_MODELS_DIR"
+EMBEDDER_ENV = "VECPG_EMBEDDER"
+QUERY_CACHE_SIZE_ENV = "VECPG_QUERY_CACHE_SIZE"
+QUERY_CACHE_SIZE_DEFAULT = 1024
+
+
+def models_dir() -> Path:
+    """Where vecpg keeps what it derives from models, such as ONNX exports (``VECPG_MODELS_DIR``
+    or ``<home>/models``)."""
+    configured = os.environ.get(MODELS_DIR_ENV, "").strip()
+    return Path(configured).expanduser().resolve() if configured else home() / "models"
+
+
+def embedder_backend() -> str | None:
+    """The store's default embedder backend (``VECPG_EMBEDDER``), or None for vecpg's default;
+    the store checks the name."""
+    return os.environ.get(EMBEDDER_ENV, "").strip() or None
+
+
+def query_cache_size() -> int:
+    """How many query embeddings a store keeps (``VECPG_QUERY_CACHE_SIZE``, default 1024; 0: none)."""
+    configured = os.environ.get(QUERY_CACHE_SIZE_ENV, "").strip()
+    if not configured:
+        return QUERY_CACHE_SIZE_DEFAULT
+    try:
+        size = int(configured)
+    except ValueError:
+        size = -1
+    if size < 0:
+        raise InvalidArgument(f"{QUERY_CACHE_SIZE_ENV} must be a whole number >= 0, got {configured!r}")
+    return size

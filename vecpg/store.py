@@ -14,7 +14,15 @@ from . import config, migrate
 from .collection import Collection, CollectionInfo
 from .db import open_pool, resolve_url
 from .documents import check_text
-from .embed import DEFAULT_MODEL, Embedder, canonical_model_name, embedder_for
+from .embedding import (
+    DEFAULT_BACKEND,
+    DEFAULT_MODEL,
+    Embedder,
+    QueryCache,
+    canonical_model_name,
+    check_backend,
+    embedder_for,
+)
 from .errors import CollectionNotFound, InvalidArgument, NotMigrated, TenancyNotEnforced, VecpgError, from_database
 from .filters import FilterCompiler
 from .server import EmbeddedServer
@@ -23,7 +31,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
 
 _CATALOG = ("SELECT name, schema_name AS schema, table_name AS table, dimension, distance, model, language::text, "
-            "created_at, quantization, search_defaults FROM vecpg.collection")
+            "created_at, embedder, quantization, search_defaults FROM vecpg.collection")
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -37,9 +45,18 @@ _TENANTS: ContextVar[dict[int, str] | None] = ContextVar("vecpg_tenants", defaul
 class Store:
     """Entry point of the library: ``vecpg.connect()`` returns one. Close it, or use ``with``."""
 
-    def __init__(self, url: str, *, embedder: Embedder | None = None, pool_size: int = 4,
-                 admin_url: str | None = None) -> None:
+    def __init__(self, url: str, *, embedder: Embedder | None = None, embedder_backend: str | None = None,
+                 pool_size: int = 4, admin_url: str | None = None) -> None:
         self.url = url
+        # The backend of collections that chose none: the argument, else VECPG_EMBEDDER, else
+        # sentence-transformers. Checked before the pool opens, so a typo costs no connection.
+        if embedder_backend is not None:
+            self.embedder_backend = check_backend(embedder_backend)
+        else:
+            configured = config.embedder_backend()
+            self.embedder_backend = (check_backend(configured, f"embedder in {config.EMBEDDER_ENV}")
+                                     if configured else DEFAULT_BACKEND)
+        self.query_cache = QueryCache()
         # The embedded server's superuser, for what row-level security must not restrict (see
         # admin_connection); None on a database you configured, where the store has one role.
         self._admin_url = admin_url
@@ -179,18 +196,19 @@ class Store:
         self.close()
 
     # -- embedders ----------------------------------------------------------------------------
-    def embedder(self, model: str) -> Embedder:
-        """The embedder for a model: the one given to ``connect`` if it matches, else a shared one."""
+    def embedder(self, model: str, backend: str | None = None) -> Embedder:
+        """The embedder for a model: the one given to ``connect`` if it matches (whatever the
+        backend), else the process's shared one through ``backend`` (default: the store's)."""
         model = canonical_model_name(model)
         if self._embedder is not None and canonical_model_name(self._embedder.model) == model:
             return self._embedder
-        return embedder_for(model)
+        return embedder_for(model, backend or self.embedder_backend)
 
     # -- collections --------------------------------------------------------------------------
     def embedder_for_collection(self, model: str, embedder: str | None = None) -> Embedder:
         """The embedder of a collection with ``model`` and the embedder name it records (None:
         the store's default), for the embedding workers."""
-        return self.embedder(model)
+        return self.embedder(model, embedder)
 
     def create_collection(
         self,
@@ -200,24 +218,33 @@ class Store:
         model: str | None = None,
         language: str = "english",
         schema: str = "vecpg_data",
+        embedder: str | None = None,
     ) -> Collection:
         """Create a collection. Without a dimension it takes the model's (all-MiniLM-L6-v2 by default).
 
         With a dimension and no model, the collection stores the vectors you give it.
+        ``embedder`` is the backend that runs its model (one of ``vecpg.BACKENDS``; default: the
+        store's, see ``connect(embedder_backend=)``).
         """
         for value, what in ((name, "collection name"), (distance, "distance"), (language, "language"),
                             (schema, "schema"), (model or "", "model")):
             check_text(value, what)
+        if embedder is not None:
+            check_backend(embedder)
         if dimension is None:
             model = canonical_model_name(model or (self._embedder.model if self._embedder else DEFAULT_MODEL))
-            dimension = self.embedder(model).dimension
+            dimension = self.embedder(model, embedder).dimension
         elif model is not None:
             model = canonical_model_name(model)
-        with self.connection() as conn:
+        if embedder is not None and model is None:
+            raise InvalidArgument(f"collection {name!r} has no model for embedder {embedder!r} to run: give a model too")
+        with self.connection() as conn, conn.transaction():
             conn.execute(
                 "SELECT vecpg.create_collection(%s, %s, %s, %s, %s::regconfig, %s)",
                 (name, dimension, distance, model, language, schema),
             )
+            if embedder is not None:
+                conn.execute("SELECT vecpg.set_embedder(%s, %s)", (name, embedder))
         return self.collection(name)
 
     def collection(self, name: str) -> Collection:
@@ -253,6 +280,7 @@ def connect(
     url: str | None = None,
     *,
     embedder: Embedder | None = None,
+    embedder_backend: str | None = None,
     migrate_schema: bool | None = None,
     pool_size: int = 4,
 ) -> Store:
@@ -263,7 +291,13 @@ def connect(
     and keeps the superuser's URL only to build keyword indexes. A database you configured is
     used with the role of its URL, and migrated only with ``migrate_schema=True`` (schema
     changes are yours to schedule): otherwise NotMigrated tells you to run ``vecpg migrate``.
+
+    ``embedder`` is an embedder of yours, used for the collections of its model.
+    ``embedder_backend`` runs the models of the collections that chose no backend (one of
+    ``vecpg.BACKENDS``; default ``VECPG_EMBEDDER``, else sentence-transformers).
     """
+    if embedder_backend is not None:
+        check_backend(embedder_backend)  # before a server starts for nothing
     server = EmbeddedServer() if url is None and config.database_url() is None else None
     embedded = server is not None
     resolved = server.start() if server is not None else resolve_url(url)
@@ -281,7 +315,8 @@ def connect(
             )
         migrate.upgrade(resolved)
     if server is None:
-        return Store(resolved, embedder=embedder, pool_size=pool_size)
+        return Store(resolved, embedder=embedder, embedder_backend=embedder_backend, pool_size=pool_size)
     # The role is created after migrations, which create the group role it joins.
     app_url = server.ensure_app_role(resolved)
-    return Store(app_url, embedder=embedder, pool_size=pool_size, admin_url=resolved)
+    return Store(app_url, embedder=embedder, embedder_backend=embedder_backend, pool_size=pool_size,
+                 admin_url=resolved)

@@ -7,6 +7,7 @@ from dataclasses import asdict
 
 import click
 
+from ..embedding import BACKENDS
 from .app import connection_options, store_of
 from .index import describe
 
@@ -22,13 +23,16 @@ def collection() -> None:
 @click.option("--distance", type=click.Choice(["cosine", "l2", "ip"]), default="cosine", show_default=True)
 @click.option("--model", help="Embedding model (default: sentence-transformers/all-MiniLM-L6-v2).")
 @click.option("--language", default="english", show_default=True, help="Text-search configuration.")
+@click.option("--embedder", type=click.Choice(BACKENDS),
+              help="Backend that runs the model (default: the store's, VECPG_EMBEDDER or sentence-transformers).")
 @connection_options
 @click.pass_context
 def collection_create(ctx: click.Context, name: str, dimension: int | None, distance: str,
-                      model: str | None, language: str) -> None:
+                      model: str | None, language: str, embedder: str | None) -> None:
     """Create a collection."""
-    coll = store_of(ctx).create_collection(name, dimension, distance, model, language)
-    click.echo(f"created {coll.name}: {coll.dimension} dimensions, {coll.distance}, model {coll.model or 'none'}")
+    coll = store_of(ctx).create_collection(name, dimension, distance, model, language, embedder=embedder)
+    runs = f", embedder {coll.embedder_backend}" if coll.model else ""
+    click.echo(f"created {coll.name}: {coll.dimension} dimensions, {coll.distance}, model {coll.model or 'none'}{runs}")
 
 
 @collection.command("drop")
@@ -66,14 +70,20 @@ def collection_info(ctx: click.Context, name: str, as_json: bool) -> None:
     coll = store_of(ctx).collection(name)
     indexes = coll.indexes()
     tuning = coll.tuning()
-    info = {**asdict(coll.info), "created_at": coll.info.created_at.isoformat(), "documents": coll.count(),
+    # The embedder that runs (collection's, else the store's default), and which of the two it is.
+    embedder = None if coll.model is None else coll.embedder_backend
+    source = None if coll.model is None else ("collection" if coll.info.embedder else "store default")
+    info = {**asdict(coll.info), "created_at": coll.info.created_at.isoformat(), "embedder": embedder,
+            "embedder source": source, "documents": coll.count(),
             "keyword index": coll.has_keyword_index(), "indexes": [asdict(i) for i in indexes],
             "tuning": tuning.to_json() if tuning else None}
     if as_json:
         click.echo(json.dumps(info))
         return
     for key, value in info.items():
-        if key not in ("indexes", "tuning"):
+        if key == "embedder":
+            click.echo(f"{'embedder:':15}{value or '-'}" + (f" ({source})" if source else ""))
+        elif key not in ("indexes", "tuning", "embedder source"):
             click.echo(f"{key + ':':15}{value}")
     for index in indexes:
         click.echo(f"index:         {describe(index, name)}")

@@ -8,12 +8,10 @@ character offsets the tokenizer reports, so every chunk is a substring of the te
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from ..embed import _model_path
+from ..embedding.models import go_offline, local_model_dir, max_seq_length
 from ..errors import InvalidArgument
 
 # Special tokens the model adds around every input ([CLS] and [SEP] for BERT-like models).
@@ -31,21 +29,19 @@ class Chunk:
 
 @functools.cache
 def _tokenizer(model: str) -> Any:
+    go_offline()
     from transformers import AutoTokenizer
     from transformers.utils import logging as transformers_logging
 
     # Long texts are the point here: no warning that they exceed the model's window.
     transformers_logging.set_verbosity_error()
-    return AutoTokenizer.from_pretrained(_model_path(model))
+    return AutoTokenizer.from_pretrained(str(local_model_dir(model)))
 
 
 @functools.cache
 def model_window(model: str) -> int:
     """Tokens the model reads of one input, special tokens included (256 for all-MiniLM-L6-v2)."""
-    config = Path(_model_path(model)) / "sentence_bert_config.json"
-    if config.is_file():
-        return int(json.loads(config.read_text())["max_seq_length"])
-    return int(_tokenizer(model).model_max_length)
+    return max_seq_length(local_model_dir(model), _tokenizer(model).model_max_length)
 
 
 def check_chunking(model: str, chunk_tokens: int) -> None:

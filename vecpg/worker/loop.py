@@ -21,7 +21,7 @@ import psycopg
 from pgvector.psycopg import register_vector
 
 from ..db import wait_for_notify
-from ..embed import Embedder, embedder_for
+from ..embedding import Embedder, embedder_for
 from ..errors import CollectionNotFound, PermissionDenied
 from .chunking import Chunk, chunks
 from .options import WorkerOptions
@@ -34,7 +34,9 @@ EmbedderFor = Callable[[str, "str | None"], Embedder]
 
 
 def default_embedder(model: str, embedder: str | None) -> Embedder:
-    return embedder_for(model)
+    """The process's shared embedder for the collection's model and embedder (None: the default,
+    or VECPG_EMBEDDER). The CLI passes the store's instead, which honours its own default."""
+    return embedder_for(model, embedder)
 
 
 @dataclass

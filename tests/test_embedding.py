@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import vecpg
-from vecpg.embed import SentenceTransformerEmbedder, embedder_for
+from vecpg.embedding import SentenceTransformerEmbedder, embedder_for
 
 
 def test_default_model_is_384_dimensional_and_normalised(embedder: vecpg.Embedder) -> None:
