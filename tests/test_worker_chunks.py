@@ -160,3 +160,27 @@ def test_long_documents_upserted_with_their_vector_are_chunked_too(store: vecpg.
     assert docs.search("volcano eruption with lava and ash", k=1, chunks=True)[0].highlight
     docs.upsert([{"id": "long", "content": LONG, "metadata": {"k": 1}}])  # the same text again
     assert conn.execute("SELECT count(*) FROM vecpg.embedding_queue").fetchone() == (0,)
+
+
+def test_collection_info_says_what_the_model_cuts_off_and_chunk_turns_it_on(conn: psycopg.Connection,
+                                                                            store: vecpg.Store, db_url: str) -> None:
+    from click.testing import CliRunner
+
+    from vecpg.cli import main
+
+    docs = store.create_collection("docs")
+    docs.upsert([{"id": "long", "content": BREAD * 2 + VOLCANO}, {"id": "short", "content": "tiny"}])  # > 256 tokens
+    conn.execute("ANALYZE vecpg_data.docs")
+    assert docs.over_window() == (1, 2)
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(main, ["--url", db_url, *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "1 of 2 sampled documents exceed" in run("collection", "info", "docs")
+    assert "1 documents queued" in run("collection", "chunk", "docs", "--tokens", "64", "--overlap", "8")
+    assert "chunks:        64 tokens, overlapping by 8" in run("collection", "info", "docs")
+    assert "dropped the chunks" in run("collection", "chunk", "docs", "--off")
+    bad = CliRunner().invoke(main, ["--url", db_url, "collection", "chunk", "docs", "--tokens", "999"])
+    assert bad.exit_code == 2 and "window" in bad.output

@@ -36,7 +36,7 @@ from .search import (
     vector_search,
 )
 from .search.target import Database
-from .worker.chunking import check_chunking
+from .worker.chunking import check_chunking, over_window
 
 if TYPE_CHECKING:
     from .embedding import Embedder
@@ -475,6 +475,19 @@ class Collection:
         with self.store.connection() as conn:
             row = conn.execute("SELECT vecpg.disable_chunking(%s)", (self.name,)).fetchone()
         return bool(row and row[0])
+
+    def over_window(self, sample: int = 500) -> tuple[int, int]:
+        """(documents longer than the model's window, documents looked at) in a sample of the
+        collection: those are embedded with their end cut off unless the collection is chunked."""
+        if self.model is None:
+            raise InvalidArgument(f"collection {self.name!r} has no model: nothing is embedded here")
+        with self.store.connection() as conn:
+            estimate = conn.execute("SELECT greatest(reltuples, 1) FROM pg_class WHERE oid = %s::regclass",
+                                    (self.table.as_string(conn),)).fetchone()
+            percent = min(100.0, 100.0 * 3 * sample / float(estimate[0] if estimate else 1))
+            texts = [r[0] for r in conn.execute(_q("text_sample", table=self.table),
+                                                {"percent": percent, "n": sample}).fetchall()]
+        return over_window(self.model, texts), len(texts)
 
     def chunking(self) -> tuple[int, int] | None:
         """(chunk_tokens, chunk_overlap), or None when documents are not chunked."""

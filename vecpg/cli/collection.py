@@ -8,6 +8,7 @@ from dataclasses import asdict
 import click
 
 from ..embedding import BACKENDS
+from ..worker.chunking import model_window
 from .app import connection_options, store_of
 from .index import describe
 
@@ -89,3 +90,30 @@ def collection_info(ctx: click.Context, name: str, as_json: bool) -> None:
         click.echo(f"index:         {describe(index, name)}")
     if tuning:  # what search_defaults holds, and the recall it was measured at
         click.echo(f"tuned:         {tuning.summary()}")
+    if coll.model is not None:
+        chunked = coll.chunking()
+        if chunked:
+            click.echo(f"chunks:        {chunked[0]} tokens, overlapping by {chunked[1]}")
+        else:
+            over, seen = coll.over_window()
+            if over:  # the model reads only its window: the rest of these texts is not searchable
+                click.echo(f"long texts:    {over} of {seen} sampled documents exceed {coll.model}'s window of "
+                           f"{model_window(coll.model)} tokens and are embedded truncated; "
+                           f"vecpg collection chunk {name} splits them")
+
+
+@collection.command("chunk")
+@click.argument("name")
+@click.option("--tokens", type=int, help="Model tokens per chunk (default 240: all-MiniLM-L6-v2 reads 256).")
+@click.option("--overlap", type=int, help="Tokens each chunk shares with the next (default 40).")
+@click.option("--off", is_flag=True, help="Drop the chunks: one vector per document again.")
+@connection_options
+@click.pass_context
+def collection_chunk(ctx: click.Context, name: str, tokens: int | None, overlap: int | None, off: bool) -> None:
+    """Split long documents into overlapping chunks with their own vectors (written by vecpg worker)."""
+    coll = store_of(ctx).collection(name)
+    if off:
+        click.echo("dropped the chunks" if coll.disable_chunking() else f"{name} was not chunked")
+        return
+    queued = coll.enable_chunking(tokens, overlap)
+    click.echo(f"chunking {name}: {queued:,} documents queued for vecpg worker")
