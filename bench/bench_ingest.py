@@ -103,7 +103,10 @@ def ingest(url: str, texts: list[str], embedder: str, work: Path) -> float:
 def workers(url: str, texts: list[str], count: int = 2) -> float:
     with psycopg.connect(url, autocommit=True) as conn:
         fresh(conn, "bench_queue")
-        running = [vecpg_cli(url, "worker", "-c", "bench_queue", "--quiet") for _ in range(count)]
+        # Each worker a share of the cores: two torch processes with two threads each on two cores
+        # fight over them.
+        threads = str(max(1, (os.cpu_count() or 1) // count))
+        running = [vecpg_cli(url, "worker", "-c", "bench_queue", "--quiet", "--threads", threads) for _ in range(count)]
         time.sleep(8)  # the workers load the model before any row exists: a service already running
         started = time.perf_counter()
         with conn.cursor().copy("COPY vecpg_data.bench_queue (id, content) FROM STDIN") as copy:

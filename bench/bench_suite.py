@@ -22,7 +22,7 @@ Datasets (``--datasets``; ``clustered1m`` only when named):
 
 | name | what |
 |---|---|
-| vecpg | ``Collection.load``, ``create_index(HNSW(m=16, ef_construction=64))``, ``search(q, k, ef_search=)`` |
+| vecpg | ``Collection.load``, ``create_index(HNSW(m=16, ef_construction=64))``, ``search(q, k, ef_search=, include=())`` (ids and scores, as the peers return) |
 | pgvector | hand-written: own table (bigint id, vector, two int columns), binary COPY, CREATE INDEX hnsw, prepared ``SELECT id ... ORDER BY embedding <=> $1 LIMIT 10`` |
 | vecs | supabase vecs: ``upsert``, ``create_index(hnsw)``, ``query(ef_search=)`` |
 | langchain | langchain-postgres ``PGVector``: ``add_embeddings``, an HNSW index by hand (it has no API for one), ``similarity_search_with_score_by_vector`` with ``hnsw.ef_search`` set per engine |
@@ -295,10 +295,10 @@ class Vecpg(Adapter):
         pg_settle(self.ctx.url, self.regclass)
 
     def search(self, q: np.ndarray, k: int, param: int) -> list[int]:
-        return [int(h.id) for h in self.coll.search(q, k=k, ef_search=param)]
+        return [int(h.id) for h in self.coll.search(q, k=k, ef_search=param, include=())]
 
     def search_filtered(self, q: np.ndarray, k: int, param: int, fname: str, value: int) -> list[int]:
-        return [int(h.id) for h in self.coll.search(q, k=k, filter={fname: value}, ef_search=param)]
+        return [int(h.id) for h in self.coll.search(q, k=k, filter={fname: value}, ef_search=param, include=())]
 
     def sizes(self) -> dict[str, int | None]:
         return pg_sizes(self.ctx.url, self.regclass)

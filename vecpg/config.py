@@ -63,6 +63,7 @@ MODELS_DIR_ENV = "VECPG_MODELS_DIR"
 EMBEDDER_ENV = "VECPG_EMBEDDER"
 QUERY_CACHE_SIZE_ENV = "VECPG_QUERY_CACHE_SIZE"
 QUERY_CACHE_SIZE_DEFAULT = 1024
+EMBED_THREADS_ENV = "VECPG_EMBED_THREADS"
 
 
 def models_dir() -> Path:
@@ -90,3 +91,14 @@ def query_cache_size() -> int:
     if size < 0:
         raise InvalidArgument(f"{QUERY_CACHE_SIZE_ENV} must be a whole number >= 0, got {configured!r}")
     return size
+
+
+def embed_threads() -> int | None:
+    """CPU threads a model runs on in this process (``VECPG_EMBED_THREADS``), or None for the
+    library's default (all cores). Several embedding processes on one machine want a share each."""
+    configured = os.environ.get(EMBED_THREADS_ENV, "").strip()
+    if not configured:
+        return None
+    if not configured.isdigit() or int(configured) < 1:
+        raise InvalidArgument(f"{EMBED_THREADS_ENV} must be a whole number >= 1, got {configured!r}")
+    return int(configured)

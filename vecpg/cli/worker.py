@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 
@@ -10,6 +11,7 @@ import click
 import psycopg
 from tqdm import tqdm
 
+from .. import config
 from ..worker import Worker, WorkerOptions, embedding_status, failures
 from ..worker.options import BATCH, MAX_ATTEMPTS
 from .app import connection_options, store_of
@@ -24,10 +26,13 @@ _DEFAULTS = WorkerOptions()
 @click.option("--max-attempts", type=click.IntRange(*MAX_ATTEMPTS), default=_DEFAULTS.max_attempts, show_default=True,
               help="Failed tries before a document moves to the failed list.")
 @click.option("--once", is_flag=True, help="Embed what is queued, then exit (default: keep running).")
+@click.option("--threads", type=click.IntRange(1, 256),
+              help="CPU threads for the model (default all; N workers on C cores: C/N each).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @connection_options
 @click.pass_context
-def worker(ctx: click.Context, names: tuple[str, ...], batch: int, max_attempts: int, once: bool, quiet: bool) -> None:
+def worker(ctx: click.Context, names: tuple[str, ...], batch: int, max_attempts: int, once: bool,
+           threads: int | None, quiet: bool) -> None:
     """Embed documents queued by writes without a vector (any client, any language).
 
     Runs until SIGTERM (it finishes the batch in hand) unless --once. Start several to share the
@@ -35,6 +40,8 @@ def worker(ctx: click.Context, names: tuple[str, ...], batch: int, max_attempts:
     """
     if ctx.invoked_subcommand is not None:
         return
+    if threads is not None:  # read when the model loads, which has not happened yet
+        os.environ[config.EMBED_THREADS_ENV] = str(threads)
     store = store_of(ctx)
     options = WorkerOptions(batch=batch, max_attempts=max_attempts, collections=names)
     with psycopg.connect(store.admin_url, autocommit=True) as conn:

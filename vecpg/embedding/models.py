@@ -28,6 +28,18 @@ def go_offline() -> None:
     transformers_logging.disable_progress_bar()  # "Loading weights" ignores the variable above
 
 
+def limit_torch_threads() -> None:
+    """Run torch on ``VECPG_EMBED_THREADS`` threads when set (two embedding processes on two
+    cores each taking both make four threads fight for two cores)."""
+    from .. import config
+
+    threads = config.embed_threads()
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def model_path(model: str) -> str:
     """Local path of the packaged default model; other names are passed through as they are
     (a local directory, or a name the Hugging Face cache already holds)."""

@@ -13,7 +13,7 @@ from .. import config
 from ..errors import MissingDependency
 from .onnx_export import ensure_onnx, export_dir
 from .pooling import MeanPoolingEmbedder
-from .protocol import DEFAULT_MODEL, ONNX, ONNX_INT8
+from .protocol import BATCH_SIZE, DEFAULT_MODEL, ONNX, ONNX_INT8
 
 
 class OnnxEmbedder(MeanPoolingEmbedder):
@@ -21,7 +21,7 @@ class OnnxEmbedder(MeanPoolingEmbedder):
     ``cache_dir`` (default ``<VECPG_MODELS_DIR>/<model>/onnx``, a few seconds); later ones,
     in any process, load that file. ``exported`` says whether this instance made it."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, quantized: bool = False, batch_size: int = 64,
+    def __init__(self, model: str = DEFAULT_MODEL, *, quantized: bool = False, batch_size: int = BATCH_SIZE[ONNX],
                  cache_dir: Path | None = None) -> None:
         self.backend = ONNX_INT8 if quantized else ONNX
         try:
@@ -33,6 +33,9 @@ class OnnxEmbedder(MeanPoolingEmbedder):
         self.file, self.exported = ensure_onnx(self.path, directory, quantized)
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # errors only: its notices would land on the CLI's stderr
+        threads = config.embed_threads()
+        if threads is not None:
+            options.intra_op_num_threads = threads
         self._session: Any = onnxruntime.InferenceSession(str(self.file), options, providers=["CPUExecutionProvider"])
         self._inputs = [node.name for node in self._session.get_inputs()]
 

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgument, MissingDependency
-from .models import go_offline, model_path
-from .protocol import DEFAULT_MODEL, SENTENCE_TRANSFORMERS, canonical_model_name, text_list
+from .models import go_offline, limit_torch_threads, model_path
+from .protocol import BATCH_SIZE, DEFAULT_MODEL, SENTENCE_TRANSFORMERS, canonical_model_name, text_list
 
 
 class SentenceTransformerEmbedder:
@@ -17,7 +17,8 @@ class SentenceTransformerEmbedder:
 
     backend = SENTENCE_TRANSFORMERS
 
-    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, device: str = "cpu") -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = BATCH_SIZE[SENTENCE_TRANSFORMERS],
+                 device: str = "cpu") -> None:
         self.model = canonical_model_name(model)
         self.batch_size = batch_size
         self._st = _load(self.model, device)
@@ -48,6 +49,7 @@ class SentenceTransformerEmbedder:
 
 def _load(model: str, device: str) -> Any:
     go_offline()
+    limit_torch_threads()
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:

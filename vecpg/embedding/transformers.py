@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import MissingDependency
+from .models import limit_torch_threads
 from .pooling import MeanPoolingEmbedder
-from .protocol import DEFAULT_MODEL, TRANSFORMERS
+from .protocol import BATCH_SIZE, DEFAULT_MODEL, TRANSFORMERS
 
 
 class TransformersEmbedder(MeanPoolingEmbedder):
@@ -18,13 +19,15 @@ class TransformersEmbedder(MeanPoolingEmbedder):
 
     backend = TRANSFORMERS
 
-    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, device: str = "cpu") -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = BATCH_SIZE[TRANSFORMERS],
+                 device: str = "cpu") -> None:
         super().__init__(model, batch_size)
         try:
             import torch
             from transformers import AutoModel
         except ImportError as exc:
             raise MissingDependency("the transformers embedder needs torch: pip install 'vecpg[embed]'") from exc
+        limit_torch_threads()
         self._torch: Any = torch
         self._device = device
         self._encoder: Any = AutoModel.from_pretrained(str(self.path)).to(device).eval()
