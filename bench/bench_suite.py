@@ -1256,9 +1256,10 @@ def main() -> None:
 
 
 def notes(r: dict[str, Any]) -> list[str]:
-    out = [("vecpg's `collection.search` returns title, content, metadata and distance for every hit; it has no "
-           "ids-only option, so it fetches more per row than the hand-written SQL (`SELECT id`) and vecs (ids only). "
-           "langchain-postgres also returns documents and metadata; Chroma, Qdrant and FAISS are asked for ids only."),
+    out = [("vecpg is asked for ids and distances only (`collection.search(..., include=())`), as the hand-written "
+           "SQL (`SELECT id`), vecs, Chroma, Qdrant and FAISS are; langchain-postgres always returns documents and "
+           "metadata. vecpg applies ef_search per statement (set_config in the query, so a pooled connection never "
+           "keeps it); the hand-written SQL sets it once per session."),
            ("langchain-postgres has no index API and no search-time parameter: the HNSW index is created by hand and "
            "hnsw.ef_search is set per SQLAlchemy engine (connect option), one engine per sweep point."),
            ("vecs and langchain-postgres do not turn on pgvector's iterative index scans: a filtered HNSW search "

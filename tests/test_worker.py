@@ -259,3 +259,20 @@ def test_sigkill_loses_nothing_and_sigterm_finishes_the_batch(conn: psycopg.Conn
     assert embedded() == len(texts)
     assert conn.execute("SELECT count(*) FROM vecpg.embedding_queue").fetchone() == (0,)
     assert len(counting.texts) < len(texts)  # the killed and stopped workers' vectors were kept
+
+
+def test_a_collection_whose_embedder_cannot_load_fails_alone(conn: psycopg.Connection, db_url: str,
+                                                             store: vecpg.Store, docs: vecpg.Collection,
+                                                             counting: CountingEmbedder) -> None:
+    conn.execute("SELECT vecpg.create_collection('elsewhere', 384, model => 'no-such/model-anywhere')")
+    add(conn, {"x": "a text no model here can embed"}, "elsewhere")
+    add(conn, {"moon": TEXTS["moon"]})
+
+    def embedders(model: str, embedder: str | None) -> vecpg.Embedder:
+        return counting if model == vecpg.DEFAULT_MODEL else vecpg.embedding.embedder_for(model, embedder)
+
+    with Worker(db_url, embedder_for=embedders) as worker:
+        stats = worker.run_once()
+    assert (stats.embedded, stats.failed) == (1, 1)
+    (error,) = conn.execute("SELECT last_error FROM vecpg.embedding_queue WHERE collection = 'elsewhere'").fetchone()
+    assert "no-such/model-anywhere" in error

@@ -22,7 +22,7 @@ from pgvector.psycopg import register_vector
 
 from ..db import wait_for_notify
 from ..embedding import Embedder, embedder_for
-from ..errors import CollectionNotFound, PermissionDenied
+from ..errors import CollectionNotFound, PermissionDenied, VecpgError
 from .chunking import Chunk, chunks
 from .options import WorkerOptions
 
@@ -136,9 +136,14 @@ class Worker:
         claimed = [_Claimed(r[0], r[1], r[2]) for r in rows]
         try:
             started = time.perf_counter()
-            plans = [self._plan(target, c.text) for c in claimed]
-            done, failed = self._embed(claimed, plans, self._embedder_for(target.model, target.embedder),
-                                       target.dimension)
+            done: list[_Embedded] = []
+            try:
+                embedder = self._embedder_for(target.model, target.embedder)
+                plans = [self._plan(target, c.text) for c in claimed]
+            except VecpgError as exc:  # a model or embedder this machine lacks: this collection's rows wait
+                failed = [(c, _message(exc)) for c in claimed]
+            else:
+                done, failed = self._embed(claimed, plans, embedder, target.dimension)
             seconds = time.perf_counter() - started
             written = self._store(target, done, seconds) if done else 0
             for error, ids in _by_error(failed).items():
