@@ -44,9 +44,14 @@ def model_window(model: str) -> int:
     return max_seq_length(local_model_dir(model), _tokenizer(model).model_max_length)
 
 
+def text_tokens(model: str) -> int:
+    """Tokens of text the model reads of one input: its window less the special tokens."""
+    return model_window(model) - SPECIAL_TOKENS
+
+
 def check_chunking(model: str, chunk_tokens: int) -> None:
     """A chunk must fit the model's window, or its end would be cut off as before."""
-    room = model_window(model) - SPECIAL_TOKENS
+    room = text_tokens(model)
     if chunk_tokens > room:
         raise InvalidArgument(f"chunks of {chunk_tokens} tokens do not fit {model}'s window: at most {room}")
 
@@ -74,5 +79,5 @@ def chunks(model: str, text: str, chunk_tokens: int, chunk_overlap: int) -> list
 
 def over_window(model: str, texts: list[str]) -> int:
     """How many of ``texts`` are longer than the model reads: embedded, their end is cut off."""
-    room = model_window(model) - SPECIAL_TOKENS
+    room = text_tokens(model)
     return sum(1 for text in texts if token_count(model, text) > room)
