@@ -12,6 +12,7 @@ import psycopg
 from tqdm import tqdm
 
 from .. import config
+from ..resources import query
 from ..worker import Worker, WorkerOptions, embedding_status, failures
 from ..worker.options import BATCH, MAX_ATTEMPTS
 from .app import connection_options, store_of
@@ -45,7 +46,8 @@ def worker(ctx: click.Context, names: tuple[str, ...], batch: int, max_attempts:
     store = store_of(ctx)
     options = WorkerOptions(batch=batch, max_attempts=max_attempts, collections=names)
     with psycopg.connect(store.admin_url, autocommit=True) as conn:
-        waiting = sum(s.queued for s in embedding_status(conn) if not names or s.collection in names)
+        row = conn.execute(query("embedding_queued"), {"names": list(names)}).fetchone()
+        waiting = int(row[0]) if row else 0
     bar = tqdm(total=waiting if once else None, unit="doc", desc="embedding", disable=True if quiet else None)
 
     def progress(collection: str, written: int, failed: int) -> None:
