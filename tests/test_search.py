@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 import vecpg
-from vecpg.search import search_statement
+from vecpg.search import hybrid_search, search_statement
 
 DIM = 16
 
@@ -91,6 +91,26 @@ def test_ef_search_applies_to_one_call_and_does_not_leak(store: vecpg.Store, db_
         assert len(coll.search(q, k=50, ef_search=10, iterative_scan="strict_order")) == 50
         with single.connection() as conn:
             assert conn.execute("SHOW hnsw.iterative_scan").fetchone() == ("off",)
+
+
+def test_searches_sharing_a_connection_each_get_their_own_settings(db_url: str) -> None:
+    """Settings stay on the connection between searches (session.py); each search still runs
+    with its own: HNSW without iterative scans returns at most ef_search rows, so the row
+    count shows which ef_search each call ran with."""
+    with vecpg.connect(db_url, pool_size=1) as single:
+        coll = single.create_collection("shared", dimension=DIM)
+        coll.load({"id": str(i), "embedding": v, "content": "solar power"} for i, v in enumerate(clustered(500)))
+        coll.create_index(vecpg.HNSW())
+        q = clustered(1, seed=3)[0]
+        calls = [(dict(ef_search=10), 10), (dict(ef_search=20), 20), (dict(ef_search=20), 20), ({}, 30),
+                 (dict(ef_search=10), 10), (dict(ef_search=10, iterative_scan="strict_order"), 30), ({}, 30)]
+        for options, rows in calls:
+            assert len(coll.search(q, k=30, **options)) == rows, options
+        # Hybrid search after a tuned vector search runs with the connection's own settings.
+        coll.search(q, k=30, ef_search=10)
+        assert len(hybrid_search(coll, "solar", q, 30)) == 30
+        with single.connection() as conn:  # and SQL of one's own sees them too
+            assert conn.execute("SHOW hnsw.ef_search").fetchone() == ("40",)
 
 
 def test_ivfflat_lists_default_to_rows_over_1000(points) -> None:

@@ -4,8 +4,10 @@ superusers bypass row-level security."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 
+import numpy as np
 import psycopg
 import pytest
 from click.testing import CliRunner
@@ -14,6 +16,7 @@ from sqlalchemy import func, select
 import vecpg
 from vecpg import orm
 from vecpg.cli import main
+from vecpg.search import search_statement
 
 DOCS = {
     "a": [("a1", "Solar panels turn sunlight into electricity"), ("a2", "Wind turbines and solar farms"),
@@ -272,3 +275,25 @@ def test_cli_tenant_after_the_subcommand_wins_over_the_environment(tenants, logi
                                        "--url", logins["writer"], "--tenant", "b"], env={"VECPG_TENANT": "a"})
     assert result.exit_code == 0, result.output
     assert {h["id"] for h in json.loads(result.output)} == {"b1", "b2"}
+
+
+@pytest.mark.parametrize("tenant", [None, "a"])
+def test_the_planner_takes_the_vector_index_for_a_role_bound_by_row_level_security(
+        store: vecpg.Store, logins: dict[str, str], tenant: str | None) -> None:
+    """The tenant policy once made the planner expect ~0 visible rows when no row had a tenant,
+    so every search by an ordinary role sorted the whole table instead of using HNSW. Plans
+    here are the planner's own choice: no scan type is turned off."""
+    rng = np.random.default_rng(0)
+    coll = store.create_collection("planned", dimension=32)
+    coll.load({"id": str(i), "embedding": v, "tenant_id": tenant} for i, v in enumerate(rng.normal(size=(6000, 32))))
+    coll.create_index(vecpg.HNSW())
+    with store.connection() as conn:
+        conn.execute('ANALYZE vecpg_data."planned"')
+    with vecpg.connect(logins["reader"]) as reader:
+        mine = reader.collection("planned")
+        query = rng.normal(size=32)
+        with reader.tenant(tenant) if tenant else contextlib.nullcontext(), reader.connection() as conn:
+            statement, params = search_statement(mine, query, 10)
+            plan = "\n".join(r[0] for r in conn.execute(b"EXPLAIN " + statement, params).fetchall())
+            assert "Index Scan using planned_embedding_hnsw" in plan, plan
+            assert len(mine.search(query, k=10)) == 10

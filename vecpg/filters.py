@@ -32,7 +32,7 @@ _TOKEN = f"vecpg_filter_{secrets.token_hex(8)}"
 
 def parse_filter(value: str | Mapping[str, Any] | None) -> dict[str, Any]:
     """A filter from a dict or JSON text; FilterError names what is wrong with the JSON."""
-    if value is None:
+    if value is None or (isinstance(value, dict) and not value):
         return {}
     if isinstance(value, str):
         try:

@@ -25,6 +25,7 @@ from .embedding import (
 )
 from .errors import CollectionNotFound, InvalidArgument, NotMigrated, TenancyNotEnforced, VecpgError, from_database
 from .filters import FilterCompiler
+from .search.session import restore as restore_settings
 from .server import EmbeddedServer
 
 if TYPE_CHECKING:
@@ -118,14 +119,18 @@ class Store:
 
     # -- connections --------------------------------------------------------------------------
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection]:
+    def connection(self, *, for_search: bool = False) -> Iterator[psycopg.Connection]:
         """A pooled autocommit connection; database errors from vecpg's SQL become vecpg errors.
 
-        Inside ``tenant()`` it is in a transaction that has set the tenant.
+        Inside ``tenant()`` it is in a transaction that has set the tenant. pgvector's search
+        settings are the connection's own, unless ``for_search`` (vecpg's searches set theirs at
+        session level and leave them: vecpg/search/session.py).
         """
         tenant = self.current_tenant
         try:
             with self._pool.connection() as conn:
+                if not for_search:
+                    restore_settings(conn)
                 if tenant is None:
                     yield conn
                 else:

@@ -153,7 +153,7 @@ class _Held:
         self._conn = conn
 
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection]:
+    def connection(self, *, for_search: bool = False) -> Iterator[psycopg.Connection]:
         yield self._conn
 
 

@@ -11,6 +11,7 @@ from psycopg.types.json import Jsonb
 from ..documents import check_k
 from .options import Options, options_for
 from .results import SearchResult
+from .session import run
 from .target import SearchTarget
 
 
@@ -25,10 +26,9 @@ def chunk_search(
     chunk is ``highlight`` (None when the document's own vector ranked it)."""
     check_k(k)
     given = options_for("vector", options).given()
-    with collection.store.connection() as conn:
-        rows = conn.execute(
-            "SELECT id, title, content, metadata, distance, score, chunk_no, highlight "
-            "FROM vecpg.search_chunks(%s, %s, %s, %s, %s)",
-            (collection.name, vector, k, Jsonb(filter or {}), Jsonb(given)),
-        ).fetchall()
+    with collection.store.connection(for_search=True) as conn:
+        # The session's settings as the connection started; the call's own apply on top.
+        rows = run(conn, "SELECT id, title, content, metadata, distance, score, chunk_no, highlight "
+                   "FROM vecpg.search_chunks(%s, %s, %s, %s, %s)",
+                   (collection.name, vector, k, Jsonb(filter or {}), Jsonb(given)), {})
     return [SearchResult(r[0], r[1], r[2], r[3], r[4], r[5], chunk_no=r[6], highlight=r[7]) for r in rows]

@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 from ..documents import check_k
 from .options import HybridOptions, Options, options_for
 from .results import SearchResult
+from .session import run
 from .target import SearchTarget
 from .vector import MAX_EF_SEARCH, scan_rows, search_settings
 
@@ -54,8 +55,8 @@ def _fast_arguments(collection: SearchTarget, text: str, vector: np.ndarray, k: 
 def _fast(collection: SearchTarget, arguments: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     """Rows of the keyword-index search; none when the database says it would not take that path."""
     try:
-        with collection.store.connection() as conn:
-            return conn.execute(collection.statements.fast_hybrid, arguments).fetchall()
+        with collection.store.connection(for_search=True) as conn:
+            return list(run(conn, collection.statements.fast_hybrid, arguments, {}))
     except psycopg.errors.UndefinedFunction:
         collection.statements.forget_keyword_index()  # another client dropped it
         return []
@@ -79,9 +80,9 @@ def hybrid_search(
         if arguments is not None:
             rows = _fast(collection, arguments)
     if not rows:  # not served by the keyword index, or no hits (asking again costs only then)
-        with collection.store.connection() as conn:
-            rows = conn.execute(
-                "SELECT * FROM vecpg.hybrid_search(%s, %s, %s, %s, %s, %s)",
-                (collection.name, text, vector, k, Jsonb(filter or {}), Jsonb(opts.given())),
-            ).fetchall()
+        with collection.store.connection(for_search=True) as conn:
+            # The session's settings as the connection started (a vector search may have changed
+            # them): vecpg.hybrid_search applies the call's own on top.
+            rows = list(run(conn, "SELECT * FROM vecpg.hybrid_search(%s, %s, %s, %s, %s, %s)",
+                            (collection.name, text, vector, k, Jsonb(filter or {}), Jsonb(opts.given())), {}))
     return [SearchResult(r[0], r[1], r[2], r[3], None, r[4], *r[5:]) for r in rows]

@@ -9,6 +9,7 @@ which calls the collection's search function directly, needs no second opinion.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -239,8 +240,23 @@ def options_for(mode: str, options: Options | Mapping[str, Any] | None = None, *
             return _default(cls)
         if isinstance(options, cls):
             return options
+    if options is None:
+        # Keywords alone (search(q, ef_search=64)): the same few sets come again and again, and
+        # options are frozen, so each is made and checked once.
+        # The type is in the key: True == 1 == 1.0 as keys, but only 1 is a valid ef_search.
+        key = (mode, *sorted((name, type(value).__name__, value) for name, value in tuning.items() if value is not None))
+        try:
+            return _from_keywords(key)
+        except TypeError:  # a value that cannot be a key (a list): no cache
+            pass
     if options is not None and not isinstance(options, (Options, Mapping)):
         raise InvalidArgument(f"options must be search options or a mapping, got {type(options).__name__}")
     base = options.given() if isinstance(options, Options) else dict(options or {})
     base.update({name: value for name, value in tuning.items() if value is not None})
     return cls.from_mapping(base)
+
+
+@functools.lru_cache(maxsize=256)
+def _from_keywords(key: tuple[Any, ...]) -> Options:
+    mode, *items = key
+    return OPTIONS[mode].from_mapping({name: value for name, _, value in items})

@@ -12,6 +12,8 @@ from threading import Lock
 
 from psycopg import sql
 
+# A vector statement's shape: filter, settings in it, k, re-rank factor, fields, re-sorted.
+VectorKey = tuple[bytes, tuple[str, ...], int, int, tuple[str, ...], bool]
 # Many shapes: start over rather than grow forever.
 MAX_STATEMENTS = 1024
 # A "no keyword index" answer is asked again after this many seconds, in case another client
@@ -26,7 +28,7 @@ class Statements:
 
     def __init__(self, collection: str, table: sql.Identifier) -> None:
         self.table = table
-        self._vector: dict[tuple[bytes, tuple[str, ...], int, int | None, tuple[str, ...]], bytes] = {}
+        self._vector: dict[VectorKey, bytes] = {}
         self._lock = Lock()
         self._keyword_index: tuple[bool, float] | None = None
         # The keyword-index search, run only when vecpg.keyword_index_serves says the database
@@ -38,7 +40,7 @@ class Statements:
         ).format(function=sql.Identifier(collection),
                  arguments=sql.SQL(", ").join([sql.Placeholder()] * FAST_ARGUMENTS)).as_bytes(None)
 
-    def vector(self, key: tuple[bytes, tuple[str, ...], int, int | None, tuple[str, ...]], compose: Callable[[], sql.Composable]) -> bytes:
+    def vector(self, key: VectorKey, compose: Callable[[], sql.Composable]) -> bytes:
         """The vector search statement of this shape, composed on first use."""
         statement = self._vector.get(key)
         if statement is None:

@@ -1,4 +1,5 @@
-"""Vector search: the k-NN statement of ``queries/search.sql``, with its tuning in the same statement."""
+"""Vector search: the k-NN statement of ``queries/search.sql``; its pgvector settings go to the
+connection's session (session.py), or into the statement when it must stand alone."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ..documents import check_k
 from ..resources import query
 from .options import Options, VectorOptions, options_for, spec_of
 from .results import SearchResult, score_of
+from .session import initial_setting, run
 from .target import SearchTarget
 
 OPERATORS = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
@@ -23,7 +25,6 @@ FIELDS: tuple[str, ...] = tuple(_FIELD_TYPES)
 DEFAULT_EF_SEARCH: int = spec_of(VectorOptions, "ef_search").default
 DEFAULT_RERANK: int = spec_of(VectorOptions, "rerank").default
 MAX_EF_SEARCH: int = spec_of(VectorOptions, "ef_search").hi  # type: ignore[assignment]
-_FLOOR = "ef_search_floor"
 
 
 def scan_rows(collection: SearchTarget, rows: int, settings: Mapping[str, Any]) -> int:
@@ -43,27 +44,27 @@ def search_settings(collection: SearchTarget, given: Mapping[str, Any], rows: in
     return settings
 
 
-def _settings(settings: Mapping[str, Any]) -> tuple[sql.Composable, dict[str, str]]:
+def pgvector_settings(settings: Mapping[str, Any]) -> dict[str, str]:
+    """pgvector's settings (name: text) for search options; ``rerank`` shapes the statement instead."""
+    out: dict[str, str] = {}
+    for name, value in settings.items():
+        if name == "iterative_scan":
+            out["hnsw.iterative_scan"] = value
+            # IVFFlat has no strict order; relaxed is its closest match.
+            out["ivfflat.iterative_scan"] = "off" if value == "off" else "relaxed_order"
+        elif name in VectorOptions.SETTINGS:
+            out[VectorOptions.SETTINGS[name]] = str(value)
+    return out
+
+
+def _set_config(wanted: Mapping[str, str]) -> tuple[sql.Composable, dict[str, str]]:
     """``concat(set_config(..., true), ...)`` for the settings, and its parameters."""
     calls: list[sql.Composable] = []
     params: dict[str, str] = {}
-    for name in sorted(settings):
-        value = settings[name]
-        if name == _FLOOR:
-            calls.append(sql.SQL(
-                "set_config('hnsw.ef_search', greatest(coalesce(nullif(current_setting('hnsw.ef_search', true), '')::int, 0),"
-                " {}::int)::text, true)").format(sql.Placeholder(_FLOOR)))
-            params[_FLOOR] = str(value)
-            continue
-        if name == "iterative_scan":
-            # IVFFlat has no strict order; relaxed is its closest match.
-            pairs = [("hnsw.iterative_scan", value), ("ivfflat.iterative_scan", "off" if value == "off" else "relaxed_order")]
-        else:
-            pairs = [(VectorOptions.SETTINGS[name], str(value))]
-        for setting, text in pairs:
-            key = "set_" + setting.replace(".", "_")
-            calls.append(sql.SQL("set_config({}, {}, true)").format(sql.Literal(setting), sql.Placeholder(key)))
-            params[key] = text
+    for setting in sorted(wanted):
+        key = "set_" + setting.replace(".", "_")
+        calls.append(sql.SQL("set_config({}, {}, true)").format(sql.Literal(setting), sql.Placeholder(key)))
+        params[key] = wanted[setting]
     return sql.SQL("concat({})").format(sql.SQL(", ").join(calls)), params
 
 
@@ -98,38 +99,41 @@ def _nearest(collection: SearchTarget, where: sql.Composable, k: int, rerank: in
         candidates=sql.Literal(limit), k=sql.Literal(k), columns=_columns(include))
 
 
-def _compose(collection: SearchTarget, where: sql.Composable, settings: Mapping[str, Any], k: int,
-             include: tuple[str, ...]) -> sql.Composable:
-    rerank = int(settings.get("rerank", DEFAULT_RERANK))
-    settings = {name: value for name, value in settings.items() if name != "rerank"}
-    if not settings:
-        return _nearest(collection, where, k, rerank, include)
-    # Tuning rides in the same statement: the settings row is computed first (the search refers
-    # to it) and set_config(..., true) ends with the statement's transaction, so a pooled
-    # connection never carries it on. One round trip, no BEGIN/COMMIT.
-    gated = sql.SQL("{} AND vecpg_settings.applied IS NOT NULL").format(where)
-    inner = _nearest(collection, gated, k, rerank, include)
-    resort = settings.get("iterative_scan", "off") != "off"
-    return sql.SQL(query("search_tuned")).format(  # type: ignore[arg-type]
-        settings=_settings(settings)[0], search=inner,
+def _compose(collection: SearchTarget, where: sql.Composable, k: int, rerank: int, include: tuple[str, ...],
+             resort: bool, inline: tuple[str, ...]) -> sql.Composable:
+    if not inline:
+        search = _nearest(collection, where, k, rerank, include)
         # Relaxed iterative scans may return rows slightly out of order: sort the k rows again.
+        return sql.SQL(query("search_resorted")).format(search=search) if resort else search
+    # The settings in the statement itself, for a statement that must stand alone (EXPLAIN, psql):
+    # the settings row is computed first (the search refers to it) and set_config(..., true)
+    # ends with the statement's transaction.
+    gated = sql.SQL("{} AND vecpg_settings.applied IS NOT NULL").format(where)
+    return sql.SQL(query("search_tuned")).format(  # type: ignore[arg-type]
+        settings=_set_config(dict.fromkeys(inline, ""))[0], search=_nearest(collection, gated, k, rerank, include),
         order=sql.SQL("ORDER BY hits.distance" if resort else ""),
     )
 
 
 def _statement(
     collection: SearchTarget, vector: np.ndarray, k: int, filter: Any, settings: Mapping[str, Any],
-    include: tuple[str, ...] = FIELDS,
-) -> tuple[bytes, dict[str, Any]]:
+    include: tuple[str, ...] = FIELDS, inline: bool = False,
+) -> tuple[bytes, dict[str, Any], dict[str, str]]:
+    """The statement, its parameters, and the pgvector settings it needs (in the statement when
+    ``inline``, else for the session: vecpg/search/session.py)."""
     check_k(k)
     where, params = collection.store.filters.compile(filter)
-    key = (where.as_bytes(None) if params else b"", tuple(sorted(settings)), k, settings.get("rerank"), include)
-    statement = collection.statements.vector(key, lambda: _compose(collection, where, settings, k, include))
-    applied = {name: value for name, value in settings.items() if name != "rerank"}
-    if applied:
-        params.update(_settings(applied)[1])
+    rerank = int(settings.get("rerank", DEFAULT_RERANK))
+    wanted = pgvector_settings(settings)
+    resort = wanted.get("hnsw.iterative_scan", "off") != "off"
+    names = tuple(sorted(wanted)) if inline else ()
+    key = (where.as_bytes(None) if params else b"", names, k, rerank, include, resort)
+    statement = collection.statements.vector(
+        key, lambda: _compose(collection, where, k, rerank, include, resort, names))
+    if inline:
+        params.update(_set_config(wanted)[1])
     params["query"] = vector
-    return statement, params
+    return statement, params, wanted
 
 
 def search_statement(
@@ -139,8 +143,11 @@ def search_statement(
     filter: Any = None,
     options: VectorOptions | Mapping[str, Any] | None = None,
 ) -> tuple[bytes, dict[str, Any]]:
-    """The k-NN query for a collection, and its parameters (to EXPLAIN or time it)."""
-    return _statement(collection, vector, k, filter, options_for("vector", options).given())
+    """The k-NN query for a collection with the options in it, and its parameters (to EXPLAIN
+    or time it on any connection)."""
+    statement, params, _ = _statement(collection, vector, k, filter, options_for("vector", options).given(),
+                                      inline=True)
+    return statement, params
 
 
 def vector_search(
@@ -151,7 +158,7 @@ def vector_search(
     options: Options | Mapping[str, Any] | None = None,
     include: tuple[str, ...] = FIELDS,
 ) -> list[SearchResult]:
-    """Run the k-NN query on ``collection``; ``options`` apply to this statement only; only the
+    """Run the k-NN query on ``collection``; ``options`` apply to this search only; only the
     document fields in ``include`` are fetched (the others come back None, "" and {})."""
     settings = search_settings(collection, options_for("vector", options).given(), k)
     store = collection.store
@@ -159,12 +166,14 @@ def vector_search(
     if filtered and "iterative_scan" not in settings and store.pgvector_version >= (0, 8):
         # As vecpg.search does: a filter applied after the index scan must not leave fewer than k rows.
         settings["iterative_scan"] = "relaxed_order"
-    # An HNSW scan returns at most ef_search rows: a larger scan raises it for the call.
-    scan = scan_rows(collection, k, settings)
-    if "ef_search" not in settings and scan > DEFAULT_EF_SEARCH:
-        settings[_FLOOR] = min(scan, MAX_EF_SEARCH)
-    statement, params = _statement(collection, vector, k, filter, settings, include)
-    with store.connection() as conn:
-        rows = conn.execute(statement, params).fetchall()
+    statement, params, wanted = _statement(collection, vector, k, filter, settings, include)
+    with store.connection(for_search=True) as conn:
+        # An HNSW scan returns at most ef_search rows: a larger scan raises it for the call,
+        # never lowering a higher setting of the connection's own.
+        scan = scan_rows(collection, k, settings)
+        if "ef_search" not in settings and scan > DEFAULT_EF_SEARCH:
+            own = int(initial_setting(conn, "hnsw.ef_search") or DEFAULT_EF_SEARCH)
+            wanted["hnsw.ef_search"] = str(max(own, min(scan, MAX_EF_SEARCH)))
+        rows = run(conn, statement, params, wanted, binary=True)
     metric = collection.distance
     return [SearchResult(r[0], r[1], r[2] or "", r[3] or {}, r[4], score_of(r[4], metric)) for r in rows]
