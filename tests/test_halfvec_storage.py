@@ -331,3 +331,31 @@ def test_the_cli_creates_halfvec_collections_and_shows_their_storage(db_url: str
     refused = run("collection", "create", "bad", "--dimension", "8", "--storage", "half")
     assert refused.exit_code == 2
     assert len(refused.stderr.strip().splitlines()) == 1 and "'half' is not one of 'vector', 'halfvec'" in refused.stderr
+
+
+def test_the_orm_maps_a_halfvec_column(halves: vecpg.Collection, db_url: str, vectors: np.ndarray) -> None:
+    from sqlalchemy import select
+
+    from vecpg import orm
+
+    Half = orm.document_model("halves", DIM, storage="halfvec", class_name="HalfDocument")
+    with orm.session(db_url) as s:
+        nearest = s.scalars(select(Half).order_by(Half.embedding.cosine_distance(vectors[5])).limit(3)).all()
+    assert nearest[0].id == "5"
+    assert np.array_equal(np.asarray(nearest[0].embedding, dtype=np.float32), half(vectors[5]))
+
+
+def test_a_database_with_halfvec_collections_refuses_to_downgrade_below_them(make_database: Any) -> None:
+    from vecpg import migrate
+
+    url = make_database()
+    migrate.upgrade(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT vecpg.create_collection('halves', 3, storage => 'halfvec')")
+    with pytest.raises(Exception, match=r"collection\(s\) halves store halfvec, which revision 0009 cannot hold"):
+        migrate.downgrade(url, "0009")
+    assert migrate.current(url) == "0010"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT vecpg.drop_collection('halves')")
+    migrate.downgrade(url, "0009")
+    assert migrate.current(url) == "0009"
