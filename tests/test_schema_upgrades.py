@@ -18,7 +18,7 @@ from psycopg import sql
 from vecpg import migrate
 from vecpg.schema.catalog import catalog_snapshot, snapshot_differences
 
-REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010"]
 
 ROWS = [  # id, content, embedding, tenant
     ("a1", "tides follow the moon", "[1,0,0]", "acme"),

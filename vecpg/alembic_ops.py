@@ -19,13 +19,14 @@ from sqlalchemy import text
 
 from .migrate import VERSION_TABLE
 from .orm import COLLECTION_COMMENT_PREFIX
+from .storage import DEFAULT_STORAGE
 
 VECPG_SCHEMAS = frozenset({"vecpg", "vecpg_data"})
 
 
 @Operations.register_operation("create_collection")
 class CreateCollectionOp(MigrateOperation):
-    """``op.create_collection(name, dimension, distance, model, language, schema)``."""
+    """``op.create_collection(name, dimension, distance, model, language, schema, storage)``."""
 
     def __init__(
         self,
@@ -35,9 +36,10 @@ class CreateCollectionOp(MigrateOperation):
         model: str | None = None,
         language: str = "english",
         schema: str = "vecpg_data",
+        storage: str = DEFAULT_STORAGE,
     ) -> None:
         self.name, self.dimension, self.distance = name, dimension, distance
-        self.model, self.language, self.schema = model, language, schema
+        self.model, self.language, self.schema, self.storage = model, language, schema, storage
 
     @classmethod
     def create_collection(cls, operations: Operations, name: str, dimension: int, **kw: Any) -> None:
@@ -100,10 +102,10 @@ def _create_collection(operations: Operations, op: CreateCollectionOp) -> None:
     operations.execute(
         text(
             "SELECT vecpg.create_collection(:name, :dimension, :distance, :model, "
-            "CAST(:language AS regconfig), CAST(:schema AS name))"
+            "CAST(:language AS regconfig), CAST(:schema AS name), :storage)"
         ).bindparams(
             name=op.name, dimension=op.dimension, distance=op.distance,
-            model=op.model, language=op.language, schema=op.schema,
+            model=op.model, language=op.language, schema=op.schema, storage=op.storage,
         )
     )
 

@@ -36,6 +36,7 @@ from .search import (
     vector_search,
 )
 from .search.target import Database
+from .storage import Storage, check_storage, register_halfvec_copy
 from .worker.chunking import check_chunking, over_window
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class Backend(Database, Protocol):
 # Up to this many rows an upsert is one INSERT ... SELECT FROM unnest(arrays) ON CONFLICT; above
 # it, it goes through the bulk path (binary COPY, see _copy_merge).
 COPY_THRESHOLD = 500
-_ROW_TYPES = ["text", "text", "text", "vector", "jsonb", "text"]
+_ROW_TYPES = ["text", "text", "text", "vector", "jsonb", "text"]  # the staging table's (vectors, cast on merge)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -86,6 +87,7 @@ class CollectionInfo:
     embedder: str | None = None  # the backend running its model; None: the store's default
     quantization: str | None = None  # what the vector index is built on: None, "halfvec" or "binary"
     search_defaults: dict[str, Any] = field(default_factory=dict)  # search options tuning chose
+    storage: str = "vector"  # the embedding column's type: "vector" or "halfvec" (vecpg/storage.py)
 
 
 def _array(value: Any) -> np.ndarray | None:
@@ -146,6 +148,9 @@ class Collection:
         self.info = info
         self.table = sql.Identifier(info.schema, info.table)
         self.statements = Statements(info.name, self.table)  # search's, kept per collection
+        self._storage: Storage = check_storage(info.storage)
+        # A COPY straight into the table casts nothing: rows go in the column's own type.
+        self._direct_types = [info.storage if t == "vector" else t for t in _ROW_TYPES]
 
     name = property(lambda self: self.info.name, doc="Collection name.")
     dimension = property(lambda self: self.info.dimension, doc="Length of its vectors.")
@@ -155,6 +160,8 @@ class Collection:
                             doc="What the vector index is built on: None (the vectors), halfvec or binary.")
     search_defaults = property(lambda self: self.info.search_defaults,
                                doc="Search options used unless a call gives its own (see tune).")
+    storage = property(lambda self: self.info.storage,
+                       doc="How the table stores the vectors: vector (4 bytes a dimension) or halfvec (2).")
 
     @property
     def embedder_backend(self) -> str:
@@ -163,7 +170,8 @@ class Collection:
         return self.info.embedder or self.store.embedder_backend
 
     def __repr__(self) -> str:
-        return f"Collection({self.name!r}, dimension={self.dimension}, distance={self.distance!r})"
+        storage = "" if self.storage == "vector" else f", storage={self.storage!r}"
+        return f"Collection({self.name!r}, dimension={self.dimension}, distance={self.distance!r}{storage})"
 
     # -- embedding ----------------------------------------------------------------------------
     def embedder(self) -> Embedder | None:
@@ -215,7 +223,8 @@ class Collection:
         Missing embeddings are computed with the collection's model. The whole batch is one
         transaction: if any row is invalid, nothing is written and the error names the row.
         """
-        rows = prepare(documents, self.dimension, self._embed_fn(), tenant=self.store.current_tenant)
+        rows = prepare(documents, self.dimension, self._embed_fn(), tenant=self.store.current_tenant,
+                       largest=self._storage.largest)
         if len(rows) > COPY_THRESHOLD:
             with self.store.connection() as conn:
                 self._copy_merge(conn, [rows])
@@ -276,7 +285,8 @@ class Collection:
             it = iter(documents)
             first = first_row
             while chunk := list(islice(it, batch_size)):
-                yield prepare(chunk, self.dimension, embed, first_row=first, tenant=tenant, queue=via_queue)
+                yield prepare(chunk, self.dimension, embed, first_row=first, tenant=tenant, queue=via_queue,
+                              largest=self._storage.largest)
                 first += len(chunk)
                 if bar is not None:
                     bar.update(len(chunk))
@@ -307,8 +317,10 @@ class Collection:
             # PostgreSQL refuses COPY FROM into a table whose policies apply to the copier.
             direct = self.store.current_tenant is None and self.store.bypasses_rls and self._lock_if_empty(conn)
             if direct:
+                if self.storage == "halfvec":
+                    register_halfvec_copy(cur)
                 with cur.copy(_q("copy_direct", table=self.table)) as copy:
-                    copy.set_types(_ROW_TYPES)
+                    copy.set_types(self._direct_types)
                     for rows in batches:
                         for row in rows:
                             if row.id in seen:
@@ -433,7 +445,8 @@ class Collection:
             raise InvalidArgument("searching by chunks is a vector search: use mode='vector'")
         fields = check_fields(include, mode)
         if mode == "vector":
-            vector = check_vector(self.embed_query(query) if isinstance(query, str) else query, self.dimension)
+            vector = check_vector(self.embed_query(query) if isinstance(query, str) else query, self.dimension,
+                                  largest=self._storage.largest)
             if backend == "qdrant":
                 from .mirror.search import mirror_search
 

@@ -32,8 +32,9 @@ class Document:
     updated_at: datetime | None = None
 
 
-def check_vector(values: Any, dimension: int, what: str = "query vector") -> np.ndarray:
-    """A float32 vector of the right length with only finite values, or a clear error."""
+def check_vector(values: Any, dimension: int, what: str = "query vector", largest: float | None = None) -> np.ndarray:
+    """A float32 vector of the right length with only finite values (of at most ``largest`` in
+    magnitude, the range of the collection's storage, when given), or a clear error."""
     try:
         vector = np.asarray(values, dtype=np.float32)
     except (TypeError, ValueError) as exc:
@@ -44,7 +45,14 @@ def check_vector(values: Any, dimension: int, what: str = "query vector") -> np.
         raise DimensionMismatch(f"{what} has {vector.shape[0]} dimensions, the collection holds {dimension}")
     if not np.isfinite(vector).all():
         raise InvalidVector(f"{what} contains NaN or infinite values")
+    if largest is not None and vector.size and float(np.abs(vector).max()) > largest:
+        raise InvalidVector(_beyond(what, float(np.abs(vector).max()), largest))
     return vector
+
+
+def _beyond(what: str, value: float, largest: float) -> str:
+    return (f"{what} has a value of magnitude {value:g}, beyond {largest:g}, the largest the collection's "
+            "halfvec storage holds (half precision)")
 
 
 def _label(row: int, doc_id: Any) -> str:
@@ -146,6 +154,7 @@ def prepare(
     first_row: int = 0,
     tenant: str | None = None,
     queue: bool = False,
+    largest: float | None = None,
 ) -> list[Row]:
     """Validate a batch, fill in ids, missing embeddings and the tenant; nothing is written yet.
 
@@ -153,6 +162,8 @@ def prepare(
     ``tenant`` is the tenant the writer acts for: rows that name none belong to it.
     ``queue``: rows without an embedding keep none, for the collection's embedding queue to take
     (its triggers queue them when they are written); ``embed`` is not called.
+    ``largest``: the largest magnitude a component may have (halfvec storage: 65504), else any
+    finite float32; checked here so that a batch beyond it is refused before anything is sent.
     """
     checked = [_check_row(item, first_row + i) for i, item in enumerate(items)]
     vectors = [c[_EMBEDDING] for c in checked]
@@ -174,10 +185,11 @@ def prepare(
     embeddings: Sequence[np.ndarray | None] | np.ndarray  # a matrix when every row has one
     if queue and missing:
         # Rows that bring a vector are checked one by one: a queued load rarely has any.
-        embeddings = [None if v is None else check_vector(v, dimension, f"{_label(first_row + i, checked[i][_ID])}: embedding")
+        embeddings = [None if v is None else check_vector(v, dimension, f"{_label(first_row + i, checked[i][_ID])}: embedding",
+                                                          largest)
                       for i, v in enumerate(vectors)]
     else:
-        embeddings = _check_embeddings(vectors, dimension, checked, first_row)
+        embeddings = _check_embeddings(vectors, dimension, checked, first_row, largest)
     return [
         Row(c[_ID] or str(uuid.uuid4()), c[_TITLE], c[_CONTENT], embeddings[i],
             _EMPTY_JSONB if c[_METADATA] == "{}" else Jsonb(c[_METADATA], dumps=_identity),
@@ -186,7 +198,8 @@ def prepare(
     ]
 
 
-def _check_embeddings(vectors: list[Any], dimension: int, docs: list[_Checked], first_row: int) -> np.ndarray:
+def _check_embeddings(vectors: list[Any], dimension: int, docs: list[_Checked], first_row: int,
+                      largest: float | None = None) -> np.ndarray:
     """All vectors of a batch as one float32 matrix, checked at once; errors name the first bad row."""
     try:
         matrix = np.asarray(vectors, dtype=np.float32)
@@ -201,6 +214,11 @@ def _check_embeddings(vectors: list[Any], dimension: int, docs: list[_Checked], 
     if not finite.all():
         i = int(np.argmin(finite))
         raise InvalidVector(f"{_label(first_row + i, docs[i][_ID])}: embedding contains NaN or infinite values")
+    if largest is not None and matrix.size:
+        peaks = np.abs(matrix).max(axis=1)
+        if (peaks > largest).any():
+            i = int(np.argmax(peaks > largest))
+            raise InvalidVector(_beyond(f"{_label(first_row + i, docs[i][_ID])}: embedding", float(peaks[i]), largest))
     return matrix
 
 

@@ -8,7 +8,10 @@ from typing import Any
 # What an index may be built on: the vectors ("none"), their half-precision copies (half the
 # size, up to 4,000 dimensions) or their sign bits ("binary": 1/32 of the size, searched by
 # Hamming distance with exact re-ranking). None: the vectors up to 2,000 dimensions (pgvector's
-# limit), halfvec up to 4,000, binary above.
+# limit), halfvec up to 4,000, binary above. A collection that stores halfvec
+# (create_collection(storage="halfvec")) indexes its column directly up to 4,000 dimensions:
+# "halfvec" asked of it builds that same index (its values are half precision already, there is
+# nothing to copy), recorded as no quantization; "binary" works on it as on vectors.
 QUANTIZATIONS = ("none", "halfvec", "binary")
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pgvector.sqlalchemy import Vector
+from pgvector.sqlalchemy import HALFVEC, Vector
 from sqlalchemy import DateTime, Engine, FetchedValue, Text, create_engine
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from .db import sqlalchemy_url
 from .embedded import application_url
+from .storage import DEFAULT_STORAGE, check_storage
 
 COLLECTION_COMMENT_PREFIX = "vecpg collection"
 
@@ -44,8 +45,10 @@ def document_model(
     base: type[DeclarativeBase] = Base,
     schema: str = "vecpg_data",
     class_name: str | None = None,
+    storage: str = DEFAULT_STORAGE,
 ) -> type:
-    """A mapped class for a collection table; ``meta`` maps the ``metadata`` column.
+    """A mapped class for a collection table; ``meta`` maps the ``metadata`` column; ``storage``
+    is the collection's (``"halfvec"``: the embedding column is ``HALFVEC``).
 
     Calling it twice for the same collection and base returns the same class.
     """
@@ -75,7 +78,8 @@ def document_model(
         "id": mapped_column(Text, primary_key=True, server_default=FetchedValue()),
         "title": mapped_column(Text, nullable=True),
         "content": mapped_column(Text, server_default=FetchedValue()),
-        "embedding": mapped_column(Vector(dimension), nullable=True),
+        "embedding": mapped_column(HALFVEC(dimension) if check_storage(storage).name == "halfvec" else Vector(dimension),
+                                   nullable=True),
         "meta": mapped_column("metadata", JSONB, server_default=FetchedValue()),
         # Left out of INSERTs when unset: the database fills in the transaction's tenant.
         "tenant_id": mapped_column(Text, nullable=True, server_default=FetchedValue()),

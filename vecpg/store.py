@@ -27,12 +27,13 @@ from .errors import CollectionNotFound, InvalidArgument, NotMigrated, TenancyNot
 from .filters import FilterCompiler
 from .search.session import restore as restore_settings
 from .server import EmbeddedServer
+from .storage import DEFAULT_STORAGE, check_storage
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
 
 _CATALOG = ("SELECT name, schema_name AS schema, table_name AS table, dimension, distance, model, language::text, "
-            "created_at, embedder, quantization, search_defaults FROM vecpg.collection")
+            "created_at, embedder, quantization, search_defaults, storage FROM vecpg.collection")
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -224,18 +225,22 @@ class Store:
         language: str = "english",
         schema: str = "vecpg_data",
         embedder: str | None = None,
+        storage: str = DEFAULT_STORAGE,
     ) -> Collection:
         """Create a collection. Without a dimension it takes the model's (all-MiniLM-L6-v2 by default).
 
         With a dimension and no model, the collection stores the vectors you give it.
         ``embedder`` is the backend that runs its model (one of ``vecpg.BACKENDS``; default: the
-        store's, see ``connect(embedder_backend=)``).
+        store's, see ``connect(embedder_backend=)``). ``storage`` is how the table keeps the vectors:
+        ``"vector"`` (float32) or ``"halfvec"`` (half precision: half the table and index, values of
+        at most 65504 in magnitude, indexed directly up to 4,000 dimensions; see vecpg/storage.py).
         """
         for value, what in ((name, "collection name"), (distance, "distance"), (language, "language"),
                             (schema, "schema"), (model or "", "model")):
             check_text(value, what)
         if embedder is not None:
             check_backend(embedder)
+        check_storage(storage)
         if dimension is None:
             model = canonical_model_name(model or (self._embedder.model if self._embedder else DEFAULT_MODEL))
             dimension = self.embedder(model, embedder).dimension
@@ -245,8 +250,8 @@ class Store:
             raise InvalidArgument(f"collection {name!r} has no model for embedder {embedder!r} to run: give a model too")
         with self.connection() as conn, conn.transaction():
             conn.execute(
-                "SELECT vecpg.create_collection(%s, %s, %s, %s, %s::regconfig, %s)",
-                (name, dimension, distance, model, language, schema),
+                "SELECT vecpg.create_collection(%s, %s, %s, %s, %s::regconfig, %s, %s)",
+                (name, dimension, distance, model, language, schema, storage),
             )
             if embedder is not None:
                 conn.execute("SELECT vecpg.set_embedder(%s, %s)", (name, embedder))

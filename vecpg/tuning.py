@@ -51,7 +51,8 @@ from .errors import InvalidArgument, PermissionDenied
 from .resources import query
 from .search.options import VectorOptions, spec_of
 from .search.statements import Statements
-from .search.vector import MAX_EF_SEARCH, OPERATORS, scan_rows, vector_search
+from .search.vector import MAX_EF_SEARCH, OPERATORS, scan_rows, stored_query, vector_search
+from .storage import STORAGES
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -169,6 +170,7 @@ class _Measured:
     statements: Statements
     store: _Held
     search_defaults: dict[str, Any] = field(default_factory=dict)
+    storage: str = "vector"
 
     def has_keyword_index(self) -> bool:
         return False
@@ -195,7 +197,8 @@ def _given(collection: Collection, queries: Sequence[Any] | np.ndarray) -> list[
         embedded = [collection.embed_query(items[i]) for i in texts]  # checks each text, and the model
         for i, vector in zip(texts, embedded):
             items[i] = vector
-    return [check_vector(q, collection.dimension, f"query {i}") for i, q in enumerate(items)]
+    largest = STORAGES[collection.storage].largest
+    return [check_vector(q, collection.dimension, f"query {i}", largest) for i, q in enumerate(items)]
 
 
 def _sample(conn: psycopg.Connection, collection: Collection, n: int, seed: int) -> list[np.ndarray]:
@@ -210,9 +213,11 @@ def _exact(conn: psycopg.Connection, collection: Collection, queries: list[np.nd
            progress: bool) -> list[tuple[float, int]]:
     """Per query, the distance of its k-th exact neighbour and how many neighbours it has (fewer
     than k in a small collection)."""
-    op = sql.SQL("OPERATOR({}.{})").format(sql.Identifier(collection.store.vector_schema),
-                                           sql.SQL(OPERATORS[collection.distance]))
-    statement = sql.SQL(query("exact_neighbours")).format(table=collection.table, op=op)  # type: ignore[arg-type]
+    schema = sql.Identifier(collection.store.vector_schema)
+    op = sql.SQL("OPERATOR({}.{})").format(schema, sql.SQL(OPERATORS[collection.distance]))
+    # The query compared in the stored type, as searches compare it: the truth is over the same values.
+    statement = sql.SQL(query("exact_neighbours")).format(  # type: ignore[arg-type]
+        table=collection.table, op=op, query=stored_query(collection, schema))
     truth: list[tuple[float, int]] = []
     with conn.transaction(), tqdm(total=len(queries), desc="exact answers", unit="query", disable=not progress) as bar:
         conn.execute("SET LOCAL enable_indexscan = off")  # the index under measurement must not answer
@@ -309,7 +314,8 @@ def tune(
         truth = _exact(conn, collection, measured, k, progress)
         target = _Measured(collection.name, collection.distance, collection.dimension, collection.quantization,
                            collection.statements,
-                           _Held(store.vector_schema, store.pgvector_version, store.filters, conn))
+                           _Held(store.vector_schema, store.pgvector_version, store.filters, conn),
+                           storage=collection.storage)
 
         def measure(options: Mapping[str, int]) -> float:
             return _recall(target, measured, truth, k, options)

@@ -77,15 +77,48 @@ AS $$
 $$;
 COMMENT ON FUNCTION vecpg.distance_operator(text) IS 'pgvector operator of a distance name';
 
--- The index operator class of a distance, schema-qualified (pgvector may live in any schema).
-CREATE OR REPLACE FUNCTION vecpg.vector_opclass(distance text)
+-- The index operator class of a distance over a storage ('vector' or 'halfvec', the type of the
+-- column indexed), schema-qualified (pgvector may live in any schema).
+CREATE OR REPLACE FUNCTION vecpg.vector_opclass(distance text, storage text)
 RETURNS text
 LANGUAGE sql STABLE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
     SELECT format('%I.%I', vecpg.vector_schema(),
-                  CASE distance WHEN 'cosine' THEN 'vector_cosine_ops' WHEN 'l2' THEN 'vector_l2_ops'
-                                ELSE 'vector_ip_ops' END)
+                  CASE storage WHEN 'halfvec' THEN 'halfvec' ELSE 'vector' END
+                  || CASE distance WHEN 'cosine' THEN '_cosine_ops' WHEN 'l2' THEN '_l2_ops' ELSE '_ip_ops' END)
+$$;
+
+-- A collection's storage: the pgvector type its embedding columns have ('vector', 4 bytes a
+-- dimension, or 'halfvec', 2 bytes), with the dimension, schema-qualified.
+CREATE OR REPLACE FUNCTION vecpg.storage_type(storage text, dimension integer)
+RETURNS text
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT format('%I.%I(%s)', vecpg.vector_schema(), storage, dimension)
+$$;
+
+-- The most dimensions pgvector's HNSW and IVFFlat index in a column of this storage.
+CREATE OR REPLACE FUNCTION vecpg.indexable_dimensions(storage text)
+RETURNS integer
+LANGUAGE sql IMMUTABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT CASE storage WHEN 'halfvec' THEN 4000 ELSE 2000 END
+$$;
+
+-- A query vector (the SQL expression `query`, a vector) in the type collection c stores, to
+-- compare with its embedding column: as it is for vector storage, cast to halfvec(dimension)
+-- for halfvec storage, so that "embedding <op> query" is the operator its index was built with
+-- (and a query beyond half precision's range is an error, not an infinity).
+CREATE OR REPLACE FUNCTION vecpg.stored_query(c vecpg.collection, query text)
+RETURNS text
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT CASE c.storage WHEN 'halfvec' THEN format('(%s)::%s', query, vecpg.storage_type(c.storage, c.dimension))
+                          ELSE query END
 $$;
 
 -- Statement-level triggers `prefix`_insert, _update and _delete on a collection table, each

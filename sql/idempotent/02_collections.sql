@@ -43,7 +43,8 @@ CREATE OR REPLACE FUNCTION vecpg.create_collection(
     distance    text DEFAULT 'cosine',
     model       text DEFAULT NULL,
     language    regconfig DEFAULT 'english',
-    schema_name name DEFAULT 'vecpg_data'
+    schema_name name DEFAULT 'vecpg_data',
+    storage     text DEFAULT 'vector'
 )
 RETURNS vecpg.collection
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
@@ -67,6 +68,12 @@ BEGIN
         RAISE EXCEPTION 'invalid distance %: use cosine, l2 or ip', coalesce(quote_literal(distance), 'NULL')
             USING ERRCODE = 'VP005';
     END IF;
+    -- The one list of storages on this side (vecpg/storage.py is Python's): halfvec halves the
+    -- table and its index, at 11 significant bits and values of at most 65504.
+    IF storage IS NULL OR storage NOT IN ('vector', 'halfvec') THEN
+        RAISE EXCEPTION 'invalid storage %: use vector or halfvec', coalesce(quote_literal(storage), 'NULL')
+            USING ERRCODE = 'VP005';
+    END IF;
     IF EXISTS (SELECT 1 FROM vecpg.collection AS x WHERE x.name = name) THEN
         RAISE EXCEPTION 'collection "%" already exists', name USING ERRCODE = 'VP002';
     END IF;
@@ -79,18 +86,18 @@ BEGIN
             id          text PRIMARY KEY DEFAULT gen_random_uuid()::text,
             title       text,
             content     text NOT NULL DEFAULT '',
-            embedding   %3$I.vector(%4$s),
+            embedding   %3$s,
             metadata    jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(metadata) = 'object'),
             tenant_id   text,
             created_at  timestamptz NOT NULL DEFAULT now(),
             updated_at  timestamptz NOT NULL DEFAULT now(),
             fts         tsvector GENERATED ALWAYS AS (
-                            setweight(to_tsvector(%5$L::regconfig, coalesce(title, '')), 'A')
-                         || setweight(to_tsvector(%5$L::regconfig, content), 'B')
+                            setweight(to_tsvector(%4$L::regconfig, coalesce(title, '')), 'A')
+                         || setweight(to_tsvector(%4$L::regconfig, content), 'B')
                         ) STORED
         )
         $ddl$,
-        schema_name, name, vecpg.vector_schema(), dimension, language::text);
+        schema_name, name, vecpg.storage_type(storage, dimension), language::text);
     EXECUTE format('CREATE INDEX %I ON %I.%I USING gin (fts)', short || '_fts_idx', schema_name, name);
     EXECUTE format('CREATE INDEX %I ON %I.%I USING gin (metadata jsonb_path_ops)',
                    short || '_metadata_idx', schema_name, name);
@@ -98,15 +105,15 @@ BEGIN
                    'FOR EACH ROW EXECUTE FUNCTION vecpg.touch_updated_at()', schema_name, name);
     EXECUTE format('COMMENT ON TABLE %I.%I IS %L', schema_name, name, 'vecpg collection ' || name);
 
-    INSERT INTO vecpg.collection (name, schema_name, table_name, dimension, distance, model, language)
-    VALUES (name, schema_name, name, dimension, distance, model, language)
+    INSERT INTO vecpg.collection (name, schema_name, table_name, dimension, distance, model, language, storage)
+    VALUES (name, schema_name, name, dimension, distance, model, language, storage)
     RETURNING * INTO c;
     PERFORM vecpg.collection_created(name);
     RETURN c;
 END
 $$;
-COMMENT ON FUNCTION vecpg.create_collection(text, integer, text, text, regconfig, name) IS
-    'Create a collection table with its full-text and metadata indexes and record it in the catalog';
+COMMENT ON FUNCTION vecpg.create_collection(text, integer, text, text, regconfig, name, text) IS
+    'Create a collection table (embeddings stored as vector or halfvec) with its full-text and metadata indexes and record it in the catalog';
 
 CREATE OR REPLACE FUNCTION vecpg.drop_collection(collection text, if_exists boolean DEFAULT false)
 RETURNS boolean

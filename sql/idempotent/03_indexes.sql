@@ -119,44 +119,53 @@ $$;
 
 -- What a new index of collection c is built on: the quantization asked for ('none', 'halfvec',
 -- 'binary'), or without one what pgvector can index at c's dimension: vectors up to 2,000
--- dimensions, halfvec up to 4,000, binary codes (with re-ranking) above.
+-- dimensions, halfvec up to 4,000, binary codes (with re-ranking) above. A collection that
+-- stores halfvec indexes its column directly up to 4,000 dimensions: halfvec asked of it is that
+-- index (its values are half precision already; NULL, as for 'none'), binary codes above.
 CREATE OR REPLACE FUNCTION vecpg.index_quantization(c vecpg.collection, asked text)
 RETURNS text
 LANGUAGE plpgsql IMMUTABLE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
+DECLARE
+    direct integer := vecpg.indexable_dimensions(c.storage);  -- what the column's own type allows
 BEGIN
     IF asked IS NULL THEN
-        RETURN CASE WHEN c.dimension <= 2000 THEN NULL WHEN c.dimension <= 4000 THEN 'halfvec' ELSE 'binary' END;
+        RETURN CASE WHEN c.dimension <= direct THEN NULL WHEN c.dimension <= 4000 THEN 'halfvec' ELSE 'binary' END;
     END IF;
     IF asked NOT IN ('none', 'halfvec', 'binary') THEN
         RAISE EXCEPTION 'unknown quantization %: use none, halfvec or binary', quote_literal(asked) USING ERRCODE = 'VP005';
     END IF;
-    IF asked = 'none' AND c.dimension > 2000 THEN
-        RAISE EXCEPTION 'pgvector indexes vectors of up to 2000 dimensions, collection "%" has %: use halfvec '
-                        '(up to 4000) or binary quantization', c.name, c.dimension USING ERRCODE = 'VP005';
+    IF asked = 'none' AND c.dimension > direct THEN
+        RAISE EXCEPTION 'pgvector indexes % of up to % dimensions, collection "%" has %: use %binary quantization',
+                        c.storage, direct, c.name, c.dimension,
+                        CASE WHEN c.storage = 'vector' THEN 'halfvec (up to 4000) or ' ELSE '' END
+            USING ERRCODE = 'VP005';
     END IF;
     IF asked = 'halfvec' AND c.dimension > 4000 THEN
         RAISE EXCEPTION 'pgvector indexes halfvec of up to 4000 dimensions, collection "%" has %: use binary '
                         'quantization', c.name, c.dimension USING ERRCODE = 'VP005';
+    END IF;
+    IF asked = 'halfvec' AND c.storage = 'halfvec' THEN
+        RETURN NULL;
     END IF;
     RETURN nullif(asked, 'none');
 END
 $$;
 
 -- The indexed expression and operator class for a quantization: what nearest_sql orders by.
+-- binary_quantize takes vector and halfvec alike.
 CREATE OR REPLACE FUNCTION vecpg.index_expression(c vecpg.collection, quantization text)
 RETURNS text
 LANGUAGE sql STABLE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
     SELECT CASE quantization
-        WHEN 'halfvec' THEN format('(embedding::%1$I.halfvec(%2$s)) %1$I.%3$I', vecpg.vector_schema(), c.dimension,
-                                   'halfvec_' || CASE c.distance WHEN 'cosine' THEN 'cosine' WHEN 'l2' THEN 'l2'
-                                                                 ELSE 'ip' END || '_ops')
+        WHEN 'halfvec' THEN format('(embedding::%1$I.halfvec(%2$s)) %3$s', vecpg.vector_schema(), c.dimension,
+                                   vecpg.vector_opclass(c.distance, 'halfvec'))
         WHEN 'binary' THEN format('(%1$I.binary_quantize(embedding)::bit(%2$s)) %1$I.bit_hamming_ops',
                                   vecpg.vector_schema(), c.dimension)
-        ELSE 'embedding ' || vecpg.vector_opclass(c.distance)
+        ELSE 'embedding ' || vecpg.vector_opclass(c.distance, c.storage)
     END
 $$;
 

@@ -162,7 +162,8 @@ $$;
 -- collection's vector index is built on (the vectors, their halfvec copies, or their binary
 -- codes), so the planner can use it; halfvec and binary candidates get their exact distances,
 -- binary ones k * rerank of them, re-ranked. `query`, `k` and `rerank` are SQL expressions
--- (parameters such as $1).
+-- (parameters such as $1); the query is a vector, compared in the type the collection stores
+-- (vecpg.stored_query: cast to halfvec for halfvec storage, as its index compares).
 CREATE OR REPLACE FUNCTION vecpg.nearest_sql(c vecpg.collection, columns text, predicate text, query text,
                                              k text, rerank text DEFAULT '4')
 RETURNS text
@@ -172,9 +173,11 @@ AS $$
 DECLARE
     vs text := quote_ident(vecpg.vector_schema());
     op text := format('OPERATOR(%s.%s)', vs, vecpg.distance_operator(c.distance));
-    exact text := format('(d.embedding %s %s)::double precision', op, query);
+    exact text;
     filter text := CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END;
 BEGIN
+    query := vecpg.stored_query(c, query);
+    exact := format('(d.embedding %s %s)::double precision', op, query);
     IF c.quantization IS NULL THEN
         RETURN format('SELECT %s, %s AS distance FROM %I.%I d WHERE d.embedding IS NOT NULL %s '
                       'ORDER BY d.embedding %s %s LIMIT %s',

@@ -40,14 +40,16 @@ BEGIN
         '  start_char integer NOT NULL,'
         '  end_char   integer NOT NULL,'
         '  content    text NOT NULL,'
-        '  embedding  %I.vector(%s) NOT NULL,'
+        '  embedding  %s NOT NULL,'  -- stored as the collection stores its vectors
         '  PRIMARY KEY (parent_id, chunk_no))',
-        c.schema_name, chunks, vecpg.vector_schema(), c.dimension);
+        c.schema_name, chunks, vecpg.storage_type(c.storage, c.dimension));
     EXECUTE format('COMMENT ON TABLE %I.%I IS %L', c.schema_name, chunks, 'vecpg chunks of collection ' || c.name);
-    -- pgvector indexes vectors of up to 2,000 dimensions; above, chunks are searched exactly.
-    IF c.dimension <= 2000 THEN
+    -- pgvector indexes vectors of up to 2,000 dimensions, halfvec up to 4,000; above, chunks are
+    -- searched exactly.
+    IF c.dimension <= vecpg.indexable_dimensions(c.storage) THEN
         EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I USING hnsw (embedding %s)',
-                       left(c.table_name, 44) || '_chunks_hnsw', c.schema_name, chunks, vecpg.vector_opclass(c.distance));
+                       left(c.table_name, 44) || '_chunks_hnsw', c.schema_name, chunks,
+                       vecpg.vector_opclass(c.distance, c.storage));
     END IF;
     -- A chunk is visible to whoever may see its document: the document's own policies decide.
     EXECUTE format('ALTER TABLE %I.%I ENABLE ROW LEVEL SECURITY', c.schema_name, chunks);
@@ -174,10 +176,10 @@ BEGIN
     RETURN QUERY EXECUTE format(
         $q$
         WITH chunk_hits AS (
-            SELECT ch.parent_id, ch.chunk_no, ch.content AS chunk, (ch.embedding %1$s $1)::double precision AS distance
+            SELECT ch.parent_id, ch.chunk_no, ch.content AS chunk, (ch.embedding %1$s %8$s)::double precision AS distance
             FROM %2$I.%4$I ch JOIN %2$I.%3$I d ON d.id = ch.parent_id
             WHERE d.embedding IS NOT NULL %5$s
-            ORDER BY ch.embedding %1$s $1 LIMIT $4
+            ORDER BY ch.embedding %1$s %8$s LIMIT $4
         ), document_hits AS (%7$s
         ), best AS (
             SELECT DISTINCT ON (h.parent_id) h.*
@@ -194,7 +196,8 @@ BEGIN
         CASE c.distance WHEN 'cosine' THEN '1 - b.distance' WHEN 'ip' THEN '-b.distance'
                         ELSE 'NULL::double precision' END,
         vecpg.nearest_sql(c, 'd.id AS parent_id, NULL::integer AS chunk_no, NULL::text AS chunk', predicate,
-                          '$1', '$4', vecpg.rerank_factor(options)::text))
+                          '$1', '$4', vecpg.rerank_factor(options)::text),
+        vecpg.stored_query(c, '$1'))  -- the query in the chunks' type, as their index compares
         USING query_embedding, filter, k, candidates;
 END
 $$;

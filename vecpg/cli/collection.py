@@ -8,6 +8,7 @@ from dataclasses import asdict
 import click
 
 from ..embedding import BACKENDS
+from ..storage import DEFAULT_STORAGE, STORAGES
 from ..worker.chunking import model_window
 from .app import connection_options, store_of
 from .index import describe
@@ -26,14 +27,18 @@ def collection() -> None:
 @click.option("--language", default="english", show_default=True, help="Text-search configuration.")
 @click.option("--embedder", type=click.Choice(BACKENDS),
               help="Backend that runs the model (default: the store's, VECPG_EMBEDDER or sentence-transformers).")
+@click.option("--storage", type=click.Choice(list(STORAGES)), default=DEFAULT_STORAGE, show_default=True,
+              help="How the table stores vectors: halfvec halves its memory (half precision, values up to 65504).")
 @connection_options
 @click.pass_context
 def collection_create(ctx: click.Context, name: str, dimension: int | None, distance: str,
-                      model: str | None, language: str, embedder: str | None) -> None:
+                      model: str | None, language: str, embedder: str | None, storage: str) -> None:
     """Create a collection."""
-    coll = store_of(ctx).create_collection(name, dimension, distance, model, language, embedder=embedder)
+    coll = store_of(ctx).create_collection(name, dimension, distance, model, language, embedder=embedder,
+                                           storage=storage)
     runs = f", embedder {coll.embedder_backend}" if coll.model else ""
-    click.echo(f"created {coll.name}: {coll.dimension} dimensions, {coll.distance}, model {coll.model or 'none'}{runs}")
+    click.echo(f"created {coll.name}: {coll.dimension} dimensions, {coll.distance}, model {coll.model or 'none'}{runs}, "
+               f"{coll.storage} storage")
 
 
 @collection.command("drop")
@@ -58,7 +63,7 @@ def collection_list(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps([{**asdict(i), "created_at": i.created_at.isoformat()} for i in infos]))
         return
     for i in infos:
-        click.echo(f"{i.name}\t{i.dimension}\t{i.distance}\t{i.model or '-'}")
+        click.echo(f"{i.name}\t{i.dimension}\t{i.distance}\t{i.model or '-'}\t{i.storage}")
 
 
 @collection.command("info")

@@ -42,6 +42,9 @@ class SearchTarget(Protocol):
     def quantization(self) -> str | None: ...
 
     @property
+    def storage(self) -> str: ...
+
+    @property
     def search_defaults(self) -> dict[str, Any]: ...
 
     @property

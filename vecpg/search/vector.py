@@ -75,6 +75,15 @@ def _columns(include: tuple[str, ...]) -> sql.Composable:
                               for name, kind in _FIELD_TYPES.items())
 
 
+def stored_query(collection: SearchTarget, schema: sql.Composable) -> sql.Composable:
+    """The query parameter (a vector) in the type the collection stores, as vecpg.stored_query
+    writes it: cast to halfvec(n) for halfvec storage, so that "embedding <op> query" is the
+    operator the column's index was built with."""
+    if collection.storage == "halfvec":
+        return sql.SQL("(%(query)s::{}.halfvec({}))").format(schema, sql.Literal(collection.dimension))
+    return sql.SQL("%(query)s")
+
+
 def _nearest(collection: SearchTarget, where: sql.Composable, k: int, rerank: int,
              include: tuple[str, ...]) -> sql.Composable:
     """The k-NN query ordered by what the collection's index is built on (vecpg.nearest_sql's
@@ -82,9 +91,10 @@ def _nearest(collection: SearchTarget, where: sql.Composable, k: int, rerank: in
     schema = sql.Identifier(collection.store.vector_schema)
     operator = sql.SQL("OPERATOR({}.{})").format(schema, sql.SQL(OPERATORS[collection.distance]))
     table = collection.statements.table
+    stored = stored_query(collection, schema)
     if collection.quantization is None:
         return sql.SQL(query("search")).format(  # type: ignore[arg-type]
-            table=table, op=operator, where=where, k=sql.Literal(k), columns=_columns(include))
+            table=table, op=operator, where=where, k=sql.Literal(k), columns=_columns(include), query=stored)
     dims = sql.Literal(collection.dimension)
     if collection.quantization == "halfvec":
         left = sql.SQL("(embedding::{}.halfvec({}))").format(schema, dims)
@@ -92,10 +102,10 @@ def _nearest(collection: SearchTarget, where: sql.Composable, k: int, rerank: in
         order, limit = operator, k
     else:
         left = sql.SQL("({}.binary_quantize(embedding)::bit({}))").format(schema, dims)
-        right = sql.SQL("{}.binary_quantize(%(query)s)").format(schema)
+        right = sql.SQL("{}.binary_quantize({})").format(schema, stored)
         order, limit = sql.SQL("OPERATOR({}.<~>)").format(schema), k * rerank
     return sql.SQL(query("search_quantized")).format(  # type: ignore[arg-type]
-        table=table, op=operator, where=where, indexed=left, order_op=order, query=right,
+        table=table, op=operator, where=where, indexed=left, order_op=order, query=right, stored=stored,
         candidates=sql.Literal(limit), k=sql.Literal(k), columns=_columns(include))
 
 
