@@ -2,7 +2,7 @@
 
 Revision ID: 0010
 Revises: 0009
-Create Date: 2026-12-09
+Create Date: 2026-12-02
 """
 
 from vecpg.schema import downgrade_step, upgrade_step
