@@ -27,6 +27,9 @@ from vecpg import config, migrate
 from vecpg.server import EmbeddedServer
 
 TEMPLATE = "vecpg_test_template"
+# Functions row-level security calls for every row: inlinable SQL with schema-qualified names,
+# so without the pinned search_path every other vecpg function has (a SET clause stops inlining).
+INLINED = {"vecpg.current_tenant"}
 _counter = itertools.count()
 
 

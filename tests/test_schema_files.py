@@ -6,6 +6,8 @@ import hashlib
 import re
 from pathlib import Path
 
+from conftest import INLINED
+
 from vecpg import migrate
 
 FUNCTION = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+(vecpg\.\w+)\s*\(", re.IGNORECASE)
@@ -44,10 +46,6 @@ def test_every_incremental_file_has_a_down_file(repo_root: Path) -> None:
             assert not FUNCTION.search(path.read_text()), f"{path.name} defines a function: it belongs in idempotent/"
 
 
-# Functions row-level security calls per row: inlined SQL with schema-qualified names instead.
-INLINED = {"vecpg.current_tenant"}
-
-
 def test_each_function_is_defined_once_and_pins_its_search_path(repo_root: Path) -> None:
     seen: dict[str, str] = {}
     for path in sorted((repo_root / "sql" / "idempotent").glob("*.sql")):
@@ -58,7 +56,7 @@ def test_each_function_is_defined_once_and_pins_its_search_path(repo_root: Path)
             assert name not in seen, f"{name} is defined in {seen[name]} and {path.name}"
             seen[name] = path.name
             header = text[match.end():text.index("AS $", match.end())]
-            if name in INLINED:  # a SET clause would keep the planner from inlining it
+            if name in INLINED:
                 assert "SET " not in header and "LANGUAGE sql" in header, f"{name} in {path.name}"
                 continue
             assert "SET search_path = pg_catalog, @vector_schema@, pg_temp" in header, f"{name} in {path.name}"

@@ -102,8 +102,8 @@ def test_searches_sharing_a_connection_each_get_their_own_settings(db_url: str) 
         coll.load({"id": str(i), "embedding": v, "content": "solar power"} for i, v in enumerate(clustered(500)))
         coll.create_index(vecpg.HNSW())
         q = clustered(1, seed=3)[0]
-        calls = [(dict(ef_search=10), 10), (dict(ef_search=20), 20), (dict(ef_search=20), 20), ({}, 30),
-                 (dict(ef_search=10), 10), (dict(ef_search=10, iterative_scan="strict_order"), 30), ({}, 30)]
+        calls = [({"ef_search": 10}, 10), ({"ef_search": 20}, 20), ({"ef_search": 20}, 20), ({}, 30),
+                 ({"ef_search": 10}, 10), ({"ef_search": 10, "iterative_scan": "strict_order"}, 30), ({}, 30)]
         for options, rows in calls:
             assert len(coll.search(q, k=30, **options)) == rows, options
         # Hybrid search after a tuned vector search runs with the connection's own settings.
