@@ -7,7 +7,9 @@ Run by hand (not a test), from the repository root:
 Each round loads the same ``--n`` clustered 384-d vectors (with a small metadata object) into
 fresh tables, the runs taking turns so drift hits all alike; the median round is printed:
 
-- ``collection.load`` into an empty collection (vecpg's direct COPY path);
+- ``collection.load`` into an empty collection (vecpg's direct COPY path), and the same by the
+  embedded server's application role, which row-level security binds, so that PostgreSQL
+  refuses it COPY into the table: rows go through a staging table and one INSERT ... SELECT;
 - raw binary COPY (psycopg, ``write_row`` of id, embedding, metadata) into an empty collection
   table: the same table, with its primary key, GIN indexes, generated tsvector and triggers;
 - raw binary COPY into tables with less of that, to say what each part costs per row: a bare
@@ -35,6 +37,7 @@ from tqdm import tqdm
 
 import vecpg
 from vecpg.db import resolve_url
+from vecpg.embedded import application_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DIM, centres, clustered
@@ -81,6 +84,15 @@ def main() -> None:
         coll = store.create_collection(NAME, dimension=DIM)
         coll.load({"id": str(i), "embedding": v, "metadata": {"bucket": i % 100}} for i, v in enumerate(data))
 
+    app = vecpg.connect(application_url()) if args.url is None else None
+
+    def vecpg_load_app() -> None:
+        assert app is not None
+        store.drop_collection(NAME, missing_ok=True)
+        store.create_collection(NAME, dimension=DIM)
+        app.collection(NAME).load({"id": str(i), "embedding": v, "metadata": {"bucket": i % 100}}
+                                  for i, v in enumerate(data))
+
     def raw_same_table() -> None:
         store.drop_collection(NAME, missing_ok=True)
         coll = store.create_collection(NAME, dimension=DIM)
@@ -92,6 +104,7 @@ def main() -> None:
     runs: dict[str, Callable[[], None]] = {
         "collection.load": vecpg_load,
         "raw COPY, the collection's table": raw_same_table,
+        **({"collection.load as vecpg_app (RLS-bound: staging + merge)": vecpg_load_app} if app else {}),
         "raw COPY, bare table": raw_bare(False, False, False),
         "raw COPY, + text primary key": raw_bare(True, False, False),
         "raw COPY, + metadata GIN": raw_bare(True, True, False),
@@ -116,6 +129,8 @@ def main() -> None:
         t = statistics.median(ts)
         print(f"| {name} | {args.n / t:,.0f} | {t:.2f} | {base / t:.2f}x |")
     store.close()
+    if app is not None:
+        app.close()
     conn.close()
 
 

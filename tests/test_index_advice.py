@@ -12,6 +12,7 @@ from click.testing import CliRunner
 import vecpg
 from vecpg.cli import main
 from vecpg.index_advice import hnsw_index_bytes, ivfflat_build_bytes, ivfflat_index_bytes, recommend
+from vecpg.storage import STORAGES
 
 MB = 2**20
 GB = 2**30
@@ -39,12 +40,20 @@ def test_the_rule_of_thumb(rows: int, method: str, params: dict[str, int]) -> No
     assert advice.spec is not None and advice.spec.method == method and advice.warnings == []
 
 
-def test_more_than_2000_dimensions_cannot_be_indexed() -> None:
-    advice = recommend("docs", 10_000, 3072, GB, GB)
-    assert advice.method is None and advice.spec is None and advice.index_bytes is None
-    assert "at most 2,000 dimensions" in advice.reason
-    assert "scan every row exactly" in advice.warnings[0]
-    assert recommend("docs", 10_000, 2000, GB, GB).method == "hnsw"
+def test_beyond_what_pgvector_indexes_the_advice_is_a_quantized_index() -> None:
+    """As create_index does by itself: halfvec copies up to 4,000 dimensions, binary codes above;
+    a halfvec collection indexes its 3,072 dimensions as stored."""
+    plain = recommend("docs", 10_000, 2000, GB, GB)
+    assert plain.method == "hnsw" and plain.quantization is None
+    half = recommend("docs", 10_000, 3072, GB, GB)
+    assert half.quantization == "halfvec" and half.spec is not None and half.spec.quantization == "halfvec"
+    assert "half-precision copies" in half.reason
+    binary = recommend("docs", 10_000, 8192, GB, GB)
+    assert binary.quantization == "binary" and "binary codes" in binary.reason
+    stored = recommend("docs", 10_000, 3072, GB, GB, STORAGES["halfvec"])
+    assert stored.quantization is None and stored.index_bytes == half.index_bytes
+    # A bit a dimension (and the links and row overhead, which do not shrink): far smaller.
+    assert binary.index_bytes is not None and binary.index_bytes < hnsw_index_bytes(10_000, 8192, 16) / 5
 
 
 def test_estimates_follow_pgvectors_own_figures() -> None:

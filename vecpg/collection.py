@@ -701,4 +701,4 @@ class Collection:
             row = conn.execute(_q("index_inputs", table=self.table),
                                {"collection": self.name, "rows": rows, **sizes}).fetchone()
         assert row is not None  # one row per collection, which exists
-        return recommend(self.name, int(row[0]), self.dimension, int(row[1]), int(row[2]))
+        return recommend(self.name, int(row[0]), self.dimension, int(row[1]), int(row[2]), self._storage)

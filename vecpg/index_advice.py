@@ -3,7 +3,8 @@
 The rule of thumb: HNSW with m 16 (pgvector's default) below a million rows; m 32 and
 ef_construction 200 up to ten million, which keeps recall up as the graph grows; IVFFlat with
 1,000 lists above, which builds in a fraction of HNSW's time and memory. pgvector indexes
-``vector`` columns of at most 2,000 dimensions.
+``vector`` columns of at most 2,000 dimensions and ``halfvec`` of 4,000; above, the advice is
+what ``create_index`` does by itself: an index of halfvec copies, or of binary codes.
 
 Estimates follow pgvector's page layout (8 KB pages, whole rows per page), calibrated on real
 indexes built by the embedded server (PostgreSQL 18, pgvector 0.8.5; random vectors):
@@ -32,8 +33,9 @@ from math import ceil
 from typing import Any
 
 from .indexes import HNSW, IndexSpec, IVFFlat
+from .storage import STORAGES, Storage
 
-MAX_INDEXED_DIMENSIONS = 2000  # pgvector's limit for HNSW and IVFFlat on vector
+MAX_HALFVEC_DIMENSIONS = STORAGES["halfvec"].indexable_dimensions  # above: binary codes
 HNSW_UPPER_ROWS = 10_000_000  # IVFFlat above
 HNSW_LARGE_ROWS = 1_000_000  # m 32, ef_construction 200 from here
 IVFFLAT_LISTS = 1000
@@ -45,30 +47,40 @@ _HNSW_BUILD_ROW = 200
 _IVFFLAT_ROW = 24
 
 
-def hnsw_index_bytes(rows: int, dimension: int, m: int) -> int:
-    """Estimated size of an HNSW index (see the module's docstring)."""
-    per_page = max(1, _PAGE_SPACE // (4 * dimension + 12 * m + _HNSW_ROW))
+def _vector_bytes(dimension: int, quantization: str | None, bytes_per_dimension: int) -> int:
+    """Bytes of one indexed vector: as stored, half precision, or one bit a dimension."""
+    if quantization == "binary":
+        return ceil(dimension / 8)
+    return dimension * (2 if quantization == "halfvec" else bytes_per_dimension)
+
+
+def hnsw_index_bytes(rows: int, dimension: int, m: int, vector_bytes: int | None = None) -> int:
+    """Estimated size of an HNSW index (see the module's docstring); ``vector_bytes`` of one
+    indexed vector, 4 a dimension unless given."""
+    vector = 4 * dimension if vector_bytes is None else vector_bytes
+    per_page = max(1, _PAGE_SPACE // (vector + 12 * m + _HNSW_ROW))
     return (ceil(rows / per_page) + 1) * _PAGE
 
 
-def hnsw_build_bytes(rows: int, dimension: int, m: int) -> int:
+def hnsw_build_bytes(rows: int, dimension: int, m: int, vector_bytes: int | None = None) -> int:
     """Memory an HNSW build needs to keep its graph in maintenance_work_mem."""
-    return rows * (4 * dimension + 32 * m + _HNSW_BUILD_ROW)
+    return rows * ((4 * dimension if vector_bytes is None else vector_bytes) + 32 * m + _HNSW_BUILD_ROW)
 
 
-def ivfflat_index_bytes(rows: int, dimension: int, lists: int) -> int:
+def ivfflat_index_bytes(rows: int, dimension: int, lists: int, vector_bytes: int | None = None) -> int:
     """Estimated size of an IVFFlat index."""
-    per_page = max(1, _PAGE_SPACE // (4 * dimension + _IVFFLAT_ROW))
+    vector = 4 * dimension if vector_bytes is None else vector_bytes
+    per_page = max(1, _PAGE_SPACE // (vector + _IVFFLAT_ROW))
     list_pages = lists * max(1, ceil(ceil(rows / lists) / per_page))
-    center_pages = ceil(lists * (4 * dimension + 8) / _PAGE_SPACE)
+    center_pages = ceil(lists * (vector + 8) / _PAGE_SPACE)
     return (list_pages + center_pages + 1) * _PAGE
 
 
-def ivfflat_build_bytes(rows: int, dimension: int, lists: int) -> int:
+def ivfflat_build_bytes(rows: int, dimension: int, lists: int, vector_bytes: int | None = None) -> int:
     """maintenance_work_mem an IVFFlat build needs for k-means, as pgvector reckons it."""
     wanted = max(50 * lists, 10_000)
     samples = min(rows, wanted)
-    item = 4 * dimension + 8
+    item = (4 * dimension if vector_bytes is None else vector_bytes) + 8
     return (wanted + 2 * lists) * item + samples * lists * 4 + lists * lists * 4 + samples * 8 + lists * 12
 
 
@@ -104,13 +116,15 @@ class IndexAdvice:
     maintenance_work_mem: int  # what the build gets
     shared_buffers: int
     warnings: list[str] = field(default_factory=list)
+    quantization: str | None = None  # what the index is built on beyond the stored vectors
 
     @property
     def spec(self) -> IndexSpec | None:
         if self.method == "hnsw":
-            return HNSW(m=self.params["m"], ef_construction=self.params["ef_construction"])
+            return HNSW(m=self.params["m"], ef_construction=self.params["ef_construction"],
+                        quantization=self.quantization)
         if self.method == "ivfflat":
-            return IVFFlat(lists=self.params.get("lists"))
+            return IVFFlat(lists=self.params.get("lists"), quantization=self.quantization)
         return None
 
     def as_dict(self) -> dict[str, Any]:
@@ -120,31 +134,27 @@ class IndexAdvice:
             "method": self.method, "params": self.params, "reason": self.reason,
             "index_bytes": self.index_bytes, "build_bytes": self.build_bytes,
             "maintenance_work_mem": self.maintenance_work_mem, "shared_buffers": self.shared_buffers,
-            "warnings": self.warnings,
+            "warnings": self.warnings, "quantization": self.quantization,
         }
 
 
 def recommend(collection: str, rows: int, dimension: int, maintenance_work_mem: int,
-              shared_buffers: int) -> IndexAdvice:
+              shared_buffers: int, storage: Storage = STORAGES["vector"]) -> IndexAdvice:
     """The advice for these figures (``Collection.recommend_index`` reads them from the database)."""
     common: dict[str, Any] = {"collection": collection, "rows": rows, "dimension": dimension,
               "maintenance_work_mem": maintenance_work_mem, "shared_buffers": shared_buffers}
-    if dimension > MAX_INDEXED_DIMENSIONS:
-        return IndexAdvice(
-            **common, method=None, params={}, index_bytes=None, build_bytes=None,
-            reason=f"pgvector indexes vector columns of at most {MAX_INDEXED_DIMENSIONS:,} dimensions "
-                   f"(HNSW and IVFFlat alike); this collection has {dimension:,}",
-            warnings=[(f"searches of these {dimension:,}-dimensional vectors scan every row exactly; an index "
-                       "needs them stored as halfvec (up to 4,000 dimensions) or binary-quantized, "
-                       "which vecpg does not do yet")],
-        )
+    # What create_index does by itself for vectors pgvector cannot index as stored.
+    quantization = None
+    if dimension > storage.indexable_dimensions:
+        quantization = "halfvec" if dimension <= MAX_HALFVEC_DIMENSIONS else "binary"
+    vector_bytes = _vector_bytes(dimension, quantization, storage.bytes_per_dimension)
     warnings: list[str] = []
     if rows > HNSW_UPPER_ROWS:
         method, params = "ivfflat", {"lists": IVFFLAT_LISTS}
         reason = (f"above {HNSW_UPPER_ROWS:,} rows: IVFFlat with {IVFFLAT_LISTS:,} lists builds in a fraction "
                   "of HNSW's time and memory (raise probes per search for recall)")
-        index_bytes = ivfflat_index_bytes(rows, dimension, IVFFLAT_LISTS)
-        build_bytes = ivfflat_build_bytes(rows, dimension, IVFFLAT_LISTS)
+        index_bytes = ivfflat_index_bytes(rows, dimension, IVFFLAT_LISTS, vector_bytes)
+        build_bytes = ivfflat_build_bytes(rows, dimension, IVFFLAT_LISTS, vector_bytes)
         if build_bytes > maintenance_work_mem:
             warnings.append(
                 f"the IVFFlat build needs about {format_bytes(build_bytes)} of maintenance_work_mem for k-means, "
@@ -157,8 +167,8 @@ def recommend(collection: str, rows: int, dimension: int, maintenance_work_mem: 
                   if m == 16 else
                   f"{HNSW_LARGE_ROWS:,} to {HNSW_UPPER_ROWS:,} rows: HNSW with more links (m 32) and a wider "
                   "build search (ef_construction 200) keeps recall up as the graph grows")
-        index_bytes = hnsw_index_bytes(rows, dimension, m)
-        build_bytes = hnsw_build_bytes(rows, dimension, m)
+        index_bytes = hnsw_index_bytes(rows, dimension, m, vector_bytes)
+        build_bytes = hnsw_build_bytes(rows, dimension, m, vector_bytes)
         if build_bytes > maintenance_work_mem:
             warnings.append(
                 f"the HNSW graph needs about {format_bytes(build_bytes)} to be built in memory, and "
@@ -170,5 +180,10 @@ def recommend(collection: str, rows: int, dimension: int, maintenance_work_mem: 
             f"the index (about {format_bytes(index_bytes)}) will not fit shared_buffers "
             f"({format_bytes(shared_buffers)}): searches read its pages from the OS cache or the disk and are "
             "slower; raise shared_buffers (a restart; on the embedded server vecpg db start --set shared_buffers=SIZE)")
+    if quantization is not None:
+        reason += (f"; its {dimension:,} dimensions are more than pgvector indexes as {storage.name} "
+                   f"({storage.indexable_dimensions:,}), so the index holds "
+                   + ("half-precision copies (up to 4,000 dimensions)" if quantization == "halfvec"
+                      else "binary codes, re-ranked exactly by the stored vectors"))
     return IndexAdvice(**common, method=method, params=params, reason=reason, index_bytes=index_bytes,
-                       build_bytes=build_bytes, warnings=warnings)
+                       build_bytes=build_bytes, warnings=warnings, quantization=quantization)

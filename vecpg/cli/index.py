@@ -115,6 +115,8 @@ def advice_lines(advice: IndexAdvice) -> list[str]:
     else:
         settings = ", ".join(f"{k} {v}" for k, v in advice.params.items())
         options = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in advice.params.items())
+        if advice.quantization is not None:  # create_index would choose it too; said for clarity
+            options += f" --quantization {advice.quantization}"
         lines += [
             f"recommended:    {spec.method} ({settings}): {advice.reason}",
             f"estimated size: {format_bytes(advice.index_bytes or 0)} (build memory {format_bytes(advice.build_bytes or 0)})",

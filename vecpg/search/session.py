@@ -2,7 +2,7 @@
 
 A hand-written client SETs ``hnsw.ef_search`` once per session; vecpg used to set it in every
 statement (``set_config(..., true)`` in a wrapper query), which cost it about 0.05 ms a search
-(docs/notes/2026-12-03-search-overhead.md). So each pooled connection remembers the values vecpg
+(docs/notes/2026-12-02-search-path-and-load.md). So each pooled connection remembers the values vecpg
 gave it, and a search sends only what differs from what it needs, pipelined with the search
 itself: one round trip, and none of it when the values are already right.
 

@@ -1,0 +1,124 @@
+"""vecpg's own cost per search: ``collection.search`` against the same SQL by hand, same graph.
+
+Run by hand (not a test), from the repository root:
+
+    python bench/bench_search_overhead.py [--n 100000] [--queries 500] [--rounds 6] [--url URL]
+
+Loads ``--n`` clustered 384-d vectors into a collection with an HNSW index (m 16,
+ef_construction 64), then times one search at a time, k = 10, ef_search 40, ids and distances
+only, on one thread:
+
+- ``raw``: psycopg, prepared, binary, ``SELECT id, embedding <=> $1 ... LIMIT 10`` on the
+  collection's table, ``SET hnsw.ef_search`` once for the session, as the table's owner;
+- ``raw, RLS-bound role``: the same through vecpg's application role (row-level security on);
+- ``vecpg's statement by hand``: vecpg's own statement run with psycopg on that role;
+- ``vecpg's statement with set_config inside``: how vecpg applied ef_search before (a wrapper
+  query setting it for the statement's transaction), by hand;
+- ``collection.search(q, k=10, ef_search=40, include=())`` and the same without ef_search.
+
+Each system runs every query in a block, the blocks rotating round after round: a search right
+after another one on the same query finds the graph's pages in the CPU caches, so interleaving
+query by query would favour whoever comes second. Without --url it uses the embedded server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+from pgvector.psycopg import register_vector
+from tqdm import tqdm
+
+import vecpg
+from vecpg.db import resolve_url
+from vecpg.embedded import application_url
+from vecpg.search import search_statement
+from vecpg.search.vector import _statement
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DIM, centres, clustered
+
+NAME = "bench_overhead"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--url", help="a superuser's URL (default: the embedded server)")
+    parser.add_argument("--app-url", help="an RLS-bound role's URL (default: the embedded server's vecpg_app)")
+    args = parser.parse_args()
+    url = resolve_url(args.url)
+    app_url = args.app_url or application_url()
+    c = centres()
+    data, queries = clustered(args.n, 1, c), clustered(args.queries, 2, c)
+    admin = vecpg.connect(url)
+    admin.drop_collection(NAME, missing_ok=True)
+    coll = admin.create_collection(NAME, dimension=DIM)
+    coll.load(({"id": str(i), "embedding": v} for i, v in enumerate(data)), progress=True, total=args.n)
+    coll.create_index(vecpg.HNSW(m=16, ef_construction=64))
+    store = vecpg.connect(app_url)
+    mine = store.collection(NAME)
+
+    owner = psycopg.connect(url, autocommit=True)
+    app = psycopg.connect(app_url, autocommit=True)
+    for conn in (owner, app):
+        register_vector(conn)
+        conn.execute(f'ANALYZE "{coll.info.schema}"."{coll.info.table}"')
+        conn.execute("SET hnsw.ef_search = 40")
+    raw = (f'SELECT id, embedding <=> %s AS distance FROM "{coll.info.schema}"."{coll.info.table}" '
+           "ORDER BY embedding <=> %s LIMIT 10")
+    plain, params, _ = _statement(mine, queries[0], 10, None, {"ef_search": 40}, ())
+    inline, inline_params = search_statement(mine, queries[0], 10, None, {"ef_search": 40})
+
+    def by_hand(statement: bytes, given: dict[str, Any]) -> Callable[[np.ndarray], Any]:
+        def run(q: np.ndarray) -> Any:
+            given["query"] = q
+            return app.execute(statement, given, prepare=True, binary=True).fetchall()
+        return run
+
+    systems: dict[str, Callable[[np.ndarray], Any]] = {
+        "raw": lambda q: owner.execute(raw, (q, q), prepare=True, binary=True).fetchall(),
+        "raw, RLS-bound role": lambda q: app.execute(raw, (q, q), prepare=True, binary=True).fetchall(),
+        "vecpg's statement by hand": by_hand(plain, dict(params)),
+        "vecpg's statement with set_config inside": by_hand(inline, dict(inline_params)),
+        "collection.search, ef_search=40": lambda q: mine.search(q, k=10, ef_search=40, include=()),
+        "collection.search, default ef_search": lambda q: mine.search(q, k=10, include=()),
+    }
+    for run in systems.values():  # prepared statements, pages in shared buffers
+        for q in queries[:50]:
+            run(q)
+    times: dict[str, list[float]] = {name: [] for name in systems}
+    names = list(systems)
+    with tqdm(total=args.rounds * len(names), desc="search blocks") as bar:
+        for r in range(args.rounds):
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                run = systems[name]
+                for q in queries:
+                    start = time.perf_counter()
+                    run(q)
+                    times[name].append(time.perf_counter() - start)
+                bar.update()
+    base = statistics.mean(times["raw"])
+    print(f"\n{args.n:,} x {DIM}-d, HNSW m 16, k 10, ef_search 40, {args.queries} queries x {args.rounds} rounds\n")
+    print("| search | mean ms | p50 ms | over raw, ms |\n|---|---:|---:|---:|")
+    for name, ts in times.items():
+        mean = statistics.mean(ts)
+        print(f"| {name} | {1e3 * mean:.3f} | {1e3 * statistics.median(ts):.3f} | {1e3 * (mean - base):+.3f} |")
+    for conn in (owner, app):
+        conn.close()
+    store.close()
+    admin.drop_collection(NAME, missing_ok=True)
+    admin.close()
+
+
+if __name__ == "__main__":
+    main()
