@@ -47,7 +47,7 @@ from .errors import (
     VecpgError,
 )
 from .index_advice import IndexAdvice
-from .indexes import HNSW, IndexInfo, IVFFlat
+from .indexes import HNSW, IndexInfo, IVFFlat, Prewarmed
 from .search import HybridOptions, KeywordOptions, SearchResult, VectorOptions
 from .store import Store, connect
 from .tuning import TuningResult
@@ -80,6 +80,7 @@ __all__ = [
     "NotMigrated",
     "OnnxEmbedder",
     "PermissionDenied",
+    "Prewarmed",
     "SearchResult",
     "SentenceTransformerEmbedder",
     "ServerError",

@@ -21,7 +21,7 @@ from .errors import NO_MODEL_FIX, DimensionMismatch, InvalidArgument
 from .filters import parse_filter
 from .index_advice import IndexAdvice, recommend
 from .index_builds import create_concurrently, rebuild_concurrently, vector_indexes
-from .indexes import HNSW, IndexInfo, IndexSpec
+from .indexes import HNSW, IndexInfo, IndexSpec, Prewarmed
 from .progress import index_build_progress
 from .resources import query
 from .search import (
@@ -679,6 +679,15 @@ class Collection:
         still making or left behind when it failed."""
         with self.store.connection() as conn:
             return vector_indexes(conn, self.name)
+
+    def prewarm(self) -> list[Prewarmed]:
+        """Read the table and its vector index into shared buffers, so that the first searches
+        after a restart do not read them from disk: pg_prewarm's job (not in the embedded
+        build) done with a sequential scan and an index walk that visits every element
+        (``vecpg.prewarm``). Pages stay as long as shared_buffers holds them."""
+        with self.store.connection() as conn, conn.transaction():
+            rows = conn.execute("SELECT * FROM vecpg.prewarm(%s)", (self.name,)).fetchall()
+        return [Prewarmed(*r) for r in rows]
 
     def recommend_index(self, *, rows: int | None = None, maintenance_work_mem: int | str | None = None,
                         shared_buffers: int | str | None = None) -> IndexAdvice:

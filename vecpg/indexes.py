@@ -71,3 +71,15 @@ class IndexInfo:
     definition: str
     size_bytes: int
     valid: bool = True
+
+
+@dataclass(frozen=True)
+class Prewarmed:
+    """One part of a collection read into shared buffers by ``Collection.prewarm()``: its size
+    in pages, the buffer accesses of the scan that read it (the index walk visits pages more
+    than once), and how many pages were not in shared buffers before."""
+
+    part: str  # "table" or "vector index"
+    pages: int
+    accesses: int
+    pages_read: int

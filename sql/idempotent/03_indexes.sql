@@ -303,3 +303,60 @@ END
 $$;
 COMMENT ON FUNCTION vecpg.rebuild_index(text) IS
     'Rebuild the vector index of a collection in place (dropping what a failed concurrent replacement left)';
+
+-- Loading a collection's table and vector index into shared buffers without pg_prewarm (which
+-- the embedded build does not have): a sequential scan reads every heap page, and an iterative
+-- index scan whose filter no row passes walks the whole HNSW graph (or every IVFFlat list).
+-- Returns each part's size in pages, the buffer accesses of the scan that warmed it (the index
+-- walk counts an access for every visit, and fetches heap rows to test its filter), and how many
+-- pages had to be read in (the rest were in shared buffers). pgvector before 0.8 has no
+-- iterative scans: its index walk stops after ef_search (at most 1,000) candidates.
+CREATE OR REPLACE FUNCTION vecpg.prewarm(collection text)
+RETURNS TABLE (part text, pages bigint, accesses bigint, pages_read bigint)
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+    tbl regclass := format('%I.%I', c.schema_name, c.table_name)::regclass;
+    probe vector;
+    plan jsonb;
+BEGIN
+    PERFORM set_config('enable_indexscan', 'off', true), set_config('enable_indexonlyscan', 'off', true),
+            set_config('enable_bitmapscan', 'off', true);
+    EXECUTE format('EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT count(*) FROM %s', tbl) INTO plan;
+    part := 'table';
+    pages := pg_relation_size(tbl) / current_setting('block_size')::bigint;
+    accesses := (plan->0->'Plan'->>'Shared Hit Blocks')::bigint + (plan->0->'Plan'->>'Shared Read Blocks')::bigint;
+    pages_read := (plan->0->'Plan'->>'Shared Read Blocks')::bigint;
+    RETURN NEXT;
+
+    EXECUTE format('SELECT embedding::vector FROM %s WHERE embedding IS NOT NULL LIMIT 1', tbl) INTO probe;
+    SELECT sum(i.size_bytes) / current_setting('block_size')::bigint INTO pages
+    FROM vecpg.index_info(collection) i WHERE i.valid;
+    IF probe IS NULL OR pages IS NULL THEN
+        RETURN;
+    END IF;
+    -- The walk must take the index and keep going: no row passes the filter (the planner cannot
+    -- tell), iterative scans without a tuple limit, IVFFlat probing every list.
+    PERFORM set_config('enable_indexscan', 'on', true), set_config('enable_seqscan', 'off', true),
+            set_config('enable_sort', 'off', true), set_config('hnsw.ef_search', '1000', true),
+            set_config('ivfflat.probes', '32768', true);
+    IF vecpg.pgvector_version() >= '{0,8}' THEN
+        PERFORM set_config('hnsw.iterative_scan', 'relaxed_order', true),
+                set_config('hnsw.max_scan_tuples', '2147483647', true),
+                set_config('hnsw.scan_mem_multiplier', '1000', true),
+                set_config('ivfflat.iterative_scan', 'relaxed_order', true),
+                set_config('ivfflat.max_probes', '32768', true);
+    END IF;
+    EXECUTE 'EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ' || vecpg.nearest_sql(c, 'd.id', 'md5(d.id) = ''''', '$1', '1')
+        INTO plan USING probe;
+    part := 'vector index';
+    accesses := (plan->0->'Plan'->>'Shared Hit Blocks')::bigint + (plan->0->'Plan'->>'Shared Read Blocks')::bigint;
+    pages_read := (plan->0->'Plan'->>'Shared Read Blocks')::bigint;
+    RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION vecpg.prewarm(text) IS
+    'Read a collection''s table and vector index into shared buffers (pg_prewarm''s job without it)';

@@ -70,6 +70,16 @@ def describe(index: IndexInfo, collection: str) -> str:
     return line if index.valid else f"{line} {INVALID_HINT.format(collection=collection)}"
 
 
+@index.command("prewarm")
+@click.option("--collection", "-c", "name", required=True)
+@connection_options
+@click.pass_context
+def index_prewarm(ctx: click.Context, name: str) -> None:
+    """Read the table and its vector index into shared buffers (after a restart)."""
+    for part in store_of(ctx).collection(name).prewarm():
+        click.echo(f"{part.part}: {part.pages:,} pages, {part.pages_read:,} of them read in")
+
+
 @index.command("list")
 @click.option("--collection", "-c", "name", required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
