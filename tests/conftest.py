@@ -46,6 +46,14 @@ def as_user(url: str, user: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}@{host}"))
 
 
+def clustered(n: int, dim: int, seed: int = 0) -> np.ndarray:
+    """n float32 points around 30 random centres (a different set per seed): vectors whose
+    nearest neighbours an index can get wrong, unlike uniform noise."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(30, dim))
+    return (centers[rng.integers(0, 30, n)] + 0.3 * rng.normal(size=(n, dim))).astype(np.float32)
+
+
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     """URL of a PostgreSQL server with pgvector, for the whole session."""

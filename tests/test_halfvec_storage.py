@@ -11,7 +11,7 @@ import numpy as np
 import psycopg
 import pytest
 from click.testing import CliRunner
-from conftest import CountingEmbedder
+from conftest import CountingEmbedder, clustered
 
 import vecpg
 from vecpg.cli import main
@@ -21,12 +21,6 @@ from vecpg.worker import Worker
 
 DIM = 64
 N = 2000
-
-
-def clustered(n: int, dim: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(size=(30, dim))
-    return (centers[rng.integers(0, 30, n)] + 0.3 * rng.normal(size=(n, dim))).astype(np.float32)
 
 
 def documents(vectors: np.ndarray) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import psycopg
 import pytest
+from conftest import clustered
 
 import vecpg
 from vecpg.errors import InvalidArgument
@@ -15,12 +16,6 @@ from vecpg.search import search_statement
 
 DIM = 64
 N = 3000
-
-
-def clustered(n: int, dim: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(size=(30, dim))
-    return (centers[rng.integers(0, 30, n)] + 0.3 * rng.normal(size=(n, dim))).astype(np.float32)
 
 
 @pytest.fixture
