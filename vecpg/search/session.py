@@ -8,7 +8,9 @@ itself: one round trip, and none of it when the values are already right.
 
 Every search states every setting, the call's value or the one the connection started with (its
 role's and server's), so no call's tuning reaches another search; and ``Store.connection()``
-gives the connection back its own values (``restore``) before any other SQL runs on it.
+gives the connection back its own values (``restore``) before any other SQL runs on it. SQL of
+your own that SETs pgvector's settings for the session on such a connection would leave vecpg's
+record of it wrong: use SET LOCAL in a transaction.
 """
 
 from __future__ import annotations
