@@ -36,7 +36,7 @@ from .search import (
     vector_search,
 )
 from .search.target import Database
-from .storage import Storage, check_storage, register_halfvec_copy
+from .storage import DEFAULT_STORAGE, Storage, check_storage, register_halfvec_copy
 from .worker.chunking import check_chunking, over_window
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ class CollectionInfo:
     embedder: str | None = None  # the backend running its model; None: the store's default
     quantization: str | None = None  # what the vector index is built on: None, "halfvec" or "binary"
     search_defaults: dict[str, Any] = field(default_factory=dict)  # search options tuning chose
-    storage: str = "vector"  # the embedding column's type: "vector" or "halfvec" (vecpg/storage.py)
+    storage: str = DEFAULT_STORAGE  # the embedding column's type: "vector" or "halfvec" (vecpg/storage.py)
 
 
 def _array(value: Any) -> np.ndarray | None:
@@ -685,7 +685,7 @@ class Collection:
         after a restart do not read them from disk: pg_prewarm's job (not in the embedded
         build) done with a sequential scan and an index walk that visits every element
         (``vecpg.prewarm``). Pages stay as long as shared_buffers holds them."""
-        with self.store.connection() as conn, conn.transaction():
+        with self.store.connection() as conn:  # its settings end with the statement
             rows = conn.execute("SELECT * FROM vecpg.prewarm(%s)", (self.name,)).fetchall()
         return [Prewarmed(*r) for r in rows]
 

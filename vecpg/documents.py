@@ -45,8 +45,10 @@ def check_vector(values: Any, dimension: int, what: str = "query vector", larges
         raise DimensionMismatch(f"{what} has {vector.shape[0]} dimensions, the collection holds {dimension}")
     if not np.isfinite(vector).all():
         raise InvalidVector(f"{what} contains NaN or infinite values")
-    if largest is not None and vector.size and float(np.abs(vector).max()) > largest:
-        raise InvalidVector(_beyond(what, float(np.abs(vector).max()), largest))
+    if largest is not None and vector.size:
+        peak = float(np.abs(vector).max())
+        if peak > largest:
+            raise InvalidVector(_beyond(what, peak, largest))
     return vector
 
 

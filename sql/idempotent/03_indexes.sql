@@ -129,9 +129,10 @@ SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
 DECLARE
     direct integer := vecpg.indexable_dimensions(c.storage);  -- what the column's own type allows
+    half integer := vecpg.indexable_dimensions('halfvec');
 BEGIN
     IF asked IS NULL THEN
-        RETURN CASE WHEN c.dimension <= direct THEN NULL WHEN c.dimension <= 4000 THEN 'halfvec' ELSE 'binary' END;
+        RETURN CASE WHEN c.dimension <= direct THEN NULL WHEN c.dimension <= half THEN 'halfvec' ELSE 'binary' END;
     END IF;
     IF asked NOT IN ('none', 'halfvec', 'binary') THEN
         RAISE EXCEPTION 'unknown quantization %: use none, halfvec or binary', quote_literal(asked) USING ERRCODE = 'VP005';
@@ -139,12 +140,12 @@ BEGIN
     IF asked = 'none' AND c.dimension > direct THEN
         RAISE EXCEPTION 'pgvector indexes % of up to % dimensions, collection "%" has %: use %binary quantization',
                         c.storage, direct, c.name, c.dimension,
-                        CASE WHEN c.storage = 'vector' THEN 'halfvec (up to 4000) or ' ELSE '' END
+                        CASE WHEN c.storage = 'vector' THEN format('halfvec (up to %s) or ', half) ELSE '' END
             USING ERRCODE = 'VP005';
     END IF;
-    IF asked = 'halfvec' AND c.dimension > 4000 THEN
-        RAISE EXCEPTION 'pgvector indexes halfvec of up to 4000 dimensions, collection "%" has %: use binary '
-                        'quantization', c.name, c.dimension USING ERRCODE = 'VP005';
+    IF asked = 'halfvec' AND c.dimension > half THEN
+        RAISE EXCEPTION 'pgvector indexes halfvec of up to % dimensions, collection "%" has %: use binary '
+                        'quantization', half, c.name, c.dimension USING ERRCODE = 'VP005';
     END IF;
     IF asked = 'halfvec' AND c.storage = 'halfvec' THEN
         RETURN NULL;

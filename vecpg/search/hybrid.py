@@ -56,7 +56,7 @@ def _fast(collection: SearchTarget, arguments: tuple[Any, ...]) -> list[tuple[An
     """Rows of the keyword-index search; none when the database says it would not take that path."""
     try:
         with collection.store.connection(for_search=True) as conn:
-            return list(run(conn, collection.statements.fast_hybrid, arguments, {}))
+            return run(conn, collection.statements.fast_hybrid, arguments, {})
     except psycopg.errors.UndefinedFunction:
         collection.statements.forget_keyword_index()  # another client dropped it
         return []
@@ -83,6 +83,6 @@ def hybrid_search(
         with collection.store.connection(for_search=True) as conn:
             # The session's settings as the connection started (a vector search may have changed
             # them): vecpg.hybrid_search applies the call's own on top.
-            rows = list(run(conn, "SELECT * FROM vecpg.hybrid_search(%s, %s, %s, %s, %s, %s)",
-                            (collection.name, text, vector, k, Jsonb(filter or {}), Jsonb(opts.given())), {}))
+            rows = run(conn, "SELECT * FROM vecpg.hybrid_search(%s, %s, %s, %s, %s, %s)",
+                       (collection.name, text, vector, k, Jsonb(filter or {}), Jsonb(opts.given())), {})
     return [SearchResult(r[0], r[1], r[2], r[3], None, r[4], *r[5:]) for r in rows]

@@ -15,7 +15,7 @@ record of it wrong: use SET LOCAL in a transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any
@@ -60,7 +60,7 @@ def initial_setting(conn: psycopg.Connection, name: str) -> str | None:
 
 
 def run(conn: psycopg.Connection, statement: bytes | str, params: Any, wanted: Mapping[str, str],
-        *, binary: bool = False) -> Sequence[tuple[Any, ...]]:
+        *, binary: bool = False) -> list[tuple[Any, ...]]:
     """The rows of ``statement`` run with pgvector's settings as ``wanted`` says, the others as
     the connection started."""
     session = _session(conn)
