@@ -102,8 +102,8 @@ def throughput(dataset, docs: int, batch_size: int) -> dict[str, object]:  # typ
 
 
 def ndcg(vecpg, dataset, url: str | None) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    from vecpg.db.server import EmbeddedServer
     from vecpg.evaluate import ensure_loaded, evaluate
-    from vecpg.server import EmbeddedServer
 
     figures = {}
     # On the embedded server, as its superuser: the application role's first bulk load into an

@@ -27,7 +27,7 @@ from pgvector.psycopg import register_vector
 from tqdm import tqdm
 
 import vecpg
-from vecpg.db import resolve_url, sqlalchemy_url
+from vecpg.db.connection import resolve_url, sqlalchemy_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # The generator and exact neighbours live in common.py; re-exported here for bench_mirror & co.
@@ -112,8 +112,7 @@ def main() -> None:
 
     coll = store.collection("bench_vecpg")
     start = time.perf_counter()
-    from vecpg.progress import create_index_with_progress
-    create_index_with_progress(coll, vecpg.HNSW(m=16, ef_construction=64))
+    coll.create_index(vecpg.HNSW(m=16, ef_construction=64), progress=True)
     results["hnsw_build_s"] = round(time.perf_counter() - start, 1)
     with store.connection() as conn:
         conn.execute("VACUUM ANALYZE vecpg_data.bench_vecpg")

@@ -37,7 +37,7 @@ from pgvector.psycopg import register_vector
 from tqdm import tqdm
 
 import vecpg
-from vecpg.db import resolve_url
+from vecpg.db.connection import resolve_url
 
 SCIFACT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "scifact"
 MODEL = vecpg.DEFAULT_MODEL

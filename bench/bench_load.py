@@ -36,8 +36,8 @@ from psycopg.types.json import Jsonb
 from tqdm import tqdm
 
 import vecpg
-from vecpg.db import resolve_url
-from vecpg.embedded import application_url
+from vecpg.db.connection import resolve_url
+from vecpg.db.embedded import application_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DIM, centres, clustered

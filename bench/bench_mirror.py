@@ -54,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_foundation import DIM, clustered, ground_truth
 
 import vecpg
-from vecpg.db import resolve_url
+from vecpg.db.connection import resolve_url
 
 NAME = "bench_mirror"
 POLL_S = 0.02

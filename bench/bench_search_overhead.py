@@ -37,8 +37,8 @@ from pgvector.psycopg import register_vector
 from tqdm import tqdm
 
 import vecpg
-from vecpg.db import resolve_url
-from vecpg.embedded import application_url
+from vecpg.db.connection import resolve_url
+from vecpg.db.embedded import application_url
 from vecpg.search import search_statement
 from vecpg.search.vector import _statement
 

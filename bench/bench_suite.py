@@ -71,7 +71,7 @@ from psycopg import sql
 from tqdm import tqdm
 
 import vecpg
-from vecpg.db import resolve_url, sqlalchemy_url
+from vecpg.db.connection import resolve_url, sqlalchemy_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DIM, centres, clustered, ground_truth, unit_rows

@@ -31,8 +31,8 @@ import tempfile
 from pathlib import Path
 
 import vecpg
+from vecpg.db.server import EmbeddedServer
 from vecpg.evaluate import load_dataset
-from vecpg.server import EmbeddedServer
 
 QUERY_TABLE = "public.vecpg_instruction_queries"
 

@@ -24,7 +24,7 @@ import numpy as np
 import psycopg
 
 import vecpg
-from vecpg.db import resolve_url
+from vecpg.db.connection import resolve_url
 
 DIM = 16
 WORDS = ["solar", "wind", "tide", "star", "bread", "oven", "index", "vector", "graph", "river", "ocean", "glacier",

@@ -7,8 +7,8 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from vecpg.db import resolve_url, sqlalchemy_url
-from vecpg.migrate import VERSION_TABLE
+from vecpg.db.connection import resolve_url, sqlalchemy_url
+from vecpg.db.migrate import VERSION_TABLE
 
 config = context.config
 if config.config_file_name is not None:

@@ -23,8 +23,9 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 
 import vecpg
-from vecpg import config, migrate
-from vecpg.server import EmbeddedServer
+from vecpg import config
+from vecpg.db import migrate
+from vecpg.db.server import EmbeddedServer
 
 TEMPLATE = "vecpg_test_template"
 # Functions row-level security calls for every row: inlinable SQL with schema-qualified names,

@@ -9,7 +9,7 @@ from sqlalchemy import Column, Integer, Table, create_engine
 
 import vecpg
 from vecpg import alembic_ops, orm
-from vecpg.db import sqlalchemy_url
+from vecpg.db.connection import sqlalchemy_url
 
 
 def test_alembic_operations_create_and_drop_collections(db_url: str) -> None:

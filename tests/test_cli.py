@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 import vecpg
-from vecpg import migrate
 from vecpg.cli import main
+from vecpg.db import migrate
 
 
 @pytest.fixture

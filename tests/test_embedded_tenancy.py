@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 import vecpg
 from vecpg import orm
 from vecpg.cli import main
-from vecpg.server import APP_ROLE, EmbeddedServer
+from vecpg.db.server import APP_ROLE, EmbeddedServer
 
 ROLE_ATTRIBUTES = "SELECT rolsuper, rolbypassrls, pg_has_role(oid, 'vecpg_admin', 'USAGE') FROM pg_roles WHERE rolname = %s"
 

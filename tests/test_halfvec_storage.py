@@ -340,7 +340,7 @@ def test_the_orm_maps_a_halfvec_column(halves: vecpg.Collection, db_url: str, ve
 
 
 def test_a_database_with_halfvec_collections_refuses_to_downgrade_below_them(make_database: Any) -> None:
-    from vecpg import migrate
+    from vecpg.db import migrate
 
     url = make_database()
     migrate.upgrade(url)

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import vecpg
 from vecpg.cli import main
-from vecpg.index_advice import hnsw_index_bytes, ivfflat_build_bytes, ivfflat_index_bytes, recommend
+from vecpg.index.advice import hnsw_index_bytes, ivfflat_build_bytes, ivfflat_index_bytes, recommend
 from vecpg.storage import STORAGES
 
 MB = 2**20
@@ -59,7 +59,7 @@ def test_beyond_what_pgvector_indexes_the_advice_is_a_quantized_index() -> None:
 def test_estimates_follow_pgvectors_own_figures() -> None:
     # pgvector refused this IVFFlat build with "memory required is 56 MB" (its MB: bytes / 2**20, plus one).
     assert int(ivfflat_build_bytes(25_000, 64, 500) / MB) + 1 == 56
-    # Measured on real indexes (vecpg/index_advice.py lists them): bytes a row within 5 %.
+    # Measured on real indexes (vecpg/index/advice.py lists them): bytes a row within 5 %.
     for rows, dim, m, measured in ((25_000, 64, 16, 570.5), (10_000, 384, 16, 2048.8), (4_000, 768, 16, 4098)):
         assert hnsw_index_bytes(rows, dim, m) / rows == pytest.approx(measured, rel=0.05)
     assert ivfflat_index_bytes(25_000, 64, 25) / 25_000 == pytest.approx(286.4, rel=0.05)

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 import vecpg
 from vecpg.cli import main
-from vecpg.index_builds import build_session, create_concurrently
+from vecpg.index.builds import build_session, create_concurrently
 from vecpg.search import search_statement
 
 DIM = 64

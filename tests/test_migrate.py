@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 from conftest import INLINED
 
-from vecpg import migrate
+from vecpg.db import migrate
 
 
 def _schemas(url: str) -> set[str]:

@@ -21,9 +21,10 @@ from qdrant_client import QdrantClient, models
 
 from vecpg import config
 from vecpg.errors import InvalidArgument, MirrorError
-from vecpg.mirror.backends import CollectionSpec, MirrorBackend, backend_from_env
 from vecpg.mirror.edge import EdgeBackend
+from vecpg.mirror.factory import backend_from_env
 from vecpg.mirror.points import MirrorPoint
+from vecpg.mirror.protocol import CollectionSpec, MirrorBackend
 from vecpg.mirror.server import ServerBackend
 
 DIM = 16

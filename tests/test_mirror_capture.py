@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 import vecpg
-from vecpg import migrate
+from vecpg.db import migrate
 from vecpg.schema.catalog import catalog_snapshot, snapshot_differences
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import INLINED
 
-from vecpg import migrate
+from vecpg.db import migrate
 
 FUNCTION = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+(vecpg\.\w+)\s*\(", re.IGNORECASE)
 # Files 001-009 were written before the split and define functions too; later ones may not.

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from vecpg import migrate
+from vecpg.db import migrate
 from vecpg.schema.catalog import catalog_snapshot, snapshot_differences
 
 REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010"]

@@ -116,7 +116,7 @@ def test_one_tenants_documents_do_not_change_anothers_scores(facts: vecpg.Collec
 
 
 def test_existing_collections_get_statistics_when_migrated(blank_db_url: str) -> None:
-    from vecpg import migrate
+    from vecpg.db import migrate
 
     migrate.upgrade(blank_db_url, "0001")
     with psycopg.connect(blank_db_url, autocommit=True) as c:

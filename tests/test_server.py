@@ -10,8 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from vecpg.db.server import EmbeddedServer, recommended_settings
 from vecpg.errors import ServerError
-from vecpg.server import EmbeddedServer, recommended_settings
 
 
 def test_settings_are_sized_from_the_machine() -> None:

@@ -243,7 +243,7 @@ def test_connection_urls_pass_tls_and_other_settings_through(db_url: str) -> Non
     with vecpg.connect(url) as store, store.connection() as conn:
         assert conn.execute("SHOW application_name").fetchone() == ("vecpg-tls-check",)
         assert "sslmode=require" in conn.info.dsn
-    from vecpg.db import sqlalchemy_url
+    from vecpg.db.connection import sqlalchemy_url
 
     assert sqlalchemy_url(url).endswith("&sslmode=require&application_name=vecpg-tls-check")
 

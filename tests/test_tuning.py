@@ -18,8 +18,8 @@ from click.testing import CliRunner
 import vecpg
 from vecpg.cli import main
 from vecpg.errors import InvalidArgument, PermissionDenied
+from vecpg.index.tuning import EF_SEARCH_LADDER, RERANK_LADDER
 from vecpg.search import hybrid_search
-from vecpg.tuning import EF_SEARCH_LADDER, RERANK_LADDER
 
 DIM = 64
 N = 3000

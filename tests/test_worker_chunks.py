@@ -1,4 +1,4 @@
-"""Chunking (sql/idempotent/11_chunks.sql, vecpg/worker/chunking.py): long documents are found by
+"""Chunking (sql/idempotent/11_chunks.sql, vecpg/embedding/chunking.py): long documents are found by
 what they say past the model's window, with the passage that matched."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pytest
 from conftest import CountingEmbedder
 
 import vecpg
+from vecpg.embedding.chunking import chunks, model_window, token_count
 from vecpg.errors import InvalidArgument
 from vecpg.worker import Worker
-from vecpg.worker.chunking import chunks, model_window, token_count
 
 MODEL = vecpg.DEFAULT_MODEL
 BREAD = "Sourdough bread needs a lively starter, a long rise and a hot oven with steam. " * 12

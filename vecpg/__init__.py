@@ -46,11 +46,11 @@ from .errors import (
     ValueRejected,
     VecpgError,
 )
-from .index_advice import IndexAdvice
-from .indexes import HNSW, IndexInfo, IVFFlat, Prewarmed
+from .index.advice import IndexAdvice
+from .index.specs import HNSW, IndexInfo, IVFFlat, Prewarmed
+from .index.tuning import TuningResult
 from .search import HybridOptions, KeywordOptions, SearchResult, VectorOptions
 from .store import Store, connect
-from .tuning import TuningResult
 
 __version__ = "0.1.0"
 

@@ -17,7 +17,7 @@ from typing import Any
 from alembic.operations import MigrateOperation, Operations
 from sqlalchemy import text
 
-from .migrate import VERSION_TABLE
+from .db.migrate import VERSION_TABLE
 from .orm import COLLECTION_COMMENT_PREFIX
 from .storage import DEFAULT_STORAGE
 

@@ -17,12 +17,13 @@ from psycopg.types.json import Jsonb
 
 from .documents import Document, Row, check_ids, check_k, check_text, check_vector, prepare
 from .embedding import QueryCache, check_backend
+from .embedding.chunking import check_chunking, over_window
 from .errors import NO_MODEL_FIX, DimensionMismatch, InvalidArgument
 from .filters import parse_filter
-from .index_advice import IndexAdvice, recommend
-from .index_builds import create_concurrently, rebuild_concurrently, vector_indexes
-from .indexes import HNSW, IndexInfo, IndexSpec, Prewarmed
-from .progress import index_build_progress
+from .index.advice import IndexAdvice, recommend
+from .index.builds import create_concurrently, rebuild_concurrently, vector_indexes
+from .index.progress import index_build_progress
+from .index.specs import HNSW, IndexInfo, IndexSpec, Prewarmed
 from .resources import query
 from .search import (
     FIELDS,
@@ -37,11 +38,10 @@ from .search import (
 )
 from .search.target import Database
 from .storage import DEFAULT_STORAGE, Storage, check_storage, register_halfvec_copy
-from .worker.chunking import check_chunking, over_window
 
 if TYPE_CHECKING:
     from .embedding import Embedder
-    from .tuning import TuningResult
+    from .index.tuning import TuningResult
 
 
 class Backend(Database, Protocol):
@@ -623,15 +623,15 @@ class Collection:
         The queries are ``sample`` stored vectors (the same for the same ``seed``) or ``queries``
         (vectors, or texts with a model). When no value reaches the target, the best one is
         stored and ``result.reached`` is False. Building or dropping the index forgets it.
-        See vecpg/tuning.py for how it measures.
+        See vecpg/index/tuning.py for how it measures.
         """
-        from .tuning import tune
+        from .index.tuning import tune
 
         return tune(self, target_recall, k, queries, sample, seed=seed, progress=progress)
 
     def tuning(self) -> TuningResult | None:
         """What the last ``tune`` measured and chose, or None (never tuned, or the index changed since)."""
-        from .tuning import TuningResult
+        from .index.tuning import TuningResult
 
         with self.store.connection() as conn:
             row = conn.execute("SELECT tuning FROM vecpg.collection WHERE name = %s", (self.name,)).fetchone()

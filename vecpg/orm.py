@@ -17,8 +17,8 @@ from sqlalchemy import DateTime, Engine, FetchedValue, Text, create_engine
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from .db import sqlalchemy_url
-from .embedded import application_url
+from .db.connection import sqlalchemy_url
+from .db.embedded import application_url
 from .storage import DEFAULT_STORAGE, check_storage
 
 COLLECTION_COMMENT_PREFIX = "vecpg collection"

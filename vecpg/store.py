@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg.rows import class_row
 
-from . import config, migrate
+from . import config
 from .collection import Collection, CollectionInfo
-from .db import open_pool, resolve_url
+from .db import migrate
+from .db.connection import open_pool, resolve_url
+from .db.server import EmbeddedServer
 from .documents import check_text
 from .embedding import (
     DEFAULT_BACKEND,
@@ -26,7 +28,6 @@ from .embedding import (
 from .errors import CollectionNotFound, InvalidArgument, NotMigrated, TenancyNotEnforced, VecpgError, from_database
 from .filters import FilterCompiler
 from .search.session import restore as restore_settings
-from .server import EmbeddedServer
 from .storage import DEFAULT_STORAGE, check_storage
 
 if TYPE_CHECKING:
@@ -176,7 +177,7 @@ class Store:
         or Qdrant Edge in process: an Edge shard is open in one process at a time, so sync and
         search through the same store then)."""
         if self._mirror_backend is None:
-            from .mirror.backends import backend_from_env
+            from .mirror.factory import backend_from_env
 
             self._mirror_backend = backend_from_env()
         return self._mirror_backend

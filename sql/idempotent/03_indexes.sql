@@ -5,7 +5,7 @@
 -- parallel workers raised for that transaction only (vecpg.build_settings says how much);
 -- CREATE INDEX CONCURRENTLY cannot run in a function or a transaction, so for a build that does
 -- not block writers Python asks for the statement and runs it on an autocommit connection, with
--- the same settings for that session only (vecpg/index_builds.py).
+-- the same settings for that session only (vecpg/index/builds.py).
 
 CREATE OR REPLACE FUNCTION vecpg.index_info(collection text, named text DEFAULT NULL)
 RETURNS TABLE (index_name text, method text, definition text, size_bytes bigint, valid boolean)

@@ -8,8 +8,8 @@ from dataclasses import asdict
 import click
 
 from ..embedding import BACKENDS
+from ..embedding.chunking import model_window
 from ..storage import DEFAULT_STORAGE, STORAGES
-from ..worker.chunking import model_window
 from .app import connection_options, store_of
 from .index import describe
 

@@ -7,8 +7,8 @@ from dataclasses import asdict
 
 import click
 
-from ..embedded import embedded_application_url
-from ..server import TUNABLE, EmbeddedServer
+from ..db.embedded import embedded_application_url
+from ..db.server import TUNABLE, EmbeddedServer
 from .app import fail
 
 

@@ -7,7 +7,7 @@ from importlib import resources
 import click
 
 from .. import config
-from ..indexes import HNSW
+from ..index.specs import HNSW
 from ..ingest import count_records, read_documents
 from ..store import connect
 from .app import url_option

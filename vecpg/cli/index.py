@@ -7,8 +7,8 @@ import json
 import click
 
 from ..collection import Collection
-from ..index_advice import IndexAdvice, format_bytes
-from ..indexes import HNSW, QUANTIZATIONS, IndexInfo, IndexSpec, IVFFlat
+from ..index.advice import IndexAdvice, format_bytes
+from ..index.specs import HNSW, QUANTIZATIONS, IndexInfo, IndexSpec, IVFFlat
 from .app import connection_options, store_of
 
 INVALID_HINT = ("INVALID: a concurrent build is running or failed; searches do not use it "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .. import migrate
-from ..db import resolve_url
+from ..db import migrate
+from ..db.connection import resolve_url
 from .app import url_option
 
 

@@ -15,7 +15,7 @@ from .app import connection_options, fail, store_of
 
 
 def _backend() -> Any:
-    from ..mirror.backends import backend_from_env
+    from ..mirror.factory import backend_from_env
 
     return backend_from_env()
 

@@ -10,7 +10,7 @@ import json
 
 import click
 
-from ..tuning import MAX_SAMPLE, TuningResult
+from ..index.tuning import MAX_SAMPLE, TuningResult
 from .app import connection_options, store_of
 
 

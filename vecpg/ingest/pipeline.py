@@ -25,7 +25,7 @@ from .records import Reader
 
 if TYPE_CHECKING:
     from ..collection import Collection
-    from ..progress import IngestBar
+    from .progress import IngestBar
 
 # new: no earlier run; resume: after the records an earlier run committed; changed: the file is
 # not the one an earlier run read, so from the start; restart: from the start as asked; done:
@@ -139,7 +139,7 @@ def run_ingest(collection: Collection, plan: Plan, options: IngestOptions = Inge
     reader = open_reader(plan.path, skip=plan.start)
     bar: IngestBar | None = None
     if options.progress:
-        from ..progress import IngestBar
+        from .progress import IngestBar
 
         bar = IngestBar(f"ingesting {plan.path.name}", reader.total, reader.unit)
     records = _tracked(reader, bar) if bar is not None else reader.records

@@ -18,8 +18,8 @@ import qdrant_edge as qe
 from vecpg import config
 from vecpg.errors import MirrorError
 
-from .backends import CollectionSpec, Hit, Payload, StoredPoint, Vector, check_k, check_name
 from .points import DOC_ID, TENANT, MirrorPoint, point_id
+from .protocol import CollectionSpec, Hit, Payload, StoredPoint, Vector, check_k, check_name
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
@@ -61,6 +61,8 @@ class EdgeBackend:
     """Qdrant Edge shards under ``root`` (default ``vecpg.config.qdrant_path()``), opened on
     first use and kept open until :meth:`close`. One lock serializes every shard operation:
     the bindings promise no thread safety, and the mirror's writer is a single sync loop."""
+
+    filter_models = "edge"
 
     def __init__(self, root: Path | str | None = None) -> None:
         self.root = Path(root) if root is not None else config.qdrant_path()

@@ -17,9 +17,9 @@ import psycopg
 
 from ..errors import MirrorError
 from ..search.results import SearchResult
-from .backends import Hit, MirrorBackend
 from .filters import tenant_filter
 from .points import CONTENT, DOC_ID, METADATA, TITLE
+from .protocol import Hit, MirrorBackend
 
 if TYPE_CHECKING:
     from ..collection import Collection
@@ -84,9 +84,8 @@ def mirror_search(collection: Collection, vector: np.ndarray, k: int, filter: An
     problem, shared_rows = _state(collection)
     if problem is None:
         backend: MirrorBackend = store.mirror_backend()
-        models = "edge" if type(backend).__name__ == "EdgeBackend" else "client"
         # A filter Qdrant cannot say exactly is the caller's error (FilterError), not a reason to fall back.
-        condition = tenant_filter(filter, store.current_tenant, shared_rows, models)
+        condition = tenant_filter(filter, store.current_tenant, shared_rows, backend.filter_models)
         try:
             # tolist() gives Python floats ten times faster than a comprehension over numpy scalars.
             hits = backend.search(collection.name, np.asarray(vector, dtype=np.float64).tolist(), k, condition)

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from vecpg.errors import InvalidArgument, MirrorError, MissingDependency, VecpgError
 
-from .backends import CollectionSpec, Hit, Payload, StoredPoint, Vector, check_k
 from .points import DOC_ID, TENANT, MirrorPoint, point_id
+from .protocol import CollectionSpec, Hit, Payload, StoredPoint, Vector, check_k
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
@@ -60,6 +60,8 @@ class ServerBackend:
     ``QdrantClient(path=...)`` or ``QdrantClient(":memory:")`` (qdrant-client's local mode,
     which ignores HNSW, quantization and payload index settings). :meth:`close` closes only a
     client this backend built."""
+
+    filter_models = "client"
 
     def __init__(self, url: str | None = None, api_key: str | None = None, *,
                  client: QdrantClient | None = None) -> None:

@@ -23,11 +23,11 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from ..db import wait_for_notify
+from ..db.connection import wait_for_notify
 from ..errors import MirrorError
 from ..resources import query
-from .backends import CollectionSpec, MirrorBackend
 from .points import MirrorPoint
+from .protocol import CollectionSpec, MirrorBackend
 
 DEFAULT_BATCH = 500
 PAGE = 1000  # rows upserted to Qdrant at a time during a full copy

@@ -15,8 +15,8 @@ from psycopg.rows import dict_row
 
 from ..errors import MirrorError
 from ..resources import query
-from .backends import MirrorBackend
 from .points import REVISION, MirrorPoint
+from .protocol import MirrorBackend
 
 # float32 in both systems, but Qdrant normalises cosine vectors itself, summing in another order:
 # vectors are equal within TOLERANCE, and hashed at CHECKSUM_DECIMALS. The checksum is a quick

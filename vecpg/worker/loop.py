@@ -20,10 +20,10 @@ import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 
-from ..db import wait_for_notify
+from ..db.connection import wait_for_notify
 from ..embedding import Embedder, embedder_for
+from ..embedding.chunking import Chunk, chunks
 from ..errors import CollectionNotFound, PermissionDenied, VecpgError
-from .chunking import Chunk, chunks
 from .options import WorkerOptions
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg_pool import ConnectionPool
 
-from . import config
+from .. import config
 from .server import EmbeddedServer
 
 

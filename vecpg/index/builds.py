@@ -26,12 +26,12 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
-from .errors import InvalidArgument
-from .indexes import IndexInfo
-from .resources import query
+from ..errors import InvalidArgument
+from ..resources import query
+from .specs import IndexInfo
 
 if TYPE_CHECKING:
-    from .collection import CollectionInfo
+    from ..collection import CollectionInfo
 
 # Told the backend pid of each build statement before it runs (a progress bar follows it).
 Follow = Callable[[int], None]

@@ -46,19 +46,19 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from tqdm import tqdm
 
-from .documents import check_k, check_vector
-from .errors import InvalidArgument, PermissionDenied
-from .resources import query
-from .search.options import VectorOptions, spec_of
-from .search.statements import Statements
-from .search.vector import MAX_EF_SEARCH, OPERATORS, scan_rows, stored_query, vector_search
-from .storage import STORAGES
+from ..documents import check_k, check_vector
+from ..errors import InvalidArgument, PermissionDenied
+from ..resources import query
+from ..search.options import VectorOptions, spec_of
+from ..search.statements import Statements
+from ..search.vector import MAX_EF_SEARCH, OPERATORS, scan_rows, stored_query, vector_search
+from ..storage import STORAGES
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from .collection import Collection
-    from .filters import FilterCompiler
+    from ..collection import Collection
+    from ..filters import FilterCompiler
 
 # Values tried, in this order, until one reaches the target. IVFFlat's probes double up to the
 # index's lists (every list: an exact search).

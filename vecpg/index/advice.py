@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from math import ceil
 from typing import Any
 
-from .indexes import HNSW, IndexSpec, IVFFlat
-from .storage import STORAGES, Storage
+from ..storage import STORAGES, Storage
+from .specs import HNSW, IndexSpec, IVFFlat
 
 MAX_HALFVEC_DIMENSIONS = STORAGES["halfvec"].indexable_dimensions  # above: binary codes
 HNSW_UPPER_ROWS = 10_000_000  # IVFFlat above

@@ -9,9 +9,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
-from .db import sqlalchemy_url
-from .resources import bundled_dir
-from .schema.layer import apply_layer, head_layer
+from ..resources import bundled_dir
+from ..schema.layer import apply_layer, head_layer
+from .connection import sqlalchemy_url
 
 VERSION_TABLE = "vecpg_version"
 

@@ -3,7 +3,7 @@
 Two backends implement :class:`MirrorBackend`: :class:`vecpg.mirror.edge.EdgeBackend`, Qdrant
 Edge shards inside this process (the default, nothing to run), and
 :class:`vecpg.mirror.server.ServerBackend`, a Qdrant server through qdrant-client.
-:func:`backend_from_env` picks one the way vecpg picks its database: a URL in the environment
+:func:`vecpg.mirror.factory.backend_from_env` picks one the way vecpg picks its database: a URL in the environment
 means a server, none means the embedded default.
 
 Scores are Qdrant's, not re-expressed in vecpg's terms:
@@ -22,16 +22,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
-from vecpg import config
-from vecpg.errors import InvalidArgument
-
+from ..errors import InvalidArgument
 from .points import DOC_ID, METADATA, TENANT, MirrorPoint
-
-if TYPE_CHECKING:
-    from .edge import EdgeBackend
-    from .server import ServerBackend
 
 Distance = Literal["cosine", "l2", "ip"]
 DISTANCES: tuple[str, ...] = ("cosine", "l2", "ip")
@@ -107,6 +101,10 @@ class MirrorBackend(Protocol):
     """A Qdrant the sync loop writes documents to. Collections are addressed by name; every
     document by its vecpg id (the point id is derived from it, see vecpg.mirror.points)."""
 
+    # The family of Qdrant filter models its searches take: "edge" (qdrant_edge) or "client"
+    # (qdrant_client.models); vecpg.mirror.filters renders the filter language into either.
+    filter_models: str
+
     def ensure_collection(self, spec: CollectionSpec) -> None:
         """Create the collection if missing and its payload indexes; raise MirrorError if it
         exists with another dimension or distance."""
@@ -163,16 +161,3 @@ def check_k(k: int) -> None:
     """Refuse a k Qdrant would reject less clearly."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise InvalidArgument(f"k {k!r}: must be a positive integer")
-
-
-def backend_from_env() -> EdgeBackend | ServerBackend:
-    """A ServerBackend when ``VECPG_QDRANT_URL`` is set (with ``VECPG_QDRANT_API_KEY``), else an
-    EdgeBackend under ``VECPG_QDRANT_PATH`` (default ``$VECPG_HOME/qdrant``)."""
-    url = config.qdrant_url()
-    if url is not None:
-        from .server import ServerBackend  # qdrant-client is optional: import only when asked
-
-        return ServerBackend(url, config.qdrant_api_key())
-    from .edge import EdgeBackend
-
-    return EdgeBackend(config.qdrant_path())

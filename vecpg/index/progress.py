@@ -1,24 +1,20 @@
-"""Progress bars (on stderr) for long work: index builds, read from PostgreSQL's progress views
-while they run, and ingests, from how much of the file has been read."""
+"""A progress bar (on stderr) for index builds, read from PostgreSQL's progress view while they run."""
 
 from __future__ import annotations
 
 import contextvars
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from .resources import query
+from ..resources import query
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
 
-    from .collection import Collection
-    from .index_builds import Follow
-    from .indexes import IndexSpec
-    from .search.target import Database
+    from ..search.target import Database
+    from .builds import Follow
 
 
 class _IndexBuildBar:
@@ -91,35 +87,3 @@ def index_build_progress(store: Database, label: str, enabled: bool = True,
         return
     with _IndexBuildBar(store, label, interval) as bar:
         yield bar.follow
-
-
-def create_index_with_progress(collection: Collection, spec: IndexSpec, **options: Any) -> str:
-    """``collection.create_index(spec, progress=True, **options)``: build an index with a bar."""
-    return collection.create_index(spec, progress=True, **options)
-
-
-class IngestBar:
-    """How much of a file an ingest has read (bytes, or documents for Parquet), with the
-    documents per second of this run beside it.
-
-    Bytes rather than records: counting the records of a large gzipped file first would read it
-    twice. tqdm redraws at most ten times a second, so ``update`` is cheap to call often.
-    """
-
-    def __init__(self, desc: str, total: int, unit: str) -> None:
-        from tqdm import tqdm
-
-        scaled = unit == "B"
-        self._bar = tqdm(total=total or None, unit=unit, unit_scale=scaled, unit_divisor=1024 if scaled else 1000,
-                         desc=desc, dynamic_ncols=True)
-        self._start = time.monotonic()
-
-    def update(self, position: int, docs: int) -> None:
-        """``position``: how much of the total is read; ``docs``: documents read by this run."""
-        elapsed = time.monotonic() - self._start
-        rate = docs / elapsed if elapsed > 0 else 0.0
-        self._bar.set_postfix_str(f"{docs:,} docs, {rate:,.0f} docs/s", refresh=False)
-        self._bar.update(position - self._bar.n)
-
-    def close(self) -> None:
-        self._bar.close()

@@ -11,8 +11,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from ..embedding.models import go_offline, local_model_dir, max_seq_length
 from ..errors import InvalidArgument
+from .models import go_offline, local_model_dir, max_seq_length
 
 # Special tokens the model adds around every input ([CLS] and [SEP] for BERT-like models).
 SPECIAL_TOKENS = 2

@@ -54,7 +54,7 @@ def index_spec(method: str, **params: Any) -> IndexSpec:
     kinds: dict[str, type[HNSW | IVFFlat]] = {"hnsw": HNSW, "ivfflat": IVFFlat}
     kind = kinds.get(method.lower())
     if kind is None:
-        from .errors import InvalidArgument
+        from ..errors import InvalidArgument
 
         raise InvalidArgument(f"unknown index method {method!r}: use hnsw or ivfflat")
     return kind(**{k: v for k, v in params.items() if v is not None})

@@ -6,7 +6,8 @@ Here rather than in server.py, which knows PostgreSQL but not vecpg's migrations
 
 from __future__ import annotations
 
-from . import config, migrate
+from .. import config
+from . import migrate
 from .server import EmbeddedServer
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from . import config
-from .errors import MissingDependency, NotMigrated, ServerError
+from .. import config
+from ..errors import MissingDependency, NotMigrated, ServerError
 
 DATABASE = "vecpg"
 SUPERUSER = "postgres"
