@@ -18,7 +18,7 @@ come get a package of their own beside these: ``mirror/``, ``worker/``,
 ``rag/``, ``integrations/``. No module below ``store``/``collection`` imports them.
 """
 
-from .collection import Collection, CollectionInfo
+from .collection import Collection
 from .documents import Document
 from .embedding import (
     BACKENDS,
@@ -49,6 +49,7 @@ from .errors import (
 from .index.advice import IndexAdvice
 from .index.specs import HNSW, IndexInfo, IVFFlat, Prewarmed
 from .index.tuning import TuningResult
+from .ops.catalog import CollectionInfo
 from .search import HybridOptions, KeywordOptions, SearchResult, VectorOptions
 from .store import Store, connect
 

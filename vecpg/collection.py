@@ -1,47 +1,47 @@
-"""A collection: documents with embeddings in one table, and everything you do with them."""
+"""A collection: documents with embeddings in one table, and everything you do with them.
+
+The facade checks what is cheap to check, then runs an operation (vecpg/ops/, vecpg/search/)
+through the store's runner: each method is one operation, which the async API of a later
+issue runs through a second runner. Bulk loads stream through the COPY engine (ops/bulk.py).
+"""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import replace
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
-from .documents import Document, Row, check_ids, check_k, check_text, check_vector, prepare
+from .documents import Document, Row, check_ids, check_text, prepare
 from .embedding import QueryCache, check_backend
 from .embedding.chunking import check_chunking, over_window
 from .errors import NO_MODEL_FIX, DimensionMismatch, InvalidArgument
-from .filters import parse_filter
 from .index.advice import IndexAdvice, recommend
-from .index.builds import create_concurrently, rebuild_concurrently, vector_indexes
+from .index.builds import create_concurrently, rebuild_concurrently
 from .index.progress import index_build_progress
 from .index.specs import HNSW, IndexInfo, IndexSpec, Prewarmed
-from .resources import query
-from .search import (
-    FIELDS,
-    Options,
-    SearchResult,
-    Statements,
-    chunk_search,
-    hybrid_search,
-    keyword_search,
-    options_for,
-    vector_search,
-)
+from .ops import catalog, indexes
+from .ops import documents as docs
+from .ops.bulk import COPY_THRESHOLD, BulkTarget, copy_merge
+from .ops.catalog import CollectionInfo
+from .search import Options, SearchResult, Statements, options_for
+from .search.dispatch import search_query
+from .search.hybrid import has_keyword_index
 from .search.target import Database
-from .storage import DEFAULT_STORAGE, Storage, check_storage, register_halfvec_copy
+from .storage import Storage, check_storage
 
 if TYPE_CHECKING:
     from .embedding import Embedder
     from .index.tuning import TuningResult
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Backend(Database, Protocol):
@@ -50,6 +50,8 @@ class Backend(Database, Protocol):
     def tenant(self, tenant_id: str) -> AbstractContextManager[Any]: ...
 
     def embedder(self, model: str, backend: str | None = None) -> Embedder: ...
+
+    def connection(self, *, for_search: bool = False) -> AbstractContextManager[psycopg.Connection]: ...
 
     def admin_connection(self) -> AbstractContextManager[psycopg.Connection]: ...
 
@@ -65,38 +67,6 @@ class Backend(Database, Protocol):
     query_cache: QueryCache
 
 
-# Up to this many rows an upsert is one INSERT ... SELECT FROM unnest(arrays) ON CONFLICT; above
-# it, it goes through the bulk path (binary COPY, see _copy_merge).
-COPY_THRESHOLD = 500
-_ROW_TYPES = ["text", "text", "text", "vector", "jsonb", "text"]  # the staging table's (vectors, cast on merge)
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-@dataclass(frozen=True)
-class CollectionInfo:
-    """A collection's row in ``vecpg.collection``."""
-
-    name: str
-    schema: str
-    table: str
-    dimension: int
-    distance: str
-    model: str | None
-    language: str
-    created_at: datetime
-    embedder: str | None = None  # the backend running its model; None: the store's default
-    quantization: str | None = None  # what the vector index is built on: None, "halfvec" or "binary"
-    search_defaults: dict[str, Any] = field(default_factory=dict)  # search options tuning chose
-    storage: str = DEFAULT_STORAGE  # the embedding column's type: "vector" or "halfvec" (vecpg/storage.py)
-
-
-def _array(value: Any) -> np.ndarray | None:
-    """pgvector-python returns numpy arrays before 0.4 and its own Vector type since."""
-    if value is None or isinstance(value, np.ndarray):
-        return value
-    return np.asarray(value.to_numpy(), dtype=np.float32)
-
-
 def _tenant_scoped(method: F) -> F:
     """Adds ``tenant=`` to a method: the call acts for that tenant, as inside ``store.tenant()``."""
 
@@ -110,36 +80,6 @@ def _tenant_scoped(method: F) -> F:
     return scoped  # type: ignore[return-value]
 
 
-def check_fields(include: Iterable[str] | None, mode: str) -> tuple[str, ...]:
-    """The document fields a search fetches, in their canonical order."""
-    if include is None:
-        return FIELDS
-    if isinstance(include, str):
-        raise InvalidArgument("include takes a sequence of field names, not a string")
-    asked = set(include)
-    unknown = sorted(asked - set(FIELDS))
-    if unknown:
-        raise InvalidArgument(f"unknown field(s) {', '.join(map(repr, unknown))}: include takes {', '.join(FIELDS)}")
-    if mode != "vector" and asked != set(FIELDS):
-        raise InvalidArgument("include applies to vector searches")
-    return tuple(f for f in FIELDS if f in asked)
-
-
-def _only(hit: SearchResult, fields: tuple[str, ...]) -> SearchResult:
-    # As PostgreSQL's search returns them: the fields not asked for empty.
-    if "title" not in fields:
-        hit.title = None
-    if "content" not in fields:
-        hit.content = ""
-    if "metadata" not in fields:
-        hit.metadata = {}
-    return hit
-
-
-def _q(name: str, **identifiers: sql.Composable) -> sql.Composed:
-    return sql.SQL(query(name)).format(**identifiers)  # type: ignore[arg-type]
-
-
 class Collection:
     """Documents of one collection. Get one from ``Store.create_collection`` or ``Store.collection``."""
 
@@ -149,10 +89,10 @@ class Collection:
         self.table = sql.Identifier(info.schema, info.table)
         self.statements = Statements(info.name, self.table)  # search's, kept per collection
         self._storage: Storage = check_storage(info.storage)
-        # A COPY straight into the table casts nothing: rows go in the column's own type.
-        self._direct_types = [info.storage if t == "vector" else t for t in _ROW_TYPES]
+        self._run = store.run
 
     name = property(lambda self: self.info.name, doc="Collection name.")
+    schema = property(lambda self: self.info.schema, doc="The schema of its table.")
     dimension = property(lambda self: self.info.dimension, doc="Length of its vectors.")
     distance = property(lambda self: self.info.distance, doc="cosine, l2 or ip.")
     model = property(lambda self: self.info.model, doc="Embedding model that fills it, if any.")
@@ -175,8 +115,7 @@ class Collection:
 
     # -- embedding ----------------------------------------------------------------------------
     def embedder(self) -> Embedder | None:
-        """The embedder of the collection's model through its backend (``embedder_backend``; an
-        embedder given to ``connect`` for this model wins), or None when it stores vectors only."""
+        """A collection's row in ``vecpg.collection``."""
         if self.model is None:
             return None
         embedder = self.store.embedder(self.model, self.embedder_backend)
@@ -211,8 +150,7 @@ class Collection:
             check_backend(embedder)
             if self.model is None:
                 raise InvalidArgument(f"collection {self.name!r} has no embedding model for {embedder!r} to run")
-        with self.store.connection() as conn:
-            conn.execute("SELECT vecpg.set_embedder(%s, %s)", (self.name, embedder))
+        self._run(catalog.set_embedder(self.name, embedder))
         self.info = replace(self.info, embedder=embedder)
 
     # -- writes -------------------------------------------------------------------------------
@@ -227,16 +165,9 @@ class Collection:
                        largest=self._storage.largest)
         if len(rows) > COPY_THRESHOLD:
             with self.store.connection() as conn:
-                self._copy_merge(conn, [rows])
+                copy_merge(conn, self._bulk_target(), [rows])
         elif rows:
-            unique = list({r.id: r for r in rows}.values())  # the last row of a repeated id wins
-            vector_type = sql.SQL("{}.vector").format(sql.Identifier(self.store.vector_schema))
-            with self.store.connection() as conn:
-                conn.execute(_q("upsert", table=self.table, vector=vector_type), {
-                    "ids": [r.id for r in unique], "titles": [r.title for r in unique],
-                    "contents": [r.content for r in unique], "embeddings": [r.embedding for r in unique],
-                    "metadata": [r.metadata for r in unique], "tenants": [r.tenant_id for r in unique],
-                })
+            self._run(docs.upsert(self.table, self.store.vector_schema, rows))
         return [r.id for r in rows]
 
     @_tenant_scoped
@@ -293,113 +224,35 @@ class Collection:
 
         try:
             if connection is not None:
-                return self._copy_merge(connection, batches())
+                return copy_merge(connection, self._bulk_target(), batches())
             with self.store.connection() as conn:
-                return self._copy_merge(conn, batches())
+                return copy_merge(conn, self._bulk_target(), batches())
         finally:
             if bar is not None:
                 bar.close()
 
-    def _copy_merge(self, conn: psycopg.Connection, batches: Iterable[list[Row]]) -> int:
-        """One binary COPY for the whole load; ids that may already exist are merged afterwards.
-
-        Into an empty table (locked against other writers for the load) rows are copied straight
-        in, at raw COPY speed; an id repeated within the load is set aside and merged at the end.
-        Into a table with rows, everything is copied into a temporary staging table and merged
-        with one INSERT ... ON CONFLICT DO UPDATE. Either way the last occurrence of an id wins.
-        """
-        seen: set[str] = set()
-        repeated: list[Row] = []
-        with conn.transaction(), conn.cursor() as cur:
-            # A tenant sees only its rows, so "empty" would only mean empty for it, and the lock
-            # would stall every other tenant's writers: tenants always take the merge path. So
-            # does every role that row-level security binds (vecpg_app on the embedded server):
-            # PostgreSQL refuses COPY FROM into a table whose policies apply to the copier.
-            direct = self.store.current_tenant is None and self.store.bypasses_rls and self._lock_if_empty(conn)
-            if direct:
-                if self.storage == "halfvec":
-                    register_halfvec_copy(cur)
-                with cur.copy(_q("copy_direct", table=self.table)) as copy:
-                    copy.set_types(self._direct_types)
-                    for rows in batches:
-                        for row in rows:
-                            if row.id in seen:
-                                repeated.append(row)
-                            else:
-                                seen.add(row.id)
-                                copy.write_row(row)
-                if repeated:
-                    self._stage_and_merge(cur, [repeated])
-            else:
-                def remember(rows: list[Row]) -> list[Row]:
-                    seen.update(row.id for row in rows)
-                    return rows
-
-                self._stage_and_merge(cur, (remember(rows) for rows in batches))
-        return len(seen)
-
-    def _stage_and_merge(self, cur: Any, batches: Iterable[list[Row]]) -> None:
-        vector_type = sql.SQL("{}.vector").format(sql.Identifier(self.store.vector_schema))
-        cur.execute(_q("create_staging", vector=vector_type))
-        ids: set[str] = set()
-        repeats = False
-        ordinal = 0
-        with cur.copy(query("copy_staging")) as copy:  # type: ignore[arg-type]
-            copy.set_types(["int8", *_ROW_TYPES])
-            for rows in batches:
-                for row in rows:
-                    copy.write_row((ordinal, *row))
-                    ordinal += 1
-                    repeats = repeats or row.id in ids
-                    ids.add(row.id)
-        # DISTINCT ON needs a sort: only pay for it when the load repeated an id.
-        distinct = sql.SQL("DISTINCT ON (id)" if repeats else "")
-        order = sql.SQL("ORDER BY id, ord DESC" if repeats else "")
-        cur.execute(_q("merge_staging", table=self.table, distinct=distinct, order=order))
-
-    def _lock_if_empty(self, conn: Any) -> bool:
-        """True, holding a lock that keeps other writers out, when the table has no rows."""
-        probe = _q("is_empty", table=self.table)
-        if not conn.execute(probe).fetchone()[0]:
-            return False
-        conn.execute(_q("lock_for_load", table=self.table))
-        return bool(conn.execute(probe).fetchone()[0])  # another writer may have come first
+    def _bulk_target(self) -> BulkTarget:
+        direct = self.store.current_tenant is None and self.store.bypasses_rls
+        return BulkTarget(self.table, self.storage, self.store.vector_schema, direct)
 
     @_tenant_scoped
     def delete(self, ids: Sequence[str] | str | None = None, *, filter: Any = None) -> int:
         """Delete documents by id, by filter, or both (the documents matching both); returns the count."""
         if ids is None and not filter:
             raise InvalidArgument("delete needs ids or a non-empty filter (refusing to delete everything)")
-        where, params = self.store.filters.compile(filter)
-        parts = [where]
-        if ids is not None:
-            parts.append(sql.SQL("AND id = ANY(%(ids)s)"))
-            params["ids"] = check_ids(ids)
-        with self.store.connection() as conn:
-            cur = conn.execute(_q("delete", table=self.table, where=sql.SQL(" ").join(parts)), params)
-            return cur.rowcount
+        wanted = None if ids is None else check_ids(ids)
+        return self._run(docs.delete(self.store.filters, self.table, wanted, filter))
 
     # -- reads --------------------------------------------------------------------------------
     @_tenant_scoped
     def get(self, ids: Sequence[str] | str) -> list[Document]:
         """Documents with these ids, in the order asked (missing ids are left out)."""
-        wanted = check_ids(ids)
-        with self.store.connection() as conn:
-            rows = conn.execute(_q("get", table=self.table), {"ids": wanted}).fetchall()
-        by_id = {
-            r[0]: Document(id=r[0], title=r[1], content=r[2], metadata=r[3], embedding=_array(r[4]),
-                           tenant_id=r[5], created_at=r[6], updated_at=r[7])
-            for r in rows
-        }
-        return [by_id[i] for i in wanted if i in by_id]
+        return self._run(docs.get(self.table, check_ids(ids)))
 
     @_tenant_scoped
     def count(self, filter: Any = None) -> int:
         """Number of documents, or of those matching a filter."""
-        where, params = self.store.filters.compile(filter)
-        with self.store.connection() as conn:
-            row = conn.execute(_q("count", table=self.table, where=where), params).fetchone()
-        return int(row[0]) if row else 0
+        return self._run(docs.count(self.store.filters, self.table, filter))
 
     @_tenant_scoped
     def search(
@@ -434,34 +287,8 @@ class Collection:
         returns ids and scores only, which a re-ranker or recommender needs and which sends less
         over the wire. Like every read and write here, it takes ``tenant=`` to act for one tenant.
         """
-        opts = options_for(mode, options, **tuning)  # cheap checks before the model runs
-        check_k(k)
-        flt = parse_filter(filter)
-        if backend not in ("postgres", "qdrant"):
-            raise InvalidArgument(f"backend must be postgres or qdrant, got {backend!r}")
-        if backend == "qdrant" and (mode != "vector" or options or chunks or any(v is not None for v in tuning.values())):
-            raise InvalidArgument("the Qdrant mirror serves vector searches without tuning options or chunks")
-        if chunks and mode != "vector":
-            raise InvalidArgument("searching by chunks is a vector search: use mode='vector'")
-        fields = check_fields(include, mode)
-        if mode == "vector":
-            vector = check_vector(self.embed_query(query) if isinstance(query, str) else query, self.dimension,
-                                  largest=self._storage.largest)
-            if backend == "qdrant":
-                from .mirror.search import mirror_search
-
-                hits = mirror_search(self, vector, k, flt)
-                if hits is not None:
-                    return [_only(h, fields) for h in hits] if fields != FIELDS else hits
-            if chunks:
-                return chunk_search(self, vector, k, flt, opts)
-            return vector_search(self, vector, k, flt, opts, fields)
-        if not isinstance(query, str):
-            raise InvalidArgument(f"{mode} search needs a text query")
-        check_text(query, "query text")
-        if mode == "keyword":
-            return keyword_search(self, query, k, flt, opts)
-        return hybrid_search(self, query, self.embed_query(query), k, flt, opts)
+        return self._run(search_query(self, query, k, mode=mode, filter=filter, options=options, backend=backend,
+                                      chunks=chunks, include=include, tuning=tuning))
 
     # -- chunks -------------------------------------------------------------------------------
     def enable_chunking(self, chunk_tokens: int | None = None, chunk_overlap: int | None = None) -> int:
@@ -472,42 +299,29 @@ class Collection:
         if self.model is None:
             raise InvalidArgument(f"collection {self.name!r} has no model: only collections the workers embed "
                                   "can be chunked")
-        params: dict[str, Any] = {"collection": self.name}
+        settings: dict[str, int] = {}
         if chunk_tokens is not None:
             check_chunking(self.model, chunk_tokens)
-            params["chunk_tokens"] = chunk_tokens
+            settings["chunk_tokens"] = chunk_tokens
         if chunk_overlap is not None:
-            params["chunk_overlap"] = chunk_overlap
-        call = ", ".join(f"{name} => %({name})s" for name in params)
-        with self.store.connection() as conn:
-            row = conn.execute(f"SELECT vecpg.enable_chunking({call})", params).fetchone()  # type: ignore[arg-type]
-        return int(row[0]) if row else 0
+            settings["chunk_overlap"] = chunk_overlap
+        return self._run(catalog.enable_chunking(self.name, settings))
 
     def disable_chunking(self) -> bool:
         """Drop the chunks: one vector per document again. False when it was not chunked."""
-        with self.store.connection() as conn:
-            row = conn.execute("SELECT vecpg.disable_chunking(%s)", (self.name,)).fetchone()
-        return bool(row and row[0])
+        return self._run(catalog.disable_chunking(self.name))
 
     def over_window(self, sample: int = 500) -> tuple[int, int]:
         """(documents longer than the model's window, documents looked at) in a sample of the
         collection: those are embedded with their end cut off unless the collection is chunked."""
         if self.model is None:
             raise InvalidArgument(f"collection {self.name!r} has no model: nothing is embedded here")
-        with self.store.connection() as conn:
-            estimate = conn.execute("SELECT greatest(reltuples, 1) FROM pg_class WHERE oid = %s::regclass",
-                                    (self.table.as_string(conn),)).fetchone()
-            percent = min(100.0, 100.0 * 3 * sample / float(estimate[0] if estimate else 1))
-            texts = [r[0] for r in conn.execute(_q("text_sample", table=self.table),
-                                                {"percent": percent, "n": sample}).fetchall()]
+        texts = self._run(docs.text_sample(self.table, sample))
         return over_window(self.model, texts), len(texts)
 
     def chunking(self) -> tuple[int, int] | None:
         """(chunk_tokens, chunk_overlap), or None when documents are not chunked."""
-        with self.store.connection() as conn:
-            row = conn.execute("SELECT chunk_tokens, chunk_overlap FROM vecpg.collection WHERE name = %s",
-                               (self.name,)).fetchone()
-        return None if row is None or row[0] is None else (row[0], row[1])
+        return self._run(catalog.chunking(self.name))
 
     # -- keyword index ------------------------------------------------------------------------
     def enable_keyword_index(self) -> int:
@@ -517,23 +331,19 @@ class Collection:
         candidate: 3x faster on SciFact, at a small cost in ranking (docs/performance.md).
         Writes maintain it in their own transaction, which makes them slower.
         """
-        with self.store.admin_connection() as conn:  # it reads every tenant's rows
-            row = conn.execute("SELECT vecpg.enable_keyword_index(%s)", (self.name,)).fetchone()
+        written = self._run(catalog.enable_keyword_index(self.name))
         self.statements.forget_keyword_index()
-        return int(row[0]) if row else 0
+        return written
 
     def disable_keyword_index(self) -> bool:
         """Drop the keyword index; False when there was none."""
-        with self.store.connection() as conn:
-            row = conn.execute("SELECT vecpg.disable_keyword_index(%s)", (self.name,)).fetchone()
+        dropped = self._run(catalog.disable_keyword_index(self.name))
         self.statements.forget_keyword_index()
-        return bool(row and row[0])
+        return dropped
 
     def has_keyword_index(self) -> bool:
         """Whether the collection has a keyword index."""
-        with self.store.connection() as conn:
-            row = conn.execute("SELECT vecpg.has_keyword_index(%s)", (self.name,)).fetchone()
-        return bool(row and row[0])
+        return self._run(has_keyword_index(self))
 
     # -- Qdrant mirror ------------------------------------------------------------------------
     def enable_mirror(self, **settings: Any) -> None:
@@ -544,14 +354,11 @@ class Collection:
         ``content=False`` to leave the text out of the payload. Called again, it changes them and
         asks for a full copy.
         """
-        with self.store.connection() as conn:
-            conn.execute("SELECT vecpg.enable_mirror(%s, %s)", (self.name, Jsonb(settings)))
+        self._run(catalog.enable_mirror(self.name, settings))
 
     def disable_mirror(self) -> bool:
         """Stop mirroring (Qdrant's copy stays as it is); False when the collection was not mirrored."""
-        with self.store.connection() as conn:
-            row = conn.execute("SELECT vecpg.disable_mirror(%s)", (self.name,)).fetchone()
-        return bool(row and row[0])
+        return self._run(catalog.disable_mirror(self.name))
 
     def sync_mirror(self) -> int:
         """Copy this collection's waiting changes to the store's mirror now; events acknowledged.
@@ -566,8 +373,7 @@ class Collection:
 
     def rebuild_mirror(self) -> None:
         """Ask the next sync to recreate the Qdrant collection from this one."""
-        with self.store.connection() as conn:
-            conn.execute("SELECT vecpg.rebuild_mirror(%s)", (self.name,))
+        self._run(catalog.rebuild_mirror(self.name))
 
     # -- indexes ------------------------------------------------------------------------------
     def create_index(self, index: IndexSpec | None = None, *, concurrently: bool = False, progress: bool = False,
@@ -582,90 +388,39 @@ class Collection:
         spec = index or HNSW()
         params = {**spec.params(), **build}
         self._outside_tenant(concurrently)
-        with (index_build_progress(self.store, f"{spec.method} index on {self.name}", progress) as follow,
-              self.store.connection() as conn):
+        with index_build_progress(self.store, f"{spec.method} index on {self.name}", progress) as follow:
             if concurrently:
-                name = create_concurrently(conn, self.info, spec.method, params, follow)
+                with self.store.connection() as conn:
+                    name = create_concurrently(conn, self.info, spec.method, params, follow)
             else:
-                if follow is not None:
-                    follow(conn.info.backend_pid)
-                row = conn.execute(
-                    "SELECT vecpg.create_index(%s, %s, %s)", (self.name, spec.method, Jsonb(params))
-                ).fetchone()
-                name = str(row[0]) if row else ""
+                name = self._run(indexes.create_index(self.name, spec.method, params, follow))
         self.refresh()  # searches order by what the new index holds
         return name
 
     def drop_index(self) -> int:
         """Drop the vector index; returns how many were dropped (0 or 1)."""
-        with self.store.connection() as conn:
-            row = conn.execute("SELECT vecpg.drop_index(%s)", (self.name,)).fetchone()
+        dropped = self._run(indexes.drop_index(self.name))
         self.refresh()
-        return int(row[0]) if row else 0
+        return dropped
 
     def refresh(self) -> None:
         """Read again what searches depend on (the index's quantization, tuned options), after
         another client rebuilt the index or tuned the collection."""
-        with self.store.connection() as conn:
-            row = conn.execute("SELECT quantization, search_defaults FROM vecpg.collection WHERE name = %s",
-                               (self.name,)).fetchone()
+        row = self._run(catalog.searched_by(self.name))
         if row is not None:
             self.info = replace(self.info, quantization=row[0], search_defaults=row[1])
             self.statements = Statements(self.name, self.table)
-
-    # -- tuning -------------------------------------------------------------------------------
-    def tune(self, target_recall: float = 0.95, k: int = 10, queries: Sequence[Any] | np.ndarray | None = None,
-             sample: int = 200, *, seed: int = 0, progress: bool = False) -> TuningResult:
-        """Measure recall@k and store the smallest ``ef_search`` (HNSW) or ``probes`` (IVFFlat)
-        reaching ``target_recall`` (and, for binary codes, the re-rank factor) as the options
-        later searches use unless a call gives its own; returns what was measured and chosen.
-
-        The queries are ``sample`` stored vectors (the same for the same ``seed``) or ``queries``
-        (vectors, or texts with a model). When no value reaches the target, the best one is
-        stored and ``result.reached`` is False. Building or dropping the index forgets it.
-        See vecpg/index/tuning.py for how it measures.
-        """
-        from .index.tuning import tune
-
-        return tune(self, target_recall, k, queries, sample, seed=seed, progress=progress)
-
-    def tuning(self) -> TuningResult | None:
-        """What the last ``tune`` measured and chose, or None (never tuned, or the index changed since)."""
-        from .index.tuning import TuningResult
-
-        with self.store.connection() as conn:
-            row = conn.execute("SELECT tuning FROM vecpg.collection WHERE name = %s", (self.name,)).fetchone()
-        return None if row is None or row[0] is None else TuningResult.from_json(self.name, row[0])
-
-    def set_search_defaults(self, options: Options | Mapping[str, Any] | None = None, **tuning: Any) -> dict[str, Any]:
-        """Set by hand the vector search options every search uses unless a call gives its own
-        (``ef_search``, ``probes``, ``rerank``...), replacing the old ones; returns them."""
-        given = options_for("vector", options, **tuning).given()
-        with self.store.connection() as conn:
-            row = conn.execute("SELECT vecpg.set_search_defaults(%s, %s)", (self.name, Jsonb(given))).fetchone()
-        self.refresh()
-        return dict(row[0]) if row else {}
-
-    def reset_search_defaults(self) -> bool:
-        """Forget the search defaults and tuning; False when there were none."""
-        with self.store.connection() as conn:
-            row = conn.execute("SELECT vecpg.reset_search_defaults(%s)", (self.name,)).fetchone()
-        self.refresh()
-        return bool(row and row[0])
 
     def rebuild_index(self, *, concurrently: bool = False, progress: bool = False) -> int:
         """Rebuild the vector index in place (after large changes, or an invalid one a failed
         concurrent build left; one beside a valid index is dropped); returns how many were rebuilt.
         ``concurrently=True`` rebuilds without blocking writes (``REINDEX INDEX CONCURRENTLY``)."""
         self._outside_tenant(concurrently)
-        with (index_build_progress(self.store, f"rebuilding the index of {self.name}", progress) as follow,
-              self.store.connection() as conn):
+        with index_build_progress(self.store, f"rebuilding the index of {self.name}", progress) as follow:
             if concurrently:
-                return rebuild_concurrently(conn, self.info, follow)
-            if follow is not None:
-                follow(conn.info.backend_pid)
-            row = conn.execute("SELECT vecpg.rebuild_index(%s)", (self.name,)).fetchone()
-        return int(row[0]) if row else 0
+                with self.store.connection() as conn:
+                    return rebuild_concurrently(conn, self.info, follow)
+            return self._run(indexes.rebuild_index(self.name, follow))
 
     def _outside_tenant(self, concurrently: bool) -> None:
         if concurrently and self.store.current_tenant is not None:
@@ -677,17 +432,14 @@ class Collection:
     def indexes(self) -> list[IndexInfo]:
         """The collection's vector indexes, with ``valid`` False for one a concurrent build is
         still making or left behind when it failed."""
-        with self.store.connection() as conn:
-            return vector_indexes(conn, self.name)
+        return self._run(indexes.indexes(self.name))
 
     def prewarm(self) -> list[Prewarmed]:
         """Read the table and its vector index into shared buffers, so that the first searches
         after a restart do not read them from disk: pg_prewarm's job (not in the embedded
         build) done with a sequential scan and an index walk that visits every element
         (``vecpg.prewarm``). Pages stay as long as shared_buffers holds them."""
-        with self.store.connection() as conn:  # its settings end with the statement
-            rows = conn.execute("SELECT * FROM vecpg.prewarm(%s)", (self.name,)).fetchall()
-        return [Prewarmed(*r) for r in rows]
+        return self._run(indexes.prewarm(self.name))
 
     def recommend_index(self, *, rows: int | None = None, maintenance_work_mem: int | str | None = None,
                         shared_buffers: int | str | None = None) -> IndexAdvice:
@@ -706,8 +458,44 @@ class Collection:
                                       or (isinstance(value, int) and value < 0)):
                 raise InvalidArgument(f"{key} must be a size in bytes or a string such as '64MB', got {value!r}")
             sizes[key] = None if value is None else str(value)
-        with self.store.connection() as conn:
-            row = conn.execute(_q("index_inputs", table=self.table),
-                               {"collection": self.name, "rows": rows, **sizes}).fetchone()
-        assert row is not None  # one row per collection, which exists
-        return recommend(self.name, int(row[0]), self.dimension, int(row[1]), int(row[2]), self._storage)
+        counted, memory, buffers = self._run(indexes.advice_inputs(self.name, self.table, rows, sizes))
+        return recommend(self.name, counted, self.dimension, memory, buffers, self._storage)
+
+    # -- tuning -------------------------------------------------------------------------------
+    def tune(self, target_recall: float = 0.95, k: int = 10, queries: Sequence[Any] | np.ndarray | None = None,
+             sample: int = 200, *, seed: int = 0, progress: bool = False) -> TuningResult:
+        """Measure recall@k and store the smallest ``ef_search`` (HNSW) or ``probes`` (IVFFlat)
+        reaching ``target_recall`` (and, for binary codes, the re-rank factor) as the options
+        later searches use unless a call gives its own; returns what was measured and chosen.
+
+        The queries are ``sample`` stored vectors (the same for the same ``seed``) or ``queries``
+        (vectors, or texts with a model). When no value reaches the target, the best one is
+        stored and ``result.reached`` is False. Building or dropping the index forgets it.
+        See vecpg/index/tuning.py for how it measures.
+        """
+        from .index.tuning import tune
+
+        self.refresh()  # the index as it is now: another client may have rebuilt it
+        result = tune(self, self.indexes(), target_recall, k, queries, sample, seed=seed, progress=progress)
+        self.refresh()
+        return result
+
+    def tuning(self) -> TuningResult | None:
+        """What the last ``tune`` measured and chose, or None (never tuned, or the index changed since)."""
+        from .index.tuning import TuningResult
+
+        stored = self._run(catalog.tuning(self.name))
+        return None if stored is None else TuningResult.from_json(self.name, stored)
+
+    def set_search_defaults(self, options: Options | Mapping[str, Any] | None = None, **tuning: Any) -> dict[str, Any]:
+        """Set by hand the vector search options every search uses unless a call gives its own
+        (``ef_search``, ``probes``, ``rerank``...), replacing the old ones; returns them."""
+        stored = self._run(catalog.set_search_defaults(self.name, options_for("vector", options, **tuning).given()))
+        self.refresh()
+        return stored
+
+    def reset_search_defaults(self) -> bool:
+        """Forget the search defaults and tuning; False when there were none."""
+        forgotten = self._run(catalog.reset_search_defaults(self.name))
+        self.refresh()
+        return forgotten

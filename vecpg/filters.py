@@ -11,19 +11,15 @@ from __future__ import annotations
 import json
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Mapping
 from threading import Lock
 from typing import Any
 
-import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from .errors import FilterError
-
-# Where the compiler gets a connection: the store's pooled ones (acting for its tenant).
-ConnectionProvider = Callable[[], AbstractContextManager[psycopg.Connection]]
+from .ops.statement import Statement, Steps, scalar
 
 # Stands for the filter parameter in compiled text until it becomes a psycopg placeholder.
 # Random per process, so no key a user writes can aim at it.
@@ -71,29 +67,31 @@ def filter_shape(value: Mapping[str, Any]) -> str:
     return json.dumps(_shape(value), sort_keys=True)
 
 
+_EMPTY: tuple[sql.Composable, dict[str, Any]] = (sql.SQL(""), {})
+
+
 class FilterCompiler:
     """Compiles filters through the database, caching predicates by shape."""
 
-    def __init__(self, connection: ConnectionProvider, size: int = 512) -> None:
-        self._connection = connection
+    def __init__(self, size: int = 512) -> None:
         self._size = size
         self._cache: OrderedDict[str, sql.Composable] = OrderedDict()
         self._lock = Lock()
 
-    def compile(self, value: str | Mapping[str, Any] | None) -> tuple[sql.Composable, dict[str, Any]]:
-        """``AND (predicate)`` over table alias ``d`` and its parameters; nothing for an empty filter."""
+    def compile(self, value: str | Mapping[str, Any] | None) -> Steps[tuple[sql.Composable, dict[str, Any]]]:
+        """``AND (predicate)`` over table alias ``d`` and its parameters; nothing for an empty
+        filter. An operation (vecpg/ops/): a shape not seen before is compiled by the database."""
         parsed = parse_filter(value)
         if not parsed:
-            return sql.SQL(""), {}
+            return _EMPTY[0], {}
         key = filter_shape(parsed)
         with self._lock:
             predicate = self._cache.get(key)
             if predicate is not None:
                 self._cache.move_to_end(key)
         if predicate is None:
-            with self._connection() as conn:
-                row = conn.execute("SELECT vecpg.compile_filter(%s, %s, 'd')", (Jsonb(parsed), _TOKEN)).fetchone()
-            text = str(row[0]) if row else "true"
+            compiled = yield Statement("SELECT vecpg.compile_filter(%s, %s, 'd')", (Jsonb(parsed), _TOKEN), scalar)
+            text = "true" if compiled is None else str(compiled)
             # The text came from compile_filter: identifiers and keys quoted there, no values in it.
             text = text.replace("%", "%%").replace(_TOKEN, "%(filter)s")
             predicate = sql.SQL("AND (" + text + ")")  # type: ignore[arg-type]

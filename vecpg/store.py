@@ -8,10 +8,9 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from psycopg.rows import class_row
 
 from . import config
-from .collection import Collection, CollectionInfo
+from .collection import Collection
 from .db import migrate
 from .db.connection import open_pool, resolve_url
 from .db.server import EmbeddedServer
@@ -27,15 +26,13 @@ from .embedding import (
 )
 from .errors import CollectionNotFound, InvalidArgument, NotMigrated, TenancyNotEnforced, VecpgError, from_database
 from .filters import FilterCompiler
-from .search.session import restore as restore_settings
+from .ops import catalog
+from .ops.catalog import CollectionInfo
+from .ops.runner import Runner, restore
 from .storage import DEFAULT_STORAGE, check_storage
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
-
-_CATALOG = ("SELECT name, schema_name AS schema, table_name AS table, dimension, distance, model, language::text, "
-            "created_at, embedder, quantization, search_defaults, storage FROM vecpg.collection")
-
 
 def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split("-")[0].split(".") if part.isdigit())
@@ -79,7 +76,9 @@ class Store:
         self.pgvector_version: tuple[int, ...] = _version(row[1] if row else "0")
         self.role: str = role[0] if role else ""
         self.bypasses_rls: bool = bool(role and role[1])
-        self.filters = FilterCompiler(self.connection)
+        self.filters = FilterCompiler()
+        # Every operation of the store and its collections runs here (vecpg/ops/runner.py).
+        self.run = Runner(self).run
         # Searches through the Qdrant mirror (backend="qdrant"): the lag they accept, in seconds,
         # and what they do beyond it or when Qdrant fails ("postgres" or "error").
         self.mirror_max_lag: float = config.mirror_max_lag()
@@ -126,13 +125,13 @@ class Store:
 
         Inside ``tenant()`` it is in a transaction that has set the tenant. pgvector's search
         settings are the connection's own, unless ``for_search`` (vecpg's searches set theirs at
-        session level and leave them: vecpg/search/session.py).
+        session level and leave them: vecpg/ops/session.py).
         """
         tenant = self.current_tenant
         try:
             with self._pool.connection() as conn:
                 if not for_search:
-                    restore_settings(conn)
+                    restore(conn)
                 if tenant is None:
                     yield conn
                 else:
@@ -249,20 +248,16 @@ class Store:
             model = canonical_model_name(model)
         if embedder is not None and model is None:
             raise InvalidArgument(f"collection {name!r} has no model for embedder {embedder!r} to run: give a model too")
-        with self.connection() as conn, conn.transaction():
-            conn.execute(
-                "SELECT vecpg.create_collection(%s, %s, %s, %s, %s::regconfig, %s, %s)",
-                (name, dimension, distance, model, language, schema, storage),
-            )
-            if embedder is not None:
-                conn.execute("SELECT vecpg.set_embedder(%s, %s)", (name, embedder))
-        return self.collection(name)
+        info = self.run(catalog.create_collection(name, dimension, distance, model, language, schema, storage,
+                                                  embedder))
+        if info is None:  # pragma: no cover - created in the same operation
+            raise CollectionNotFound(f'collection "{name}" does not exist')
+        return Collection(self, info)
 
     def collection(self, name: str) -> Collection:
         """An existing collection; CollectionNotFound when there is none of that name."""
         check_text(name, "collection name")
-        with self.connection() as conn, conn.cursor(row_factory=class_row(CollectionInfo)) as cur:
-            info = cur.execute(_CATALOG + " WHERE name = %s", (name,)).fetchone()
+        info = self.run(catalog.collection_info(name))
         if info is None:
             raise CollectionNotFound(f'collection "{name}" does not exist')
         return Collection(self, info)
@@ -276,15 +271,12 @@ class Store:
 
     def list_collections(self) -> list[CollectionInfo]:
         """Every collection, by name."""
-        with self.connection() as conn, conn.cursor(row_factory=class_row(CollectionInfo)) as cur:
-            return cur.execute(_CATALOG + " ORDER BY name").fetchall()
+        return self.run(catalog.list_collections())
 
     def drop_collection(self, name: str, missing_ok: bool = False) -> bool:
         """Drop a collection and its documents; False if it did not exist and ``missing_ok``."""
         check_text(name, "collection name")
-        with self.connection() as conn:
-            row = conn.execute("SELECT vecpg.drop_collection(%s, %s)", (name, missing_ok)).fetchone()
-        return bool(row and row[0])
+        return self.run(catalog.drop_collection(name, missing_ok))
 
 
 def connect(

@@ -31,7 +31,7 @@ from ..resources import query
 from .specs import IndexInfo
 
 if TYPE_CHECKING:
-    from ..collection import CollectionInfo
+    from ..ops.catalog import CollectionInfo
 
 # Told the backend pid of each build statement before it runs (a progress bar follows it).
 Follow = Callable[[int], None]

@@ -13,7 +13,7 @@ from ..resources import query
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
 
-    from ..search.target import Database
+    from ..ops.runner import Connections
     from .builds import Follow
 
 
@@ -25,7 +25,7 @@ class _IndexBuildBar:
     the build has started, so a refused build prints nothing but its error.
     """
 
-    def __init__(self, store: Database, label: str, interval: float) -> None:
+    def __init__(self, store: Connections, label: str, interval: float) -> None:
         self.store, self.label, self.interval = store, label, interval
         self._pid: int | None = None
         self._stop = threading.Event()
@@ -78,7 +78,7 @@ class _IndexBuildBar:
 
 
 @contextmanager
-def index_build_progress(store: Database, label: str, enabled: bool = True,
+def index_build_progress(store: Connections, label: str, enabled: bool = True,
                          interval: float = 0.5) -> Iterator[Follow | None]:
     """A progress bar for index builds run inside the block, fed by pg_stat_progress_create_index:
     yields the function to tell it which backend builds (None when not ``enabled``)."""

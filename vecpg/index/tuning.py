@@ -34,10 +34,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import psycopg
@@ -48,6 +47,7 @@ from tqdm import tqdm
 
 from ..documents import check_k, check_vector
 from ..errors import InvalidArgument, PermissionDenied
+from ..ops.runner import Held, Runner
 from ..resources import query
 from ..search.options import VectorOptions, spec_of
 from ..search.statements import Statements
@@ -55,10 +55,32 @@ from ..search.vector import MAX_EF_SEARCH, OPERATORS, scan_rows, stored_query, v
 from ..storage import STORAGES
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from contextlib import AbstractContextManager
 
-    from ..collection import Collection
     from ..filters import FilterCompiler
+    from ..search.dispatch import Searchable
+    from .specs import IndexInfo
+
+    class _Store(Protocol):
+        vector_schema: str
+        pgvector_version: tuple[int, ...]
+        filters: FilterCompiler
+        current_tenant: str | None
+
+        def connection(self) -> AbstractContextManager[psycopg.Connection]: ...
+
+        def admin_connection(self) -> AbstractContextManager[psycopg.Connection]: ...
+
+    class Collection(Searchable, Protocol):
+        """A collection as tuning sees it."""
+
+        table: sql.Identifier
+
+        @property
+        def schema(self) -> str: ...
+
+        @property
+        def store(self) -> _Store: ...  # type: ignore[override]
 
 # Values tried, in this order, until one reaches the target. IVFFlat's probes double up to the
 # index's lists (every list: an exact search).
@@ -151,11 +173,7 @@ class _Held:
     def __init__(self, vector_schema: str, pgvector_version: tuple[int, ...], filters: FilterCompiler,
                  conn: psycopg.Connection) -> None:
         self.vector_schema, self.pgvector_version, self.filters = vector_schema, pgvector_version, filters
-        self._conn = conn
-
-    @contextmanager
-    def connection(self, *, for_search: bool = False) -> Iterator[psycopg.Connection]:
-        yield self._conn
+        self.run = Runner(Held(conn)).run
 
 
 @dataclass
@@ -171,9 +189,6 @@ class _Measured:
     store: _Held
     search_defaults: dict[str, Any] = field(default_factory=dict)
     storage: str = "vector"
-
-    def has_keyword_index(self) -> bool:
-        return False
 
 
 def _check(target_recall: float, k: int, sample: int, seed: int) -> None:
@@ -273,13 +288,14 @@ def _ladder(collection: Collection, conn: psycopg.Connection, method: str, index
         # Below the rows the scan must return, ef_search would cut the results short.
         rows = min(scan_rows(collection, k, fixed), MAX_EF_SEARCH)
         return "ef_search", tuple(sorted({max(rows, v) for v in EF_SEARCH_LADDER}))
-    row = conn.execute(query("index_lists"), {"index": index, "schema": collection.info.schema}).fetchone()  # type: ignore[arg-type]
+    row = conn.execute(query("index_lists"), {"index": index, "schema": collection.schema}).fetchone()  # type: ignore[arg-type]
     lists = min(int(row[0]) if row else 1, int(spec_of(VectorOptions, "probes").hi))  # type: ignore[arg-type]
     return "probes", tuple(sorted({min(2**i, lists) for i in range(lists.bit_length() + 1)}))
 
 
 def tune(
     collection: Collection,
+    indexes: Sequence[IndexInfo],
     target_recall: float = 0.95,
     k: int = 10,
     queries: Sequence[Any] | np.ndarray | None = None,
@@ -294,8 +310,6 @@ def tune(
     if store.current_tenant is not None:
         raise InvalidArgument("tuning measures the whole collection, not one tenant's rows: call it outside "
                               "store.tenant() (and without --tenant)")
-    collection.refresh()  # the index as it is now: another client may have rebuilt it
-    indexes = collection.indexes()
     if not indexes:
         raise InvalidArgument(f"collection {collection.name!r} has no vector index: nothing to tune "
                               "(build one with create_index, or vecpg index create)")
@@ -342,5 +356,4 @@ def tune(
     with store.connection() as conn:
         conn.execute("SELECT vecpg.set_search_defaults(%s, %s, %s)",
                      (collection.name, Jsonb(result.search_defaults()), Jsonb(result.to_json())))
-    collection.refresh()
     return result

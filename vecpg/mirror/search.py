@@ -9,7 +9,7 @@ MirrorError when ``store.mirror_fallback`` is ``"error"``.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from weakref import WeakKeyDictionary
 
 import numpy as np
@@ -22,7 +22,28 @@ from .points import CONTENT, DOC_ID, METADATA, TITLE
 from .protocol import Hit, MirrorBackend
 
 if TYPE_CHECKING:
-    from ..collection import Collection
+    from contextlib import AbstractContextManager
+
+    class _Store(Protocol):
+        mirror_max_lag: float
+        mirror_fallback: str
+        current_tenant: str | None
+
+        def connection(self) -> AbstractContextManager[psycopg.Connection]: ...
+
+        def mirror_backend(self) -> MirrorBackend: ...
+
+    class Collection(Protocol):
+        """A collection as a search through the mirror sees it."""
+
+        @property
+        def name(self) -> str: ...
+
+        @property
+        def distance(self) -> str: ...
+
+        @property
+        def store(self) -> _Store: ...
 
 FALLBACKS = ("postgres", "error")
 

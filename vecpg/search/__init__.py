@@ -1,13 +1,18 @@
-"""Search: vector, keyword (BM25) and hybrid; options per mode; typed results; cached statements."""
+"""Search: vector, keyword (BM25) and hybrid; options per mode; typed results; cached statements.
 
-from .chunks import chunk_search
-from .hybrid import hybrid_search
-from .keyword import keyword_search
+Each mode is an operation (vecpg/ops/statement.py): ``vector_query``, ``keyword_query``,
+``hybrid_query`` and ``chunk_query`` build it, ``dispatch.search_query`` is one
+``Collection.search`` call, and the ``*_search`` functions run one through the store.
+"""
+
+from .chunks import chunk_query
+from .hybrid import hybrid_query, hybrid_search
+from .keyword import keyword_query, keyword_search
 from .options import MODES, HybridOptions, KeywordOptions, Options, VectorOptions, options_for
 from .results import SearchResult, score_of
 from .statements import Statements
 from .target import SearchTarget
-from .vector import FIELDS, search_statement, vector_search
+from .vector import FIELDS, search_statement, vector_query, vector_search
 
 __all__ = [
     "FIELDS",
@@ -19,11 +24,14 @@ __all__ = [
     "SearchTarget",
     "Statements",
     "VectorOptions",
-    "chunk_search",
+    "chunk_query",
+    "hybrid_query",
     "hybrid_search",
+    "keyword_query",
     "keyword_search",
     "options_for",
     "score_of",
     "search_statement",
+    "vector_query",
     "vector_search",
 ]

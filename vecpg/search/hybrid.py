@@ -16,9 +16,9 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from ..documents import check_k
+from ..ops.statement import Result, Statement, Steps, flag
 from .options import HybridOptions, Options, options_for
 from .results import SearchResult
-from .session import run
 from .target import SearchTarget
 from .vector import MAX_EF_SEARCH, scan_rows, search_settings
 
@@ -52,14 +52,47 @@ def _fast_arguments(collection: SearchTarget, text: str, vector: np.ndarray, k: 
             text, Jsonb(keyword.given()))
 
 
-def _fast(collection: SearchTarget, arguments: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    """Rows of the keyword-index search; none when the database says it would not take that path."""
-    try:
-        with collection.store.connection(for_search=True) as conn:
-            return run(conn, collection.statements.fast_hybrid, arguments, {})
-    except psycopg.errors.UndefinedFunction:
-        collection.statements.forget_keyword_index()  # another client dropped it
-        return []
+def _hits(result: Result) -> list[SearchResult]:
+    return [SearchResult(r[0], r[1], r[2], r[3], None, r[4], *r[5:]) for r in result.rows]
+
+
+def has_keyword_index(collection: SearchTarget) -> Statement[bool]:
+    """Whether the collection has a keyword index."""
+    return Statement("SELECT vecpg.has_keyword_index(%s)", (collection.name,), flag)
+
+
+def hybrid_query(
+    collection: SearchTarget,
+    text: str,
+    vector: np.ndarray,
+    k: int,
+    filter: Any = None,
+    options: Options | Mapping[str, Any] | None = None,
+) -> Steps[list[SearchResult]]:
+    """Vector and keyword lists fused in one statement (see the module's docstring)."""
+    check_k(k)
+    opts: HybridOptions = options_for("hybrid", options)
+    hits: list[SearchResult] = []
+    statements = collection.statements
+    # The collection's search function takes no filter: a filtered search is never its to serve.
+    if not filter:
+        indexed = statements.keyword_index()
+        if indexed is None:
+            indexed = yield has_keyword_index(collection)
+            statements.remember_keyword_index(indexed)
+        arguments = _fast_arguments(collection, text, vector, k, opts) if indexed else None
+        if arguments is not None:
+            try:
+                hits = yield Statement(statements.fast_hybrid, arguments, _hits, settings={})
+            except psycopg.errors.UndefinedFunction:
+                statements.forget_keyword_index()  # another client dropped it
+    if not hits:  # not served by the keyword index, or no hits (asking again costs only then)
+        # The session's settings as the connection started (a vector search may have changed
+        # them): vecpg.hybrid_search applies the call's own on top.
+        hits = yield Statement("SELECT * FROM vecpg.hybrid_search(%s, %s, %s, %s, %s, %s)",
+                               (collection.name, text, vector, k, Jsonb(filter or {}), Jsonb(opts.given())),
+                               _hits, settings={})
+    return hits
 
 
 def hybrid_search(
@@ -70,19 +103,5 @@ def hybrid_search(
     filter: Any = None,
     options: Options | Mapping[str, Any] | None = None,
 ) -> list[SearchResult]:
-    """Vector and keyword lists fused in one statement (see the module's docstring)."""
-    check_k(k)
-    opts: HybridOptions = options_for("hybrid", options)
-    rows: list[tuple[Any, ...]] = []
-    # The collection's search function takes no filter: a filtered search is never its to serve.
-    if not filter and collection.statements.keyword_index(collection.has_keyword_index):
-        arguments = _fast_arguments(collection, text, vector, k, opts)
-        if arguments is not None:
-            rows = _fast(collection, arguments)
-    if not rows:  # not served by the keyword index, or no hits (asking again costs only then)
-        with collection.store.connection(for_search=True) as conn:
-            # The session's settings as the connection started (a vector search may have changed
-            # them): vecpg.hybrid_search applies the call's own on top.
-            rows = run(conn, "SELECT * FROM vecpg.hybrid_search(%s, %s, %s, %s, %s, %s)",
-                       (collection.name, text, vector, k, Jsonb(filter or {}), Jsonb(opts.given())), {})
-    return [SearchResult(r[0], r[1], r[2], r[3], None, r[4], *r[5:]) for r in rows]
+    """Run ``hybrid_query`` through the collection's store."""
+    return collection.store.run(hybrid_query(collection, text, vector, k, filter, options))

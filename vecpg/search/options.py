@@ -154,7 +154,7 @@ class Options:
 
 @dataclass(frozen=True)
 class VectorOptions(Options):
-    """pgvector's per-query settings, for one search only (vecpg/search/session.py)."""
+    """pgvector's per-query settings, for one search only (vecpg/ops/session.py)."""
 
     mode: ClassVar[str] = "vector"
     ef_search: int | None = option(int, 40, "HNSW candidate list size for this query", lo=1, hi=1000)

@@ -51,13 +51,16 @@ class Statements:
                 self._vector[key] = statement
         return statement
 
-    def keyword_index(self, ask: Callable[[], bool]) -> bool:
-        """Whether the collection has a keyword index, remembered (see KEYWORD_INDEX_RECHECK)."""
-        now = time.monotonic()
+    def keyword_index(self) -> bool | None:
+        """Whether the collection has a keyword index, as remembered; None: ask the database
+        (never asked, or a "no" older than KEYWORD_INDEX_RECHECK) and ``remember`` the answer."""
         known = self._keyword_index
-        if known is None or (not known[0] and now - known[1] > KEYWORD_INDEX_RECHECK):
-            known = self._keyword_index = (ask(), now)
+        if known is None or (not known[0] and time.monotonic() - known[1] > KEYWORD_INDEX_RECHECK):
+            return None
         return known[0]
+
+    def remember_keyword_index(self, present: bool) -> None:
+        self._keyword_index = (present, time.monotonic())
 
     def forget_keyword_index(self) -> None:
         """Ask the database again on the next search (the index was built, dropped or is gone)."""

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-from typing import Any, Protocol
-
-import psycopg
+from typing import Any, Protocol, TypeVar
 
 from ..filters import FilterCompiler
+from ..ops.statement import Operation
 from .statements import Statements
+
+T = TypeVar("T")
 
 
 class Database(Protocol):
-    """A store as search sees it: pooled connections, the tenant acted for, pgvector's place."""
+    """A store as search sees it: the tenant acted for, pgvector's place, filters, a runner."""
 
     vector_schema: str
     pgvector_version: tuple[int, ...]
@@ -21,7 +21,7 @@ class Database(Protocol):
     @property
     def current_tenant(self) -> str | None: ...
 
-    def connection(self, *, for_search: bool = False) -> AbstractContextManager[psycopg.Connection]: ...
+    def run(self, operation: Operation[T]) -> T: ...
 
 
 class SearchTarget(Protocol):
@@ -49,5 +49,3 @@ class SearchTarget(Protocol):
 
     @property
     def store(self) -> Database: ...
-
-    def has_keyword_index(self) -> bool: ...

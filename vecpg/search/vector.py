@@ -1,5 +1,5 @@
 """Vector search: the k-NN statement of ``queries/search.sql``; its pgvector settings go to the
-connection's session (session.py), or into the statement when it must stand alone."""
+connection's session (vecpg/ops/session.py), or into the statement when it must stand alone."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import numpy as np
 from psycopg import sql
 
 from ..documents import check_k
+from ..ops.statement import Result, Statement, Steps
 from ..resources import query
 from .options import Options, VectorOptions, options_for, spec_of
 from .results import SearchResult, score_of
-from .session import initial_setting, run
 from .target import SearchTarget
 
 OPERATORS = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
@@ -128,11 +128,11 @@ def _compose(collection: SearchTarget, where: sql.Composable, k: int, rerank: in
 def _statement(
     collection: SearchTarget, vector: np.ndarray, k: int, filter: Any, settings: Mapping[str, Any],
     include: tuple[str, ...] = FIELDS, inline: bool = False,
-) -> tuple[bytes, dict[str, Any], dict[str, str]]:
+) -> Steps[tuple[bytes, dict[str, Any], dict[str, str]]]:
     """The statement, its parameters, and the pgvector settings it needs (in the statement when
-    ``inline``, else for the session: vecpg/search/session.py)."""
+    ``inline``, else for the session: vecpg/ops/session.py)."""
     check_k(k)
-    where, params = collection.store.filters.compile(filter)
+    where, params = yield from collection.store.filters.compile(filter)
     rerank = int(settings.get("rerank", DEFAULT_RERANK))
     wanted = pgvector_settings(settings)
     resort = wanted.get("hnsw.iterative_scan", "off") != "off"
@@ -155,9 +155,42 @@ def search_statement(
 ) -> tuple[bytes, dict[str, Any]]:
     """The k-NN query for a collection with the options in it, and its parameters (to EXPLAIN
     or time it on any connection)."""
-    statement, params, _ = _statement(collection, vector, k, filter, options_for("vector", options).given(),
-                                      inline=True)
+    statement, params, _ = collection.store.run(
+        _statement(collection, vector, k, filter, options_for("vector", options).given(), inline=True))
     return statement, params
+
+
+def _hits(metric: str) -> Any:
+    def hits(result: Result) -> list[SearchResult]:
+        return [SearchResult(r[0], r[1], r[2] or "", r[3] or {}, r[4], score_of(r[4], metric)) for r in result.rows]
+    return hits
+
+
+_HITS = {metric: _hits(metric) for metric in OPERATORS}
+
+
+def vector_query(
+    collection: SearchTarget,
+    vector: np.ndarray,
+    k: int,
+    filter: Any = None,
+    options: Options | Mapping[str, Any] | None = None,
+    include: tuple[str, ...] = FIELDS,
+) -> Steps[list[SearchResult]]:
+    """The k-NN search on ``collection`` as an operation; ``options`` apply to this search only;
+    only the document fields in ``include`` are fetched (the others come back None, "" and {})."""
+    settings = search_settings(collection, options_for("vector", options).given(), k)
+    store = collection.store
+    filtered = bool(filter) or store.current_tenant is not None  # row-level security filters too
+    if filtered and "iterative_scan" not in settings and store.pgvector_version >= (0, 8):
+        # As vecpg.search does: a filter applied after the index scan must not leave fewer than k rows.
+        settings["iterative_scan"] = "relaxed_order"
+    statement, params, wanted = yield from _statement(collection, vector, k, filter, settings, include)
+    # An HNSW scan returns at most ef_search rows: a larger scan raises it for the call, never
+    # lowering a higher setting of the connection's own.
+    scan = scan_rows(collection, k, settings)
+    floor = min(scan, MAX_EF_SEARCH) if "ef_search" not in settings and scan > DEFAULT_EF_SEARCH else 0
+    return (yield Statement(statement, params, _HITS[collection.distance], wanted, floor, binary=True))
 
 
 def vector_search(
@@ -168,22 +201,5 @@ def vector_search(
     options: Options | Mapping[str, Any] | None = None,
     include: tuple[str, ...] = FIELDS,
 ) -> list[SearchResult]:
-    """Run the k-NN query on ``collection``; ``options`` apply to this search only; only the
-    document fields in ``include`` are fetched (the others come back None, "" and {})."""
-    settings = search_settings(collection, options_for("vector", options).given(), k)
-    store = collection.store
-    filtered = bool(filter) or store.current_tenant is not None  # row-level security filters too
-    if filtered and "iterative_scan" not in settings and store.pgvector_version >= (0, 8):
-        # As vecpg.search does: a filter applied after the index scan must not leave fewer than k rows.
-        settings["iterative_scan"] = "relaxed_order"
-    statement, params, wanted = _statement(collection, vector, k, filter, settings, include)
-    with store.connection(for_search=True) as conn:
-        # An HNSW scan returns at most ef_search rows: a larger scan raises it for the call,
-        # never lowering a higher setting of the connection's own.
-        scan = scan_rows(collection, k, settings)
-        if "ef_search" not in settings and scan > DEFAULT_EF_SEARCH:
-            own = int(initial_setting(conn, "hnsw.ef_search") or DEFAULT_EF_SEARCH)
-            wanted["hnsw.ef_search"] = str(max(own, min(scan, MAX_EF_SEARCH)))
-        rows = run(conn, statement, params, wanted, binary=True)
-    metric = collection.distance
-    return [SearchResult(r[0], r[1], r[2] or "", r[3] or {}, r[4], score_of(r[4], metric)) for r in rows]
+    """Run ``vector_query`` through the collection's store."""
+    return collection.store.run(vector_query(collection, vector, k, filter, options, include))

@@ -1,0 +1,108 @@
+"""The bulk-write engine: one binary COPY for a whole load, merged by id.
+
+Loads stream rows from a generator of any length through ``cursor.copy``, a protocol of its
+own, so this engine works on a connection rather than through the runner's statements.
+
+Into an empty table (locked against other writers for the load) rows are copied straight in,
+at raw COPY speed; an id repeated within the load is set aside and merged at the end. Into a
+table with rows, everything is copied into a temporary staging table and merged with one
+INSERT ... ON CONFLICT DO UPDATE. Either way the last occurrence of an id wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from ..documents import Row
+from ..resources import query
+from ..storage import register_halfvec_copy
+from .documents import q
+
+# Up to this many rows an upsert is one INSERT ... SELECT FROM unnest(arrays) ON CONFLICT; above
+# it, it goes through this engine.
+COPY_THRESHOLD = 500
+_ROW_TYPES = ["text", "text", "text", "vector", "jsonb", "text"]  # the staging table's (vectors, cast on merge)
+
+
+@dataclass(frozen=True)
+class BulkTarget:
+    """Where a load writes and what decides its path.
+
+    ``direct``: whether it may COPY straight into the table when the table is empty. A tenant
+    sees only its rows, so "empty" would only mean empty for it, and the lock would stall every
+    other tenant's writers: tenants always take the merge path. So does every role that
+    row-level security binds (vecpg_app on the embedded server): PostgreSQL refuses COPY FROM
+    into a table whose policies apply to the copier.
+    """
+
+    table: sql.Identifier
+    storage: str
+    vector_schema: str
+    direct: bool
+
+    @property
+    def direct_types(self) -> list[str]:
+        # A COPY straight into the table casts nothing: rows go in the column's own type.
+        return [self.storage if t == "vector" else t for t in _ROW_TYPES]
+
+
+def copy_merge(conn: psycopg.Connection, target: BulkTarget, batches: Iterable[list[Row]]) -> int:
+    """Write every batch in one transaction; returns the number of distinct ids."""
+    seen: set[str] = set()
+    repeated: list[Row] = []
+    with conn.transaction(), conn.cursor() as cur:
+        if target.direct and _lock_if_empty(conn, target.table):
+            if target.storage == "halfvec":
+                register_halfvec_copy(cur)
+            with cur.copy(q("copy_direct", table=target.table)) as copy:
+                copy.set_types(target.direct_types)
+                for rows in batches:
+                    for row in rows:
+                        if row.id in seen:
+                            repeated.append(row)
+                        else:
+                            seen.add(row.id)
+                            copy.write_row(row)
+            if repeated:
+                _stage_and_merge(cur, target, [repeated])
+        else:
+            def remember(rows: list[Row]) -> list[Row]:
+                seen.update(row.id for row in rows)
+                return rows
+
+            _stage_and_merge(cur, target, (remember(rows) for rows in batches))
+    return len(seen)
+
+
+def _stage_and_merge(cur: Any, target: BulkTarget, batches: Iterable[list[Row]]) -> None:
+    vector_type = sql.SQL("{}.vector").format(sql.Identifier(target.vector_schema))
+    cur.execute(q("create_staging", vector=vector_type))
+    ids: set[str] = set()
+    repeats = False
+    ordinal = 0
+    with cur.copy(query("copy_staging")) as copy:  # type: ignore[arg-type]
+        copy.set_types(["int8", *_ROW_TYPES])
+        for rows in batches:
+            for row in rows:
+                copy.write_row((ordinal, *row))
+                ordinal += 1
+                repeats = repeats or row.id in ids
+                ids.add(row.id)
+    # DISTINCT ON needs a sort: only pay for it when the load repeated an id.
+    distinct = sql.SQL("DISTINCT ON (id)" if repeats else "")
+    order = sql.SQL("ORDER BY id, ord DESC" if repeats else "")
+    cur.execute(q("merge_staging", table=target.table, distinct=distinct, order=order))
+
+
+def _lock_if_empty(conn: psycopg.Connection, table: sql.Identifier) -> bool:
+    """True, holding a lock that keeps other writers out, when the table has no rows."""
+    probe = q("is_empty", table=table)
+    if not conn.execute(probe).fetchone()[0]:  # type: ignore[index]
+        return False
+    conn.execute(q("lock_for_load", table=table))
+    return bool(conn.execute(probe).fetchone()[0])  # type: ignore[index]  # another writer may have come first

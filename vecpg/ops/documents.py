@@ -1,0 +1,72 @@
+"""Reading and writing documents by id and filter: one operation per call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from psycopg import sql
+
+from ..documents import Document, Row
+from ..filters import FilterCompiler
+from ..resources import query
+from .statement import Result, Statement, Steps, affected, number, scalar
+
+
+def q(name: str, **identifiers: sql.Composable) -> sql.Composed:
+    """A named query of vecpg/queries/ with its identifiers filled in."""
+    return sql.SQL(query(name)).format(**identifiers)  # type: ignore[arg-type]
+
+
+def _array(value: Any) -> np.ndarray | None:
+    """pgvector-python returns numpy arrays before 0.4 and its own Vector type since."""
+    if value is None or isinstance(value, np.ndarray):
+        return value
+    return np.asarray(value.to_numpy(), dtype=np.float32)
+
+
+def get(table: sql.Identifier, ids: list[str]) -> Statement[list[Document]]:
+    """Documents with these ids, in the order asked (missing ids are left out)."""
+    def documents(result: Result) -> list[Document]:
+        by_id = {r[0]: Document(id=r[0], title=r[1], content=r[2], metadata=r[3], embedding=_array(r[4]),
+                                tenant_id=r[5], created_at=r[6], updated_at=r[7])
+                 for r in result.rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    return Statement(q("get", table=table), {"ids": ids}, documents)
+
+
+def count(filters: FilterCompiler, table: sql.Identifier, filter: Any) -> Steps[int]:
+    where, params = yield from filters.compile(filter)
+    return (yield Statement(q("count", table=table, where=where), params, number))
+
+
+def delete(filters: FilterCompiler, table: sql.Identifier, ids: Sequence[str] | None, filter: Any) -> Steps[int]:
+    """Delete the documents with these ids, matching the filter, or both."""
+    where, params = yield from filters.compile(filter)
+    parts = [where]
+    if ids is not None:
+        parts.append(sql.SQL("AND id = ANY(%(ids)s)"))
+        params["ids"] = list(ids)
+    return (yield Statement(q("delete", table=table, where=sql.SQL(" ").join(parts)), params, affected))
+
+
+def upsert(table: sql.Identifier, vector_schema: str, rows: Sequence[Row]) -> Statement[Any]:
+    """Insert or replace a batch of checked rows in one statement (the last row of an id wins)."""
+    unique = list({r.id: r for r in rows}.values())
+    vector_type = sql.SQL("{}.vector").format(sql.Identifier(vector_schema))
+    return Statement(q("upsert", table=table, vector=vector_type), {
+        "ids": [r.id for r in unique], "titles": [r.title for r in unique],
+        "contents": [r.content for r in unique], "embeddings": [r.embedding for r in unique],
+        "metadata": [r.metadata for r in unique], "tenants": [r.tenant_id for r in unique],
+    })
+
+
+def text_sample(table: sql.Identifier, sample: int) -> Steps[list[str]]:
+    """The texts of about ``sample`` documents, read from a block sample of the table."""
+    estimate = yield Statement("SELECT greatest(reltuples, 1) FROM pg_class WHERE oid = %s::regclass",
+                               (table.as_string(None),), lambda result: float(scalar(result) or 1.0))
+    percent = min(100.0, 100.0 * 3 * sample / estimate)
+    return (yield Statement(q("text_sample", table=table), {"percent": percent, "n": sample},
+                            lambda result: [row[0] for row in result.rows]))

@@ -1,0 +1,103 @@
+"""One search call, whatever its mode: the checks, the query's embedding, and the search that
+answers it (PostgreSQL's three modes, chunks, or the Qdrant mirror), as one operation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..documents import check_k, check_text, check_vector
+from ..errors import InvalidArgument
+from ..filters import parse_filter
+from ..ops.statement import Call, Steps
+from ..storage import STORAGES
+from .chunks import chunk_query
+from .hybrid import hybrid_query
+from .keyword import keyword_query
+from .options import Options, options_for
+from .results import SearchResult
+from .target import SearchTarget
+from .vector import FIELDS, vector_query
+
+BACKENDS = ("postgres", "qdrant")
+
+
+class Searchable(SearchTarget, Protocol):
+    """A collection as a search call sees it: search's target that can also embed a text."""
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+def check_fields(include: Iterable[str] | None, mode: str) -> tuple[str, ...]:
+    """The document fields a search fetches, in their canonical order."""
+    if include is None:
+        return FIELDS
+    if isinstance(include, str):
+        raise InvalidArgument("include takes a sequence of field names, not a string")
+    asked = set(include)
+    unknown = sorted(asked - set(FIELDS))
+    if unknown:
+        raise InvalidArgument(f"unknown field(s) {', '.join(map(repr, unknown))}: include takes {', '.join(FIELDS)}")
+    if mode != "vector" and asked != set(FIELDS):
+        raise InvalidArgument("include applies to vector searches")
+    return tuple(f for f in FIELDS if f in asked)
+
+
+def _only(hit: SearchResult, fields: tuple[str, ...]) -> SearchResult:
+    # As PostgreSQL's search returns them: the fields not asked for empty.
+    if "title" not in fields:
+        hit.title = None
+    if "content" not in fields:
+        hit.content = ""
+    if "metadata" not in fields:
+        hit.metadata = {}
+    return hit
+
+
+def search_query(
+    collection: Searchable,
+    query: str | Sequence[float] | np.ndarray,
+    k: int = 10,
+    *,
+    mode: str = "vector",
+    filter: Any = None,
+    options: Options | Mapping[str, Any] | None = None,
+    backend: str = "postgres",
+    chunks: bool = False,
+    include: Iterable[str] | None = None,
+    tuning: Mapping[str, Any] | None = None,
+) -> Steps[list[SearchResult]]:
+    """``Collection.search`` as an operation (its docstring says what each argument does)."""
+    tuning = tuning or {}
+    opts = options_for(mode, options, **tuning)  # cheap checks before the model runs
+    check_k(k)
+    flt = parse_filter(filter)
+    if backend not in BACKENDS:
+        raise InvalidArgument(f"backend must be postgres or qdrant, got {backend!r}")
+    if backend == "qdrant" and (mode != "vector" or options or chunks or any(v is not None for v in tuning.values())):
+        raise InvalidArgument("the Qdrant mirror serves vector searches without tuning options or chunks")
+    if chunks and mode != "vector":
+        raise InvalidArgument("searching by chunks is a vector search: use mode='vector'")
+    fields = check_fields(include, mode)
+    if mode == "vector":
+        if isinstance(query, str):
+            query = yield Call(collection.embed_query, (query,))
+        vector = check_vector(query, collection.dimension, largest=STORAGES[collection.storage].largest)
+        if backend == "qdrant":
+            from ..mirror.search import mirror_search  # the mirror's code loads only when asked for
+
+            hits = yield Call(mirror_search, (collection, vector, k, flt))
+            if hits is not None:
+                return [_only(h, fields) for h in hits] if fields != FIELDS else hits
+        if chunks:
+            return (yield chunk_query(collection, vector, k, flt, opts))
+        return (yield from vector_query(collection, vector, k, flt, opts, fields))
+    if not isinstance(query, str):
+        raise InvalidArgument(f"{mode} search needs a text query")
+    check_text(query, "query text")
+    if mode == "keyword":
+        return (yield keyword_query(collection, query, k, flt, opts))
+    vector = yield Call(collection.embed_query, (query,))
+    return (yield from hybrid_query(collection, query, vector, k, flt, opts))
