@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
+import psycopg
 import pytest
 
 import vecpg
@@ -93,17 +94,22 @@ def test_the_tree_is_walked() -> None:
 
 
 # -- the README's Python examples ---------------------------------------------------------------
+def blocks(path: Path, language: str) -> list[str]:
+    return [body for lang, body in FENCE.findall(path.read_text(encoding="utf-8")) if lang == language]
+
+
 def python_blocks(path: Path) -> list[str]:
-    return [body for lang, body in FENCE.findall(path.read_text(encoding="utf-8")) if lang == "python"]
+    return blocks(path, "python")
 
 
 def test_readme_has_python_examples() -> None:
     assert len(python_blocks(README)) >= 2
 
 
-def test_readme_python_examples_run(logins: dict[str, str], embedder: vecpg.Embedder,
+def test_readme_examples_run(logins: dict[str, str], embedder: vecpg.Embedder,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """The README's ```python blocks, in order, in one namespace, against this test's database.
+    """The README's ```python blocks, in order, in one namespace, against this test's database;
+    then its ```sql blocks, statement by statement, each returning rows.
 
     ``vecpg.connect()`` logs in as an ordinary member of vecpg_admin, as it logs in as vecpg_app
     on the embedded server, so tenants are enforced as they would be for a reader of the README.
@@ -123,6 +129,16 @@ def test_readme_python_examples_run(logins: dict[str, str], embedder: vecpg.Embe
                 exec(compile(block, f"README.md python block {n}", "exec"), namespace)
             except Exception as exc:
                 pytest.fail(f"README.md's python block {n} raised {exc!r}:\n{block}")
+        # Then the SQL, as psql would send it, on the collection the Python examples made.
+        with psycopg.connect(logins["admin"], autocommit=True) as conn:
+            for n, block in enumerate(blocks(README, "sql"), start=1):
+                # Split at semicolons: the README's statements have none inside their strings.
+                for statement in (s for s in block.split(";") if s.strip()):
+                    try:
+                        rows = conn.execute(statement).fetchall()
+                    except psycopg.Error as exc:
+                        pytest.fail(f"README.md's sql block {n} failed: {exc}\n{statement}")
+                    assert rows, f"README.md's sql block {n} returned nothing:\n{statement}"
     finally:
         for store in opened:
             store.close()
