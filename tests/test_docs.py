@@ -26,8 +26,8 @@ CLI_DOC = DOCS / "cli.md"
 # link test skips (not passes) while it is missing and checks it like any other once it lands.
 PENDING = {DOCS / "design.md"}
 
-FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
-HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*$", re.M)
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*$", re.MULTILINE)
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 
 
@@ -126,8 +126,8 @@ def test_readme_examples_run(logins: dict[str, str], embedder: vecpg.Embedder,
     try:
         for n, block in enumerate(python_blocks(README), start=1):
             try:
-                exec(compile(block, f"README.md python block {n}", "exec"), namespace)
-            except Exception as exc:
+                exec(compile(block, f"README.md python block {n}", "exec"), namespace)  # noqa: S102 -- the README, by design
+            except Exception as exc:  # noqa: BLE001 -- any error of an example fails the test, named
                 pytest.fail(f"README.md's python block {n} raised {exc!r}:\n{block}")
         # Then the SQL, as psql would send it, on the collection the Python examples made.
         with psycopg.connect(logins["admin"], autocommit=True) as conn:
