@@ -76,7 +76,7 @@ def main() -> None:
         conn.execute("SET hnsw.ef_search = 40")
     raw = (f'SELECT id, embedding <=> %s AS distance FROM "{coll.info.schema}"."{coll.info.table}" '
            "ORDER BY embedding <=> %s LIMIT 10")
-    plain, params, _ = _statement(mine, queries[0], 10, None, {"ef_search": 40}, ())
+    plain, params, _ = mine.store.run(_statement(mine, queries[0], 10, None, {"ef_search": 40}, ()))
     inline, inline_params = search_statement(mine, queries[0], 10, None, {"ef_search": 40})
 
     def by_hand(statement: bytes, given: dict[str, Any]) -> Callable[[np.ndarray], Any]:

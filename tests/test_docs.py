@@ -22,9 +22,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
 CLI_DOC = DOCS / "cli.md"
-# Linked before they exist, by agreement: docs/design.md is the lead engineer's to write. The
-# link test skips (not passes) while it is missing and checks it like any other once it lands.
-PENDING = {DOCS / "design.md"}
 
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*$", re.MULTILINE)
@@ -172,8 +169,6 @@ LINKS = relative_links()
 def test_relative_link_resolves(doc: Path, target: str) -> None:
     file_part, _, anchor = target.partition("#")
     path = (doc.parent / file_part).resolve() if file_part else doc
-    if path in PENDING and not path.exists():
-        pytest.skip(f"{path.relative_to(ROOT)} is not written yet (linked by agreement)")
     assert path.exists(), f"{doc.relative_to(ROOT)} links to {target}, which does not exist"
     if anchor and path.suffix == ".md":
         assert anchor in anchors(path), f"{doc.relative_to(ROOT)} links to {target}: no such heading"

@@ -184,17 +184,11 @@ class Collection:
     ) -> int:
         """Bulk load through binary COPY with upsert semantics; returns the number of distinct ids.
 
-        The documents may be a generator of any length; they are checked, embedded and copied
-        ``batch_size`` at a time in one transaction, so either all of them are written or, on any
-        bad row, none. Small batches keep the server busy inserting one while Python checks the
-        next (measured: 256 loads about 1.3x faster than 5,000).
-
-        ``via_queue``: documents without an embedding are written without one and no model runs
-        here; the collection's embedding queue takes them in the same transaction and
-        ``vecpg worker`` embeds them later. It needs a collection with a model.
-        ``connection``: write inside this connection's transaction rather than a transaction of
-        its own, so that the caller commits its own writes with the rows (an ingest's checkpoint).
-        ``first_row``: the number of the first document, for error messages.
+        The documents may be a generator of any length, checked, embedded and copied
+        ``batch_size`` at a time in one transaction: all of them are written or, on any bad row,
+        none. ``via_queue``: documents without an embedding are left to the embedding queue
+        (``vecpg worker``). ``connection``: write in that connection's transaction, committed
+        by the caller with its own writes. ``first_row``: the first document's number, for errors.
         """
         if batch_size < 1:
             raise InvalidArgument("batch_size must be at least 1")
@@ -270,22 +264,13 @@ class Collection:
     ) -> list[SearchResult]:
         """The k best documents for a text (or, in vector mode, a vector).
 
-        ``mode``: ``vector`` (nearest embeddings), ``keyword`` (BM25 over title and content) or
-        ``hybrid`` (both lists fused). Tuning for this call only, as keywords or ``options``
-        (``VectorOptions``, ``KeywordOptions``, ``HybridOptions``, or a mapping; see
-        vecpg/search/options.py): vector search takes ``ef_search`` (HNSW), ``probes`` (IVFFlat),
-        ``iterative_scan`` and ``max_scan_tuples`` (pgvector 0.8); keyword search ``k1``, ``b``,
-        ``ranking`` (bm25 or ts_rank_cd) and ``max_candidates``; hybrid search all of those and
-        ``method`` (adaptive, rrf or convex), ``candidates``, ``rrf_k``, ``vector_weight``,
-        ``keyword_weight``, ``max_postings`` (with a keyword index) and ``keyword_index=False``
-        (rank exactly). An option the mode does not take is an InvalidArgument.
-        ``backend="qdrant"`` searches the Qdrant mirror instead (vector mode, no tuning), with the
-        same filters and tenant; see ``Store.mirror_max_lag`` and ``Store.mirror_fallback``.
-        ``chunks=True`` (vector mode, a chunked collection: ``enable_chunking``) ranks documents by
-        their best chunk and returns it as ``highlight``. ``include`` (vector mode): the document
-        fields to fetch, of ``title``, ``content`` and ``metadata`` (default all); ``include=()``
-        returns ids and scores only, which a re-ranker or recommender needs and which sends less
-        over the wire. Like every read and write here, it takes ``tenant=`` to act for one tenant.
+        ``mode``: ``vector``, ``keyword`` (BM25) or ``hybrid`` (both lists fused). Options for
+        this call only, as keywords or ``options`` (``VectorOptions``, ``KeywordOptions``,
+        ``HybridOptions`` or a mapping: vecpg/search/options.py); one the mode does not take is an
+        InvalidArgument. ``backend="qdrant"``: through the Qdrant mirror (vector mode, no options).
+        ``chunks=True``: documents ranked by their best chunk, returned as ``highlight``.
+        ``include``: the fields to fetch in vector mode (``()``: ids and scores only).
+        docs/collections-and-search.md says more; ``tenant=`` acts for one tenant.
         """
         return self._run(search_query(self, query, k, mode=mode, filter=filter, options=options, backend=backend,
                                       chunks=chunks, include=include, tuning=tuning))
@@ -450,15 +435,8 @@ class Collection:
         in bytes or PostgreSQL's units ('64MB'): the maintenance_work_mem the build would get and
         shared_buffers.
         """
-        if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 0):
-            raise InvalidArgument(f"rows must be a non-negative integer, got {rows!r}")
-        sizes = {}
-        for key, value in (("maintenance_work_mem", maintenance_work_mem), ("shared_buffers", shared_buffers)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, str))
-                                      or (isinstance(value, int) and value < 0)):
-                raise InvalidArgument(f"{key} must be a size in bytes or a string such as '64MB', got {value!r}")
-            sizes[key] = None if value is None else str(value)
-        counted, memory, buffers = self._run(indexes.advice_inputs(self.name, self.table, rows, sizes))
+        counted, memory, buffers = self._run(indexes.advice_inputs(
+            self.name, self.table, rows, maintenance_work_mem=maintenance_work_mem, shared_buffers=shared_buffers))
         return recommend(self.name, counted, self.dimension, memory, buffers, self._storage)
 
     # -- tuning -------------------------------------------------------------------------------

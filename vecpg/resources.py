@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from psycopg import sql
+
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -28,3 +30,8 @@ def query(name: str) -> str:
     # Leading comment lines document the query; the database need not see them.
     body = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
     return "\n".join(body).strip()
+
+
+def composed(name: str, **identifiers: sql.Composable) -> sql.Composed:
+    """A named query of vecpg/queries/ with its ``{identifier}`` placeholders filled in."""
+    return sql.SQL(query(name)).format(**identifiers)  # type: ignore[arg-type]

@@ -27,7 +27,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
 from ..errors import InvalidArgument
-from ..resources import query
+from ..resources import composed, query
 from .specs import IndexInfo
 
 if TYPE_CHECKING:
@@ -35,10 +35,6 @@ if TYPE_CHECKING:
 
 # Told the backend pid of each build statement before it runs (a progress bar follows it).
 Follow = Callable[[int], None]
-
-
-def _q(name: str, **identifiers: sql.Composable) -> sql.Composed:
-    return sql.SQL(query(name)).format(**identifiers)  # type: ignore[arg-type]
 
 
 def _scalar(conn: psycopg.Connection, statement: str, params: tuple[Any, ...]) -> Any:
@@ -87,7 +83,7 @@ def build_session(conn: psycopg.Connection, params: dict[str, Any]) -> Iterator[
 
 
 def _drop(conn: psycopg.Connection, info: CollectionInfo, index: str) -> None:
-    conn.execute(_q("drop_index_concurrently", index=sql.Identifier(info.schema, index)))
+    conn.execute(composed("drop_index_concurrently", index=sql.Identifier(info.schema, index)))
 
 
 def _run_build(conn: psycopg.Connection, info: CollectionInfo, statement: sql.SQL | sql.Composed,
@@ -133,7 +129,7 @@ def create_concurrently(conn: psycopg.Connection, info: CollectionInfo, method: 
     for ix in old:
         _drop(conn, info, ix.name)
     if name != final:
-        conn.execute(_q("rename_index", index=sql.Identifier(info.schema, name), new_name=sql.Identifier(final)))
+        conn.execute(composed("rename_index", index=sql.Identifier(info.schema, name), new_name=sql.Identifier(final)))
     return str(final)
 
 
@@ -150,6 +146,6 @@ def rebuild_concurrently(conn: psycopg.Connection, info: CollectionInfo, follow:
             if any_valid and not ix.valid:
                 _drop(conn, info, ix.name)
             else:
-                _run_build(conn, info, _q("reindex_concurrently", index=sql.Identifier(info.schema, ix.name)), follow)
+                _run_build(conn, info, composed("reindex_concurrently", index=sql.Identifier(info.schema, ix.name)), follow)
                 rebuilt += 1
     return rebuilt

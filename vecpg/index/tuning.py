@@ -48,7 +48,7 @@ from tqdm import tqdm
 from ..documents import check_k, check_vector
 from ..errors import InvalidArgument, PermissionDenied
 from ..ops.runner import Held, Runner
-from ..resources import query
+from ..resources import composed, query
 from ..search.options import VectorOptions, spec_of
 from ..search.statements import Statements
 from ..search.vector import MAX_EF_SEARCH, OPERATORS, scan_rows, stored_query, vector_search
@@ -217,7 +217,7 @@ def _given(collection: Collection, queries: Sequence[Any] | np.ndarray) -> list[
 
 
 def _sample(conn: psycopg.Connection, collection: Collection, n: int, seed: int) -> list[np.ndarray]:
-    statement = sql.SQL(query("tune_sample")).format(table=collection.table)  # type: ignore[arg-type]
+    statement = composed("tune_sample", table=collection.table)
     rows = conn.execute(statement, {"n": n, "seed": str(seed)}).fetchall()
     if not rows:
         raise InvalidArgument(f"collection {collection.name!r} has no stored vectors to take queries from")
@@ -231,7 +231,8 @@ def _exact(conn: psycopg.Connection, collection: Collection, queries: list[np.nd
     schema = sql.Identifier(collection.store.vector_schema)
     op = sql.SQL("OPERATOR({}.{})").format(schema, sql.SQL(OPERATORS[collection.distance]))
     # The query compared in the stored type, as searches compare it: the truth is over the same values.
-    statement = sql.SQL(query("exact_neighbours")).format(  # type: ignore[arg-type]
+    statement = composed(
+        "exact_neighbours",
         table=collection.table, op=op, query=stored_query(collection, schema))
     truth: list[tuple[float, int]] = []
     with conn.transaction(), tqdm(total=len(queries), desc="exact answers", unit="query", disable=not progress) as bar:
@@ -288,8 +289,8 @@ def _ladder(collection: Collection, conn: psycopg.Connection, method: str, index
         # Below the rows the scan must return, ef_search would cut the results short.
         rows = min(scan_rows(collection, k, fixed), MAX_EF_SEARCH)
         return "ef_search", tuple(sorted({max(rows, v) for v in EF_SEARCH_LADDER}))
-    row = conn.execute(query("index_lists"), {"index": index, "schema": collection.schema}).fetchone()  # type: ignore[arg-type]
-    lists = min(int(row[0]) if row else 1, int(spec_of(VectorOptions, "probes").hi))  # type: ignore[arg-type]
+    row = conn.execute(query("index_lists"), {"index": index, "schema": collection.schema}).fetchone()
+    lists = min(int(row[0]) if row else 1, int(spec_of(VectorOptions, "probes").hi))
     return "probes", tuple(sorted({min(2**i, lists) for i in range(lists.bit_length() + 1)}))
 
 

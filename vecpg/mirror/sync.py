@@ -25,7 +25,7 @@ from psycopg.rows import dict_row
 
 from ..db.connection import wait_for_notify
 from ..errors import MirrorError
-from ..resources import query
+from ..resources import composed, query
 from .points import MirrorPoint
 from .protocol import CollectionSpec, MirrorBackend
 
@@ -59,7 +59,7 @@ def spec_for(conn: psycopg.Connection, collection: str, settings: dict[str, Any]
 
 def _spec(collection: str, dimension: int, distance: str, settings: dict[str, Any]) -> CollectionSpec:
     given = {field: settings[key] for key, field in _SETTINGS.items() if key in settings}
-    return CollectionSpec(name=collection, dimension=dimension, distance=distance,  # type: ignore[arg-type]
+    return CollectionSpec(name=collection, dimension=dimension, distance=distance,
                           payload_indexes=tuple(settings.get("payload_indexes", ())), **given)
 
 
@@ -88,7 +88,7 @@ def sync_batch(conn: psycopg.Connection, backend: MirrorBackend, collection: str
                            (collection,)).fetchone()
         if row is None:
             raise MirrorError(f'collection "{collection}" does not exist')
-        rows_sql = sql.SQL(query("mirror_rows")).format(table=sql.Identifier(row[0], row[1]))  # type: ignore[arg-type]
+        rows_sql = composed("mirror_rows", table=sql.Identifier(row[0], row[1]))
         spec = _spec(collection, row[2], row[3], settings)
         last = max(seq for seq, _, _ in events)
         full = any(doc_id is None for _, doc_id, _ in events)

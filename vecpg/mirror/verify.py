@@ -14,7 +14,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from ..errors import MirrorError
-from ..resources import query
+from ..resources import composed
 from .points import REVISION, MirrorPoint
 from .protocol import MirrorBackend
 
@@ -78,7 +78,7 @@ def verify(conn: psycopg.Connection, backend: MirrorBackend, collection: str) ->
     content = bool(settings.get("content", True))
     ours: dict[str, tuple[np.ndarray, str]] = {}
     with conn.cursor(row_factory=dict_row) as cur:
-        for r in cur.execute(sql.SQL(query("mirror_rows")).format(table=sql.Identifier(schema, table)),  # type: ignore[arg-type]
+        for r in cur.execute(composed("mirror_rows", table=sql.Identifier(schema, table)),  # type: ignore[arg-type]
                              {"ids": None}):
             point = MirrorPoint(r["id"], [], r["title"], r["content"] if content else None, r["metadata"],
                                 r["tenant_id"], 0, r["created_at"], r["updated_at"])

@@ -19,9 +19,9 @@ import psycopg
 from psycopg import sql
 
 from ..documents import Row
+from ..resources import composed as q
 from ..resources import query
 from ..storage import register_halfvec_copy
-from .documents import q
 
 # Up to this many rows an upsert is one INSERT ... SELECT FROM unnest(arrays) ON CONFLICT; above
 # it, it goes through this engine.

@@ -10,13 +10,8 @@ from psycopg import sql
 
 from ..documents import Document, Row
 from ..filters import FilterCompiler
-from ..resources import query
+from ..resources import composed as q
 from .statement import Result, Statement, Steps, affected, number, scalar
-
-
-def q(name: str, **identifiers: sql.Composable) -> sql.Composed:
-    """A named query of vecpg/queries/ with its identifiers filled in."""
-    return sql.SQL(query(name)).format(**identifiers)  # type: ignore[arg-type]
 
 
 def _array(value: Any) -> np.ndarray | None:

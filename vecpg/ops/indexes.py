@@ -9,8 +9,9 @@ from typing import Any
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from ..errors import InvalidArgument
 from ..index.specs import IndexInfo, Prewarmed
-from .documents import q
+from ..resources import composed as q
 from .statement import Call, Result, Statement, Steps, each, number, scalar
 
 
@@ -52,6 +53,14 @@ def _inputs(result: Result) -> tuple[int, int, int]:
 
 
 def advice_inputs(name: str, table: sql.Identifier, rows: int | None,
-                  sizes: Mapping[str, str | None]) -> Statement[tuple[int, int, int]]:
-    """(rows, maintenance_work_mem, shared_buffers) that index advice starts from."""
+                  **sizes: int | str | None) -> Statement[tuple[int, int, int]]:
+    """(rows, maintenance_work_mem, shared_buffers) that index advice starts from: the sizes
+    given (bytes, or PostgreSQL's units such as '64MB'), else the database's."""
+    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 0):
+        raise InvalidArgument(f"rows must be a non-negative integer, got {rows!r}")
+    for key, value in sizes.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, str))
+                                  or (isinstance(value, int) and value < 0)):
+            raise InvalidArgument(f"{key} must be a size in bytes or a string such as '64MB', got {value!r}")
+    sizes = {key: None if value is None else str(value) for key, value in sizes.items()}
     return Statement(q("index_inputs", table=table), {"collection": name, "rows": rows, **sizes}, _inputs)

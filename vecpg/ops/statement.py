@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, Union
+from typing import Any, Generic, TypeVar
 
 from psycopg import sql
 
 T = TypeVar("T")
-Query = Union[str, bytes, sql.Composable]
+Query = str | bytes | sql.Composable
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +83,6 @@ class Call(Generic[T]):
     args: tuple[Any, ...] = ()
 
 
-Step = Union[Statement[Any], Call[Any]]
+Step = Statement[Any] | Call[Any]
 Steps = Generator[Step, Any, T]
-Operation = Union[Statement[T], Steps[T]]
+Operation = Statement[T] | Steps[T]

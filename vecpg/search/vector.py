@@ -11,7 +11,7 @@ from psycopg import sql
 
 from ..documents import check_k
 from ..ops.statement import Result, Statement, Steps
-from ..resources import query
+from ..resources import composed
 from .options import Options, VectorOptions, options_for, spec_of
 from .results import SearchResult, score_of
 from .target import SearchTarget
@@ -93,8 +93,8 @@ def _nearest(collection: SearchTarget, where: sql.Composable, k: int, rerank: in
     table = collection.statements.table
     stored = stored_query(collection, schema)
     if collection.quantization is None:
-        return sql.SQL(query("search")).format(  # type: ignore[arg-type]
-            table=table, op=operator, where=where, k=sql.Literal(k), columns=_columns(include), query=stored)
+        return composed(
+            "search", table=table, op=operator, where=where, k=sql.Literal(k), columns=_columns(include), query=stored)
     dims = sql.Literal(collection.dimension)
     if collection.quantization == "halfvec":
         left = sql.SQL("(embedding::{}.halfvec({}))").format(schema, dims)
@@ -104,8 +104,8 @@ def _nearest(collection: SearchTarget, where: sql.Composable, k: int, rerank: in
         left = sql.SQL("({}.binary_quantize(embedding)::bit({}))").format(schema, dims)
         right = sql.SQL("{}.binary_quantize({})").format(schema, stored)
         order, limit = sql.SQL("OPERATOR({}.<~>)").format(schema), k * rerank
-    return sql.SQL(query("search_quantized")).format(  # type: ignore[arg-type]
-        table=table, op=operator, where=where, indexed=left, order_op=order, query=right, stored=stored,
+    return composed(
+        "search_quantized", table=table, op=operator, where=where, indexed=left, order_op=order, query=right, stored=stored,
         candidates=sql.Literal(limit), k=sql.Literal(k), columns=_columns(include))
 
 
@@ -114,13 +114,13 @@ def _compose(collection: SearchTarget, where: sql.Composable, k: int, rerank: in
     if not inline:
         search = _nearest(collection, where, k, rerank, include)
         # Relaxed iterative scans may return rows slightly out of order: sort the k rows again.
-        return sql.SQL(query("search_resorted")).format(search=search) if resort else search
+        return composed("search_resorted", search=search) if resort else search
     # The settings in the statement itself, for a statement that must stand alone (EXPLAIN, psql):
     # the settings row is computed first (the search refers to it) and set_config(..., true)
     # ends with the statement's transaction.
     gated = sql.SQL("{} AND vecpg_settings.applied IS NOT NULL").format(where)
-    return sql.SQL(query("search_tuned")).format(  # type: ignore[arg-type]
-        settings=_set_config(dict.fromkeys(inline, ""))[0], search=_nearest(collection, gated, k, rerank, include),
+    return composed(
+        "search_tuned", settings=_set_config(dict.fromkeys(inline, ""))[0], search=_nearest(collection, gated, k, rerank, include),
         order=sql.SQL("ORDER BY hits.distance" if resort else ""),
     )
 
