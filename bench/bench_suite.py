@@ -4,7 +4,7 @@ the same PostgreSQL server, in one run.
 Run by hand (not a test), from the repository root:
 
     python bench/bench_suite.py [--datasets clustered,minilm,glove] [--systems vecpg,pgvector,...]
-        [--n N] [--queries 200] [--ef 10,20,40,...] [--out docs/] [--url URL]
+        [--n N] [--queries 200] [--ef 10,20,40,...] [--out docs/] [--url URL] [--peers-venv DIR]
 
 Datasets (``--datasets``; ``clustered1m`` only when named):
 
@@ -31,10 +31,16 @@ Datasets (``--datasets``; ``clustered1m`` only when named):
 | qdrant-1t | the same with ``max_search_threads=1`` |
 | faiss | FAISS ``IndexHNSWFlat`` (M 16, efConstruction 64, inner product on unit vectors) in memory: the ceiling |
 
+vecs and langchain-postgres require pgvector (the Python package) < 0.4 and vecpg >= 0.4, so they
+do not run in this process: on first use the suite makes a virtualenv for them (``--peers-venv``,
+bench/results/peers-venv by default) from bench/peers-requirements.txt, and drives each through
+bench/peer_runner.py, a child process with that python which loads the same data into the same
+server and runs the timed loops of bench/suite_base.py itself (PeerProcess below).
+
 Per dataset and system: load rows/s, index build seconds, table and index sizes; recall@10 and
 QPS over a sweep of the search-time parameter (ef_search / hnsw_ef / efSearch) with 1 client and
-with 2 concurrent clients (2 threads in this process, each with its own connection or handle
-where the library has one); filtered search at 1% and 10% selectivity (metadata ``bucket`` =
+with 2 concurrent clients (2 threads in one process, this one or the peer's runner, each with its
+own connection or handle where the library has one); filtered search at 1% and 10% selectivity (metadata ``bucket`` =
 row % 100 equal to 7, ``decile`` = row % 10 equal to 3); on ``minilm``, vecpg's hybrid search
 latency (vector + BM25, without and with the keyword index; the other systems have none). The
 search phases take turns between systems block by block, so drift hits all alike.
@@ -1115,7 +1121,7 @@ def main() -> None:
     if peers_py:  # what vecs and langchain-postgres ran with, in their own virtualenv
         found = json.loads(subprocess.run([peers_py, str(HERE / "peer_runner.py"), "--versions"], check=True,
                                           capture_output=True, text=True).stdout)
-        header["versions"]["peers venv"] = ", ".join(f"{k} {v}" for k, v in found.items())
+        header["versions"]["peers venv"] = "(" + ", ".join(f"{k} {v}" for k, v in found.items()) + ")"
     results: dict[str, Any] = {"header": header, "datasets": {}, "notes": []}
     tmp = Path(tempfile.mkdtemp(prefix="vecpg-bench-suite-"))
     ctx = Context(url=url, store=store, embedder=cached, tmp=tmp, rounds=args.rounds, ef=ef, filter_ef=args.filter_ef,
@@ -1177,6 +1183,11 @@ def notes(r: dict[str, Any]) -> list[str]:
            ("Chroma and FAISS build their graphs while loading: their load rows/s includes the build (build s = "
            "'in load'). Qdrant Edge builds HNSW segments in optimize() (its build s), and only above its "
            "indexing threshold (10,000 KB of vectors by default); below, it searches by a full scan.")]
+    if "peers venv" in r["header"]["versions"]:
+        out.append("vecs and langchain-postgres ran in a virtualenv of their own (bench/peers-requirements.txt; they "
+                   "pin pgvector-python < 0.4, vecpg needs >= 0.4), each in a child process (bench/peer_runner.py) "
+                   "that timed its loads, builds and searches with the suite's own loops: no inter-process traffic "
+                   "in their figures; their 2 clients are 2 threads of that process.")
     role = r["header"].get("vecpg_role")
     out.append(f"Every system, vecpg included, connects as the same role ({role}): vecpg.connect() without a URL "
                "would log in as vecpg_app, which row-level security binds: its loads then go through a staging "
