@@ -40,10 +40,11 @@ server and runs the timed loops of bench/suite_base.py itself (PeerProcess below
 Per dataset and system: load rows/s, index build seconds, table and index sizes; recall@10 and
 QPS over a sweep of the search-time parameter (ef_search / hnsw_ef / efSearch) with 1 client and
 with 2 concurrent clients (2 threads in one process, this one or the peer's runner, each with its
-own connection or handle where the library has one); filtered search at 1% and 10% selectivity (metadata ``bucket`` =
-row % 100 equal to 7, ``decile`` = row % 10 equal to 3); on ``minilm``, vecpg's hybrid search
-latency (vector + BM25, without and with the keyword index; the other systems have none). The
-search phases take turns between systems block by block, so drift hits all alike.
+own connection or handle where the library has one); filtered search at 1% and 10% selectivity
+(metadata ``bucket`` = row % 100 equal to 7, ``decile`` = row % 10 equal to 3); on ``minilm``,
+vecpg's hybrid search latency (vector + BM25, without and with the keyword index; the other
+systems have none). The search phases take turns between systems block by block, so drift hits
+all alike.
 
 Writes bench/results/bench_suite.json and bench_suite.md, and docs/bench_suite_<dataset>.png
 (recall@10 against QPS, all systems; ``--out`` for another directory). Without --url it uses
@@ -661,10 +662,9 @@ class Faiss(Adapter):
         self.params.clear()
 
 
-# The module each system needs (from the bench extra), checked before anything is loaded. The peers
-# of PEER_PROCESS come from their own virtualenv instead, made before anything is loaded.
+# The module each system needs (from the bench extra), checked before anything is loaded. The
+# PeerProcess systems come from their own virtualenv instead, made before anything is loaded.
 REQUIRES = {"chroma": "chromadb", "qdrant": "qdrant_edge", "qdrant-1t": "qdrant_edge", "faiss": "faiss"}
-PEER_PROCESS = ("vecs", "langchain")
 SYSTEMS: dict[str, type[Adapter]] = {"vecpg": Vecpg, "pgvector": Pgvector, "vecs": Vecs, "langchain": Langchain,
                                      "chroma": Chroma, "qdrant": Qdrant, "qdrant-1t": Qdrant1T, "faiss": Faiss,
                                      "vecpg-halfvec": VecpgHalfvecIndex, "vecpg-binary": VecpgBinaryIndex,
@@ -1094,7 +1094,7 @@ def main() -> None:
     if missing:
         print(f"skipping {', '.join(missing)}: not installed (pip install -e '.[bench]')", file=sys.stderr)
         names = [n for n in names if n not in missing]
-    peers_py = peers_python(Path(args.peers_venv)) if set(names) & set(PEER_PROCESS) else ""
+    peers_py = peers_python(Path(args.peers_venv)) if any(issubclass(SYSTEMS[n], PeerProcess) for n in names) else ""
     datasets = [d for d in args.datasets.split(",") if d]
     if set(datasets) - {*DATASETS, "clustered1m"}:
         raise SystemExit(f"unknown datasets: {', '.join(sorted(set(datasets) - {*DATASETS, 'clustered1m'}))}")
