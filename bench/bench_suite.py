@@ -4,7 +4,7 @@ the same PostgreSQL server, in one run.
 Run by hand (not a test), from the repository root:
 
     python bench/bench_suite.py [--datasets clustered,minilm,glove] [--systems vecpg,pgvector,...]
-        [--n N] [--queries 200] [--ef 10,20,40,...] [--out docs/] [--url URL]
+        [--n N] [--queries 200] [--ef 10,20,40,...] [--out docs/] [--url URL] [--peers-venv DIR]
 
 Datasets (``--datasets``; ``clustered1m`` only when named):
 
@@ -31,13 +31,20 @@ Datasets (``--datasets``; ``clustered1m`` only when named):
 | qdrant-1t | the same with ``max_search_threads=1`` |
 | faiss | FAISS ``IndexHNSWFlat`` (M 16, efConstruction 64, inner product on unit vectors) in memory: the ceiling |
 
+vecs and langchain-postgres require pgvector (the Python package) < 0.4 and vecpg >= 0.4, so they
+do not run in this process: on first use the suite makes a virtualenv for them (``--peers-venv``,
+bench/results/peers-venv by default) from bench/peers-requirements.txt, and drives each through
+bench/peer_runner.py, a child process with that python which loads the same data into the same
+server and runs the timed loops of bench/suite_base.py itself (PeerProcess below).
+
 Per dataset and system: load rows/s, index build seconds, table and index sizes; recall@10 and
 QPS over a sweep of the search-time parameter (ef_search / hnsw_ef / efSearch) with 1 client and
-with 2 concurrent clients (2 threads in this process, each with its own connection or handle
-where the library has one); filtered search at 1% and 10% selectivity (metadata ``bucket`` =
-row % 100 equal to 7, ``decile`` = row % 10 equal to 3); on ``minilm``, vecpg's hybrid search
-latency (vector + BM25, without and with the keyword index; the other systems have none). The
-search phases take turns between systems block by block, so drift hits all alike.
+with 2 concurrent clients (2 threads in one process, this one or the peer's runner, each with its
+own connection or handle where the library has one); filtered search at 1% and 10% selectivity
+(metadata ``bucket`` = row % 100 equal to 7, ``decile`` = row % 10 equal to 3); on ``minilm``,
+vecpg's hybrid search latency (vector + BM25, without and with the keyword index; the other
+systems have none). The search phases take turns between systems block by block, so drift hits
+all alike.
 
 Writes bench/results/bench_suite.json and bench_suite.md, and docs/bench_suite_<dataset>.png
 (recall@10 against QPS, all systems; ``--out`` for another directory). Without --url it uses
@@ -49,10 +56,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -67,7 +74,6 @@ from typing import Any
 import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
-from psycopg import sql
 from tqdm import tqdm
 
 import vecpg
@@ -75,24 +81,18 @@ from vecpg.db.connection import resolve_url, sqlalchemy_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DIM, centres, clustered, ground_truth, unit_rows
+from suite_base import EF_CONSTRUCTION, FILTERS, NAME, Adapter, K, M, Timed, batches, metadata_of, pg_settle, pg_sizes
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 SHARED = HERE.parents[1] / "shared" / "data"
-K = 10
-M, EF_CONSTRUCTION = 16, 64
 DEFAULT_EF = (10, 20, 40, 64, 100, 160, 256, 400)
-FILTERS = {"1%": ("bucket", 7), "10%": ("decile", 3)}
-NAME = "bench_suite"
 ALL_SYSTEMS = ("vecpg", "pgvector", "vecs", "langchain", "chroma", "qdrant", "qdrant-1t", "faiss")
 # vecpg's quantized variants: only when named in --systems.
 QUANTIZED = ("vecpg-halfvec", "vecpg-binary", "vecpg-binary-r10", "vecpg-halfstore")
 DATASETS = ("clustered", "minilm", "glove")
 TARGET_RECALL = 0.95
-
-
-def metadata_of(i: int) -> dict[str, int]:
-    return {"bucket": i % 100, "decile": i % 10}
+PEERS_REQUIREMENTS = HERE / "peers-requirements.txt"
 
 
 def filter_mask(n: int, fname: str, value: int) -> np.ndarray:
@@ -200,73 +200,9 @@ def load_glove(queries: int, cap: int | None) -> Dataset:
 # ================================================================================================
 # Adapters: one class per system, all with the same methods
 # ================================================================================================
-class Adapter:
-    """A system under test. ``load`` writes the rows (id = row number, metadata bucket and
-    decile), ``build`` its index, ``search`` returns row numbers; ``worker`` gives a handle
-    another thread may search with; ``close`` drops everything the adapter made."""
-
-    label = ""
-    param = "ef_search"
-    build_params = f"m {M}, ef_construction {EF_CONSTRUCTION}"
-    load_includes_build = False
-    filter_note = ""
-
-    def __init__(self, ctx: Context, ds: Dataset) -> None:
-        self.ctx, self.ds, self.dim = ctx, ds, ds.dim
-
-    def load(self, data: np.ndarray, bar: tqdm) -> None:
-        raise NotImplementedError
-
-    def build(self) -> None:
-        """Build the vector index (and what the system builds after a load)."""
-
-    def settle(self) -> None:
-        """Untimed housekeeping after the build (statistics), before searches."""
-
-    def search(self, q: np.ndarray, k: int, param: int) -> list[int]:
-        raise NotImplementedError
-
-    def search_filtered(self, q: np.ndarray, k: int, param: int, fname: str, value: int) -> list[int]:
-        raise NotImplementedError
-
-    def worker(self) -> Adapter:
-        return self
-
-    def close_worker(self) -> None:
-        """Release what ``worker`` opened (nothing unless it opened something)."""
-
-    def sizes(self) -> dict[str, int | None]:
-        return {}
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-
-def pg_sizes(url: str, regclass: str) -> dict[str, int | None]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT pg_table_size(c.oid), "
-            "coalesce(sum(pg_relation_size(i.indexrelid)) FILTER (WHERE am.amname IN ('hnsw', 'ivfflat')), 0)::bigint, "
-            "coalesce(sum(pg_relation_size(i.indexrelid)) FILTER (WHERE am.amname NOT IN ('hnsw', 'ivfflat')), 0)::bigint "
-            "FROM pg_class c LEFT JOIN pg_index i ON i.indrelid = c.oid "
-            "LEFT JOIN pg_class ic ON ic.oid = i.indexrelid LEFT JOIN pg_am am ON am.oid = ic.relam "
-            "WHERE c.oid = %s::regclass GROUP BY c.oid", (regclass,)).fetchone()
-    return {"table_bytes": row[0], "vector_index_bytes": row[1], "other_index_bytes": row[2]}
-
-
-def pg_settle(url: str, regclass: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.SQL(regclass)))
-
-
 def dir_bytes(path: Path) -> int:
     """Disk space a directory takes, as du counts it (preallocated, sparse files by their blocks)."""
     return sum(f.stat().st_blocks * 512 for f in path.rglob("*") if f.is_file())
-
-
-def batches(n: int, size: int) -> Iterator[tuple[int, int]]:
-    for lo in range(0, n, size):
-        yield lo, min(lo + size, n)
 
 
 class Vecpg(Adapter):
@@ -418,137 +354,116 @@ class Pgvector(Adapter):
         self.conn.close()
 
 
-class Vecs(Adapter):
-    label = "supabase vecs"
-    filter_note = "metadata containment; no iterative scan (rows may be missing)"
+class PeerProcess(Adapter):
+    """A peer whose pins conflict with vecpg's (vecs, langchain-postgres), run by
+    bench/peer_runner.py with the peers virtualenv's python, one process per dataset. The runner
+    loads the data into the same server and times loads, builds and search blocks itself (the
+    timed loops of suite_base, as for the systems in this process); this proxy only passes
+    requests and brings back timings and row numbers, with which recall is computed here."""
+
+    system = ""  # peer_runner.PEERS' name
 
     def __init__(self, ctx: Context, ds: Dataset) -> None:
         super().__init__(ctx, ds)
-        import vecs
+        self.files = [ctx.tmp / f"{self.system}-{what}.npy" for what in ("data", "queries")]
+        np.save(self.files[0], ds.data)
+        np.save(self.files[1], ds.queries)
+        # stderr is the terminal's: the runner's tracebacks and the libraries' warnings show.
+        self.proc = subprocess.Popen([ctx.peers_python, str(HERE / "peer_runner.py")], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        try:
+            described = self._call("open", system=self.system, url=ctx.url, sqlalchemy_url=sqlalchemy_url(ctx.url),
+                                   data=str(self.files[0]), queries=str(self.files[1]))
+        except BaseException:
+            self._end()
+            raise
+        for name, value in described.items():  # label, param, ...: the runner's classes say
+            setattr(self, name, value)
 
-        self.vecs = vecs
-        self.name = f"{NAME}_vecs"
-        self.client = vecs.create_client(sqlalchemy_url(ctx.url).replace("+psycopg", "+psycopg2"))
-        self.client.delete_collection(self.name)
-        self.docs = self.client.get_or_create_collection(name=self.name, dimension=self.dim)
+    def _call(self, op: str, progress: Callable[[int], Any] | None = None, **args: Any) -> Any:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
+        self.proc.stdin.flush()
+        for line in self.proc.stdout:
+            msg = json.loads(line)
+            if "progress" in msg:
+                if progress is not None:
+                    progress(msg["progress"])
+            elif "error" in msg:
+                # NotImplementedError keeps its type: filtered() reads it as "cannot filter".
+                kind = NotImplementedError if msg["error"] == "NotImplementedError" else RuntimeError
+                raise kind(f"{self.system} runner: {msg['error']}: {msg['message']}\n{msg['traceback']}")
+            else:
+                return msg["reply"]
+        raise RuntimeError(f"{self.system} runner exited (code {self.proc.wait()}); its stderr is above")
 
-    def load(self, data: np.ndarray, bar: tqdm) -> None:
-        for lo, hi in batches(len(data), 2000):
-            self.docs.upsert(records=[(str(i), data[i].tolist(), metadata_of(i)) for i in range(lo, hi)])
-            bar.update(hi - lo)
+    def timed_load(self, data: np.ndarray, bar: tqdm) -> float:
+        assert data is self.ds.data  # the runner has it from the file written in __init__
+        return self._call("load", progress=bar.update)["seconds"]
 
-    def build(self) -> None:
-        v = self.vecs
-        self.docs.create_index(method=v.IndexMethod.hnsw, measure=v.IndexMeasure.cosine_distance,
-                               index_arguments=v.IndexArgsHNSW(m=M, ef_construction=EF_CONSTRUCTION))
-
-    def settle(self) -> None:
-        pg_settle(self.ctx.url, f'vecs."{self.name}"')
-
-    def search(self, q: np.ndarray, k: int, param: int) -> list[int]:
-        return [int(i) for i in self.docs.query(data=q.tolist(), limit=k, ef_search=param)]
-
-    def search_filtered(self, q: np.ndarray, k: int, param: int, fname: str, value: int) -> list[int]:
-        return [int(i) for i in self.docs.query(data=q.tolist(), limit=k, ef_search=param,
-                                                filters={fname: {"$eq": value}})]
-
-    def sizes(self) -> dict[str, int | None]:
-        return pg_sizes(self.ctx.url, f'vecs."{self.name}"')
-
-    def close(self) -> None:
-        self.client.delete_collection(self.name)
-        self.client.disconnect()
-
-
-class Langchain(Adapter):
-    label = "langchain-postgres"
-    filter_note = "jsonb filter; no iterative scan (rows may be missing)"
-    INDEX = f"{NAME}_lc_hnsw"
-
-    def __init__(self, ctx: Context, ds: Dataset) -> None:
-        super().__init__(ctx, ds)
-        from langchain_core.embeddings import Embeddings
-
-        class Given(Embeddings):  # the vectors are given: nothing to embed
-            def embed_documents(self, texts: list[str]) -> list[list[float]]:
-                raise NotImplementedError
-
-            def embed_query(self, text: str) -> list[float]:
-                raise NotImplementedError
-
-        self.embeddings = Given()
-        self._forget_dimension()
-        self.name = f"{NAME}_langchain"
-        self.logger = logging.getLogger("bench_suite.langchain")
-        self.logger.setLevel(logging.ERROR)  # not "Collection not found" before the first create
-        with psycopg.connect(ctx.url, autocommit=True) as conn:
-            existed = conn.execute("SELECT to_regclass('langchain_pg_embedding')").fetchone()[0]
-            if existed:  # the embedding column's dimension is fixed: only reuse a table of ours
-                conn.execute(f"DROP INDEX IF EXISTS {self.INDEX}")
-        self.created_tables = not existed
-        self.engines: dict[int | None, Any] = {}
-        self.stores: dict[int | None, Any] = {}
-        self.main = self._store(None, pre_delete=True)
-
-    def _forget_dimension(self) -> None:
-        """langchain-postgres declares its ORM classes once per process, with the first store's
-        embedding_length: a later dataset of another dimension would write into a column of the
-        first one's. Forget those classes (module state of langchain_postgres.vectorstores)."""
-        import langchain_postgres.vectorstores as lv
-
-        classes = getattr(lv, "_classes", None)
-        if classes is not None and classes[0].__table__.c.embedding.type.dim != self.dim:
-            lv.Base.registry.dispose()
-            lv.Base.metadata.clear()
-            lv._classes = None
-
-    def _store(self, ef: int | None, pre_delete: bool = False) -> Any:
-        if ef not in self.stores:
-            from langchain_postgres import PGVector
-            from sqlalchemy import create_engine
-
-            # langchain-postgres has no search-time parameter: set hnsw.ef_search per engine.
-            args = {"options": f"-c hnsw.ef_search={ef}"} if ef else {}
-            self.engines[ef] = create_engine(sqlalchemy_url(self.ctx.url), connect_args=args)
-            self.stores[ef] = PGVector(embeddings=self.embeddings, collection_name=self.name,
-                                       connection=self.engines[ef], embedding_length=self.dim, use_jsonb=True,
-                                       pre_delete_collection=pre_delete, logger=self.logger)
-        return self.stores[ef]
-
-    def load(self, data: np.ndarray, bar: tqdm) -> None:
-        for lo, hi in batches(len(data), 1000):
-            self.main.add_embeddings(texts=[""] * (hi - lo), embeddings=[data[i].tolist() for i in range(lo, hi)],
-                                     metadatas=[metadata_of(i) for i in range(lo, hi)],
-                                     ids=[str(i) for i in range(lo, hi)])
-            bar.update(hi - lo)
-
-    def build(self) -> None:
-        with psycopg.connect(self.ctx.url, autocommit=True) as conn:
-            conn.execute(f"CREATE INDEX {self.INDEX} ON langchain_pg_embedding USING hnsw "
-                         f"(embedding vector_cosine_ops) WITH (m = {M}, ef_construction = {EF_CONSTRUCTION})")
+    def timed_build(self) -> float:
+        return self._call("build")["seconds"]
 
     def settle(self) -> None:
-        pg_settle(self.ctx.url, "langchain_pg_embedding")
-
-    def search(self, q: np.ndarray, k: int, param: int) -> list[int]:
-        return [int(d.id) for d, _ in self._store(param).similarity_search_with_score_by_vector(q.tolist(), k=k)]
-
-    def search_filtered(self, q: np.ndarray, k: int, param: int, fname: str, value: int) -> list[int]:
-        hits = self._store(param).similarity_search_with_score_by_vector(q.tolist(), k=k,
-                                                                         filter={fname: {"$eq": value}})
-        return [int(d.id) for d, _ in hits]
+        self._call("settle")
 
     def sizes(self) -> dict[str, int | None]:
-        return pg_sizes(self.ctx.url, "langchain_pg_embedding")
+        return self._call("sizes")["sizes"]
+
+    def warm(self, queries: np.ndarray, count: int, param: int, filt: tuple[str, int] | None = None) -> None:
+        assert queries is self.ds.queries
+        self._call("warm", count=count, param=param, filter=filt)
+
+    def timed_block(self, queries: np.ndarray, param: int, filt: tuple[str, int] | None = None) -> Timed:
+        assert queries is self.ds.queries
+        return tuple(self._call("block", param=param, filter=filt)["timed"])  # type: ignore[return-value]
+
+    def two_clients(self, queries: np.ndarray, param: int, warmup: int, rounds: int,
+                    progress: Callable[[int], None]) -> tuple[Timed, float]:
+        assert queries is self.ds.queries
+        reply = self._call("two_clients", progress=progress, param=param, warmup=warmup, rounds=rounds)
+        return tuple(reply["timed"]), reply["wall"]  # type: ignore[return-value]
 
     def close(self) -> None:
-        self.main.delete_collection()
-        with psycopg.connect(self.ctx.url, autocommit=True) as conn:
-            conn.execute(f"DROP INDEX IF EXISTS {self.INDEX}")
-        if self.created_tables:
-            self.main.drop_tables()
-        for engine in self.engines.values():
-            engine.dispose()
+        try:
+            if self.proc.poll() is None:
+                self._call("close")
+        finally:
+            self._end()
+
+    def _end(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for f in self.files:
+            f.unlink(missing_ok=True)
+
+
+class Vecs(PeerProcess):
+    system = "vecs"
+
+
+class Langchain(PeerProcess):
+    system = "langchain"
+
+
+def peers_python(venv: Path) -> str:
+    """The python of the peers' virtualenv, made on first use and brought up to date whenever
+    bench/peers-requirements.txt changes (a copy of the file installed is kept in the venv)."""
+    python = venv / "bin" / "python"
+    installed = venv / "peers-requirements.txt"
+    wanted = PEERS_REQUIREMENTS.read_text()
+    if not python.exists():
+        print(f"creating the peers' virtualenv {venv} (once)", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    if not installed.exists() or installed.read_text() != wanted:
+        subprocess.run([str(python), "-m", "pip", "install", "-r", str(PEERS_REQUIREMENTS)], check=True)
+        installed.write_text(wanted)
+    return str(python)
 
 
 class Chroma(Adapter):
@@ -747,9 +662,9 @@ class Faiss(Adapter):
         self.params.clear()
 
 
-# The module each system needs (from the bench extra), checked before anything is loaded.
-REQUIRES = {"vecs": "vecs", "langchain": "langchain_postgres", "chroma": "chromadb", "qdrant": "qdrant_edge",
-            "qdrant-1t": "qdrant_edge", "faiss": "faiss"}
+# The module each system needs (from the bench extra), checked before anything is loaded. The
+# PeerProcess systems come from their own virtualenv instead, made before anything is loaded.
+REQUIRES = {"chroma": "chromadb", "qdrant": "qdrant_edge", "qdrant-1t": "qdrant_edge", "faiss": "faiss"}
 SYSTEMS: dict[str, type[Adapter]] = {"vecpg": Vecpg, "pgvector": Pgvector, "vecs": Vecs, "langchain": Langchain,
                                      "chroma": Chroma, "qdrant": Qdrant, "qdrant-1t": Qdrant1T, "faiss": Faiss,
                                      "vecpg-halfvec": VecpgHalfvecIndex, "vecpg-binary": VecpgBinaryIndex,
@@ -769,6 +684,7 @@ class Context:
     ef: tuple[int, ...]
     filter_ef: int
     warmup: int = 20
+    peers_python: str = ""  # the python of the peers' virtualenv (PeerProcess), when one runs
 
 
 class CachedEmbedder:
@@ -803,14 +719,12 @@ def summarize(lat_ms: list[float], recalls: list[float], wall_s: float | None = 
     return out
 
 
-def timed_block(run: Callable[[np.ndarray], list[int]], queries: np.ndarray, truth: list[set[int]],
-                lat: list[float], rec: list[float], ret: list[int], order: Sequence[int] | None = None) -> None:
-    for i in (order if order is not None else range(len(queries))):
-        start = time.perf_counter()
-        found = run(queries[i])
-        lat.append((time.perf_counter() - start) * 1000)
-        rec.append(len(set(found) & truth[i]) / K)
-        ret.append(len(found))
+def scored(timed: Timed, truth: list[set[int]], lat: list[float], rec: list[float], ret: list[int]) -> None:
+    """Adds a block's latencies, recalls and row counts to the lists (outside the timed loop)."""
+    rows, ms, found = timed
+    lat += ms
+    rec += [len(set(ids) & truth[i]) / K for i, ids in zip(rows, found)]
+    ret += [len(ids) for ids in found]
 
 
 def rotate(names: list[str], shift: int) -> list[str]:
@@ -826,12 +740,10 @@ def sweep_one_client(systems: dict[str, Adapter], ds: Dataset, truth: list[set[i
         for e, ef in enumerate(ctx.ef):
             acc = {n: ([], [], []) for n in names}
             for n in names:  # warm-up: the parameter takes effect, pages and caches are warm
-                for q in ds.queries[:ctx.warmup]:
-                    systems[n].search(q, K, ef)
+                systems[n].warm(ds.queries, ctx.warmup, ef)
             for r in range(ctx.rounds):
                 for n in rotate(names, e + r):
-                    lat, rec, ret = acc[n]
-                    timed_block(lambda q, s=systems[n], ef=ef: s.search(q, K, ef), ds.queries, truth, lat, rec, ret)
+                    scored(systems[n].timed_block(ds.queries, ef), truth, *acc[n])
                     bar.update(len(ds.queries))
             for n in names:
                 out[n].setdefault("sweep_1", []).append({"param": ef, **summarize(acc[n][0], acc[n][1])})
@@ -839,55 +751,16 @@ def sweep_one_client(systems: dict[str, Adapter], ds: Dataset, truth: list[set[i
 
 def sweep_two_clients(systems: dict[str, Adapter], ds: Dataset, truth: list[set[int]], ctx: Context,
                       out: dict[str, dict[str, Any]]) -> None:
-    """Two threads search at once, each with its own handle (connection, client) where the
-    library has one; each runs every query ``rounds`` times, the second in reverse order."""
+    """Two threads search at once (Adapter.two_clients), one system at a time."""
     names = list(systems)
     total = len(ctx.ef) * len(names) * 2 * ctx.rounds * len(ds.queries)
     with tqdm(total=total, desc=f"{ds.name}: recall/QPS sweep, 2 clients (threads)", unit="q") as bar:
         for e, ef in enumerate(ctx.ef):
             for n in rotate(names, e):
-                system = systems[n]
-                workers = [system.worker(), system.worker()]
-                results: list[tuple[list[float], list[float], list[int]]] = [([], [], []), ([], [], [])]
-                errors: list[BaseException] = []
-                barrier = threading.Barrier(3)
-                forward = list(range(len(ds.queries)))
-
-                def client(t: int, workers: list[Adapter] = workers, results: list[Any] = results,
-                           barrier: threading.Barrier = barrier, ef: int = ef, forward: list[int] = forward,
-                           errors: list[BaseException] = errors) -> None:
-                    try:
-                        w = workers[t]
-                        for q in ds.queries[:ctx.warmup]:
-                            w.search(q, K, ef)
-                        barrier.wait()
-                        lat, rec, ret = results[t]
-                        order = forward if t == 0 else forward[::-1]
-                        for _ in range(ctx.rounds):
-                            timed_block(lambda q: w.search(q, K, ef), ds.queries, truth, lat, rec, ret, order)
-                            bar.update(len(ds.queries))
-                    except BaseException as exc:  # noqa: BLE001 - re-raised below
-                        errors.append(exc)
-                        barrier.abort()
-
-                threads = [threading.Thread(target=client, args=(t,), daemon=True) for t in (0, 1)]
-                for th in threads:
-                    th.start()
-                try:
-                    barrier.wait()
-                except threading.BrokenBarrierError:
-                    pass
-                start = time.perf_counter()
-                for th in threads:
-                    th.join()
-                wall = time.perf_counter() - start
-                for w in workers:
-                    if w is not system:
-                        w.close_worker()
-                if errors:
-                    raise errors[0]
-                lat = results[0][0] + results[1][0]
-                rec = results[0][1] + results[1][1]
+                timed, wall = systems[n].two_clients(ds.queries, ef, ctx.warmup, ctx.rounds, bar.update)
+                lat: list[float] = []
+                rec: list[float] = []
+                scored(timed, truth, lat, rec, [])
                 out[n].setdefault("sweep_2", []).append({"param": ef, **summarize(lat, rec, wall_s=wall)})
 
 
@@ -900,17 +773,12 @@ def filtered(systems: dict[str, Adapter], ds: Dataset, ctx: Context, out: dict[s
             truth = ground_truth(ds.data, ds.queries, K, mask=mask)
             for n in rotate(names, s):
                 system = systems[n]
-
-                def run(q: np.ndarray, system: Adapter = system, fname: str = fname, value: int = value) -> list[int]:
-                    return system.search_filtered(q, K, ctx.filter_ef, fname, value)
-
                 try:
-                    for q in ds.queries[:ctx.warmup // 2]:
-                        run(q)
+                    system.warm(ds.queries, ctx.warmup // 2, ctx.filter_ef, (fname, value))
                     lat: list[float] = []
                     rec: list[float] = []
                     ret: list[int] = []
-                    timed_block(run, ds.queries, truth, lat, rec, ret)
+                    scored(system.timed_block(ds.queries, ctx.filter_ef, (fname, value)), truth, lat, rec, ret)
                     out[n].setdefault("filtered", {})[label] = {
                         "filter": f"{fname} = {value}", "selectivity": round(float(mask.mean()), 4),
                         "param": ctx.filter_ef, **summarize(lat, rec, returned=ret)}
@@ -919,19 +787,19 @@ def filtered(systems: dict[str, Adapter], ds: Dataset, ctx: Context, out: dict[s
                 bar.update(len(ds.queries))
 
 
-def follow_build(fn: Callable[[], None], desc: str, url: str | None) -> float:
-    """Run ``fn`` (an index build) with a progress bar: PostgreSQL's pg_stat_progress_create_index
-    for the PostgreSQL systems, elapsed time for the others. Returns seconds."""
-    outcome: dict[str, BaseException] = {}
+def follow_build(fn: Callable[[], float], desc: str, url: str | None) -> float:
+    """Run ``fn`` (an index build that times itself: Adapter.timed_build) with a progress bar:
+    PostgreSQL's pg_stat_progress_create_index for the PostgreSQL systems, elapsed time for the
+    others. Returns the seconds ``fn`` measured."""
+    outcome: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            fn()
+            outcome["seconds"] = fn()
         except BaseException as exc:  # noqa: BLE001 - re-raised below
             outcome["error"] = exc
 
     th = threading.Thread(target=target, daemon=True)
-    start = time.perf_counter()
     th.start()
     conn = psycopg.connect(url, autocommit=True) if url else None
     fmt = "{desc}: {n_fmt}/{total_fmt} {unit} {postfix} [{elapsed}]" if url else "{desc} [{elapsed}]"
@@ -946,12 +814,11 @@ def follow_build(fn: Callable[[], None], desc: str, url: str | None) -> float:
                     bar.unit, bar.n, bar.total = ("row", td, tt) if tt else ("block", bd or 0, bt)
                     bar.set_postfix_str(phase)
             bar.refresh()
-    seconds = time.perf_counter() - start
     if conn is not None:
         conn.close()
     if "error" in outcome:
         raise outcome["error"]
-    return seconds
+    return outcome["seconds"]
 
 
 def setup(name: str, ds: Dataset, ctx: Context, out: dict[str, Any]) -> Adapter:
@@ -960,12 +827,10 @@ def setup(name: str, ds: Dataset, ctx: Context, out: dict[str, Any]) -> Adapter:
                            "filter_note": system.filter_note}
     try:
         with tqdm(total=ds.n, desc=f"{ds.name}: load {name}", unit="row") as bar:
-            start = time.perf_counter()
-            system.load(ds.data, bar)
-            load_s = time.perf_counter() - start
+            load_s = system.timed_load(ds.data, bar)
         is_pg = name in ("vecpg", "pgvector", "vecs", "langchain")
         build_s = 0.0 if system.load_includes_build else \
-            follow_build(system.build, f"{ds.name}: build {name}", ctx.url if is_pg else None)
+            follow_build(system.timed_build, f"{ds.name}: build {name}", ctx.url if is_pg else None)
         rec.update({"load_s": round(load_s, 2), "load_rows_per_s": round(ds.n / load_s),
                     "build_s": None if system.load_includes_build else round(build_s, 2),
                     "load_includes_build": system.load_includes_build,
@@ -1172,8 +1037,7 @@ def plot(d: dict[str, Any], dname: str, header: dict[str, Any], path: Path) -> N
 # ================================================================================================
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for pkg in ("vecpg", "numpy", "psycopg", "pgvector", "vecs", "langchain-postgres", "chromadb", "qdrant-edge-py",
-                "faiss-cpu"):
+    for pkg in ("vecpg", "numpy", "psycopg", "pgvector", "chromadb", "qdrant-edge-py", "faiss-cpu"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -1209,6 +1073,9 @@ def main() -> None:
     parser.add_argument("--data", default=str(SHARED), help="directory holding scifact/ and msmarco-5k/")
     parser.add_argument("--out", default=str(HERE.parent / "docs"), help="directory for the PNG plots")
     parser.add_argument("--url", default=None)
+    parser.add_argument("--peers-venv", default=str(RESULTS / "peers-venv"),
+                        help="the virtualenv of vecs and langchain-postgres (made on first use from "
+                             "bench/peers-requirements.txt)")
     parser.add_argument("--from-json", default=None, help="only re-render tables and plots from a results file")
     args = parser.parse_args()
 
@@ -1227,6 +1094,7 @@ def main() -> None:
     if missing:
         print(f"skipping {', '.join(missing)}: not installed (pip install -e '.[bench]')", file=sys.stderr)
         names = [n for n in names if n not in missing]
+    peers_py = peers_python(Path(args.peers_venv)) if any(issubclass(SYSTEMS[n], PeerProcess) for n in names) else ""
     datasets = [d for d in args.datasets.split(",") if d]
     if set(datasets) - {*DATASETS, "clustered1m"}:
         raise SystemExit(f"unknown datasets: {', '.join(sorted(set(datasets) - {*DATASETS, 'clustered1m'}))}")
@@ -1250,9 +1118,14 @@ def main() -> None:
               "rounds": args.rounds, "queries": args.queries, "n_cap": args.n,
               "command": " ".join(["python bench/bench_suite.py", *sys.argv[1:]]),
               "loadavg_start": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+    if peers_py:  # what vecs and langchain-postgres ran with, in their own virtualenv
+        found = json.loads(subprocess.run([peers_py, str(HERE / "peer_runner.py"), "--versions"], check=True,
+                                          capture_output=True, text=True).stdout)
+        header["versions"]["peers venv"] = "(" + ", ".join(f"{k} {v}" for k, v in found.items()) + ")"
     results: dict[str, Any] = {"header": header, "datasets": {}, "notes": []}
     tmp = Path(tempfile.mkdtemp(prefix="vecpg-bench-suite-"))
-    ctx = Context(url=url, store=store, embedder=cached, tmp=tmp, rounds=args.rounds, ef=ef, filter_ef=args.filter_ef)
+    ctx = Context(url=url, store=store, embedder=cached, tmp=tmp, rounds=args.rounds, ef=ef, filter_ef=args.filter_ef,
+                  peers_python=peers_py)
     try:
         for dname in datasets:
             if dname == "clustered":
@@ -1310,6 +1183,11 @@ def notes(r: dict[str, Any]) -> list[str]:
            ("Chroma and FAISS build their graphs while loading: their load rows/s includes the build (build s = "
            "'in load'). Qdrant Edge builds HNSW segments in optimize() (its build s), and only above its "
            "indexing threshold (10,000 KB of vectors by default); below, it searches by a full scan.")]
+    if "peers venv" in r["header"]["versions"]:
+        out.append("vecs and langchain-postgres ran in a virtualenv of their own (bench/peers-requirements.txt; they "
+                   "pin pgvector-python < 0.4, vecpg needs >= 0.4), each in a child process (bench/peer_runner.py) "
+                   "that timed its loads, builds and searches with the suite's own loops: no inter-process traffic "
+                   "in their figures; their 2 clients are 2 threads of that process.")
     role = r["header"].get("vecpg_role")
     out.append(f"Every system, vecpg included, connects as the same role ({role}): vecpg.connect() without a URL "
                "would log in as vecpg_app, which row-level security binds: its loads then go through a staging "
