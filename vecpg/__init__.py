@@ -6,16 +6,10 @@
     docs.upsert([{"id": "1", "content": "PostgreSQL stores vectors with pgvector"}])
     docs.search("where do vectors live?", k=5)
 
-Layout: ``store`` and ``collection`` are the library's face; ``search/`` runs the three modes
-(``options`` defines every tuning option once, ``statements`` caches what a collection's searches
-compose); ``filters`` parses filters and caches their compiled predicates; ``embedding/`` has the
-embedders (one module per backend, the registry sharing them, the query cache); ``cli/`` has one module
-per command; ``schema/`` applies sql/'s files (incremental, idempotent, snapshots) for the
-Alembic revisions and compares catalogs; ``ingest/`` reads CSV, JSONL and Parquet files as streams
-and loads them in chunks, each committed with its checkpoint; ``index_builds`` runs the concurrent
-index builds SQL cannot run itself and ``index_advice`` suggests and sizes indexes. Features to
-come get a package of their own beside these: ``mirror/``, ``worker/``,
-``rag/``, ``integrations/``. No module below ``store``/``collection`` imports them.
+The face of the library is ``store`` and ``collection``; every operation they run is data
+(``ops/``) executed by the store's runner; ``search/``, ``index/``, ``embedding/``, ``db/``,
+``schema/``, ``mirror/``, ``worker/``, ``ingest/`` and ``cli/`` hold the parts. docs/design.md
+has the map and the reasons.
 """
 
 from .collection import Collection

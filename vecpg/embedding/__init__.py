@@ -4,7 +4,8 @@
 ``sentence_transformers`` is the default backend; ``transformers`` and ``onnx`` run the encoder
 themselves with the pooling in ``pooling`` (``onnx_export`` makes and caches the ONNX files);
 ``registry`` shares one embedder per (model, backend) in a process; ``cache`` keeps query
-vectors. Heavy libraries (torch, transformers, onnxruntime) load only when a backend is used.
+vectors; ``chunking`` splits long texts by the model's own tokens. Heavy libraries (torch,
+transformers, onnxruntime) load only when a backend is used.
 """
 
 from .cache import QueryCache
