@@ -118,9 +118,9 @@ def test_fields_beyond_their_limits_are_refused_and_nothing_is_written(
 
 
 def test_a_tenant_beyond_the_limit_cannot_write(items: vecpg.Collection, logins: dict[str, str]) -> None:
-    with vecpg.connect(logins["writer"]) as writer, writer.tenant("t" * (TENANT_MAX_BYTES + 1)):
-        with pytest.raises(vecpg.InvalidArgument, match="tenant 't+\u2026' is 65 bytes of UTF-8, beyond the limit of 64 bytes"):
-            writer.collection("items").upsert([{"id": "a", "content": "x", "embedding": [1, 2, 3]}])
+    with (vecpg.connect(logins["writer"]) as writer, writer.tenant("t" * (TENANT_MAX_BYTES + 1)),
+          pytest.raises(vecpg.InvalidArgument, match="tenant 't+\u2026' is 65 bytes of UTF-8, beyond the limit of 64 bytes")):
+        writer.collection("items").upsert([{"id": "a", "content": "x", "embedding": [1, 2, 3]}])
     assert items.count() == 0
 
 
