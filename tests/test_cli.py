@@ -182,6 +182,12 @@ def test_a_collection_without_a_model_says_how_to_give_it_text(run, corpus: Path
     assert json.loads(run("collection", "info", "bare", "--json").output)["documents"] == 0
 
 
+def test_version_prints_the_package_version() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"vecpg {vecpg.__version__}\n"
+
+
 def test_url_goes_before_or_after_the_subcommand(db_url: str) -> None:
     runner = CliRunner()
     created = runner.invoke(main, ["collection", "create", "later", "--dimension", "2", "--url", db_url])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import string
 import time
 
 import numpy as np
@@ -9,6 +11,7 @@ import psycopg
 import pytest
 
 import vecpg
+from vecpg.documents import ID_MAX_BYTES, METADATA_MAX_BYTES, TENANT_MAX_BYTES, TITLE_MAX_BYTES
 
 
 @pytest.fixture
@@ -31,6 +34,24 @@ def test_upsert_inserts_then_replaces(items: vecpg.Collection) -> None:
     assert after.created_at == before.created_at
     assert after.updated_at > before.updated_at
     assert items.count() == 2
+
+
+def test_an_empty_batch_writes_nothing(items: vecpg.Collection) -> None:
+    assert items.upsert([]) == [] and items.load([]) == 0 and items.count() == 0
+
+
+def test_document_reprs_are_short(items: vecpg.Collection) -> None:
+    doc = vecpg.Document(id="1", content="x" * 200, embedding=np.zeros(384, dtype=np.float32))
+    assert repr(doc) == f"Document(id='1', content='{'x' * 79}\u2026', embedding=<384 floats>)"
+    assert repr(vecpg.Document()) == "Document()"
+    full = vecpg.Document(id="2", title="T", content="short", metadata={"k": 1}, embedding=[1.0, 2.0, 3.0],
+                          tenant_id="acme")
+    assert repr(full) == ("Document(id='2', title='T', content='short', metadata={'k': 1}, embedding=<3 floats>, "
+                          "tenant_id='acme')")
+    items.upsert([{"id": "3", "content": "stored", "embedding": [1, 2, 3]}])
+    stored = items.get("3")[0]
+    assert repr(stored) == (f"Document(id='3', content='stored', embedding=<3 floats>, "
+                            f"created_at={stored.created_at!r}, updated_at={stored.updated_at!r})")
 
 
 def test_ids_are_generated_when_missing(items: vecpg.Collection) -> None:
@@ -58,6 +79,75 @@ def test_a_bad_row_fails_the_whole_batch(items: vecpg.Collection, bad: dict, err
     with pytest.raises(error, match=message):
         items.upsert([good, bad])
     assert items.count() == 0
+
+
+def _random_text(n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
+    """Text PostgreSQL cannot compress: an index row holds it at its full length."""
+    rng = random.Random(n)
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+_JSON_AROUND = len('{"k": ""}')  # what json.dumps adds around the value of {"k": value}
+
+# A field one byte beyond its limit, and the limit the message names.
+BEYOND = [
+    ({"id": "\u00e9" * (ID_MAX_BYTES // 2) + "x"}, f"id is 513 bytes of UTF-8, beyond the limit of {ID_MAX_BYTES} bytes"),
+    ({"id": _random_text(1_000_000)}, "id is 1,000,000 bytes of UTF-8, beyond the limit of 512 bytes"),
+    ({"title": "t" * (TITLE_MAX_BYTES + 1)}, "title is 65,537 bytes of UTF-8, beyond the limit of 65,536 bytes"),
+    ({"tenant_id": "\u00e9" * (TENANT_MAX_BYTES // 2) + "x"}, "tenant_id is 65 bytes of UTF-8, beyond the limit of 64 bytes"),
+    ({"metadata": {"k": "y" * (METADATA_MAX_BYTES - _JSON_AROUND + 1)}},
+     "metadata is 1,048,577 bytes of JSON, beyond the limit of 1,048,576 bytes"),
+]
+
+
+@pytest.mark.parametrize(("field", "message"), BEYOND, ids=["id", "huge-id", "title", "tenant", "metadata"])
+@pytest.mark.parametrize("write", ["upsert", "load", "load-empty"])  # load-empty: COPY straight into the table
+def test_fields_beyond_their_limits_are_refused_and_nothing_is_written(
+        items: vecpg.Collection, field: dict, message: str, write: str) -> None:
+    before = [] if write == "load-empty" else ["before"]
+    items.upsert([{"id": i, "content": "already there", "embedding": [1, 1, 1]} for i in before])
+    good = [{"id": f"good{i}", "content": "fine", "embedding": [1, 2, 3]} for i in range(3)]
+    bad = {"id": "bad", "content": "too big", "embedding": [3, 2, 1], **field}
+    with pytest.raises(vecpg.InvalidDocument, match=f"^row 3 \\(id .*\\): {message} for a document's") as raised:
+        if write == "upsert":
+            items.upsert([*good, bad])
+        else:
+            items.load([*good, bad], batch_size=2)  # the first batch was copied before the bad row was read
+    assert len(str(raised.value)) < 200  # a 1 MB id is not repeated in the message
+    assert items.count() == len(before) and [d.id for d in items.get(["before", "good0", "bad"])] == before
+
+
+def test_a_tenant_beyond_the_limit_cannot_write(items: vecpg.Collection, logins: dict[str, str]) -> None:
+    with (vecpg.connect(logins["writer"]) as writer, writer.tenant("t" * (TENANT_MAX_BYTES + 1)),
+          pytest.raises(vecpg.InvalidArgument, match="tenant 't+\u2026' is 65 bytes of UTF-8, beyond the limit of 64 bytes")):
+        writer.collection("items").upsert([{"id": "a", "content": "x", "embedding": [1, 2, 3]}])
+    assert items.count() == 0
+
+
+@pytest.mark.parametrize("write", ["upsert", "load"])
+def test_fields_at_their_limits_are_written(store: vecpg.Store, write: str) -> None:
+    """The worst case the limits allow fits every index: an incompressible id and tenant at their
+    limits beside the longest word PostgreSQL indexes (2,046 bytes), in a collection with a
+    keyword index (postings indexed on tenant and word, with the id) and a 63-character name
+    (the keyword statistics' key holds collection, tenant and word)."""
+    name = "c" + "_" * 62
+    coll = store.create_collection(name, dimension=3)
+    coll.enable_keyword_index()
+    word = _random_text(2046, string.ascii_lowercase)
+    doc = {
+        "id": _random_text(ID_MAX_BYTES), "tenant_id": _random_text(TENANT_MAX_BYTES),
+        "title": _random_text(TITLE_MAX_BYTES), "content": f"a {word} and more",
+        "metadata": {"k": _random_text(METADATA_MAX_BYTES - _JSON_AROUND)}, "embedding": [1, 2, 3],
+    }
+    if write == "upsert":
+        coll.upsert([doc])
+    else:
+        coll.load([doc])
+    stored = coll.get(doc["id"])[0]
+    assert (stored.tenant_id, stored.title, stored.metadata) == (doc["tenant_id"], doc["title"], doc["metadata"])
+    with store.connection() as conn:
+        postings = conn.execute(f"SELECT lexeme FROM vecpg_postings.{name} WHERE length(lexeme) = 2046").fetchall()
+    assert postings == [(word,)]
 
 
 def test_large_upserts_go_through_copy_and_keep_the_last_duplicate(items: vecpg.Collection) -> None:

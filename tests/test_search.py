@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 import vecpg
-from vecpg.search import hybrid_search, search_statement
+from vecpg.search import SearchResult, hybrid_search, search_statement
 
 DIM = 16
 
@@ -275,3 +275,14 @@ def test_vectors_are_stored_in_the_row(store: vecpg.Store, conn: psycopg.Connect
     assert out_of_line == {"inline": False, "external": True}
     hit = store.collection("inline").search(vector, k=1)[0]
     assert hit.id == "a" and hit.score == pytest.approx(1.0, abs=1e-6)
+
+
+def test_search_result_reprs_leave_out_what_is_unset(store: vecpg.Store) -> None:
+    coll = store.create_collection("reprs", dimension=3, distance="l2")
+    coll.upsert([{"id": "long", "content": "word " * 40, "embedding": [1, 0, 0]}])
+    hit = coll.search([1, 0, 0], k=1)[0]  # l2: no score; no title, metadata, ranks or chunk
+    assert repr(hit) == f"SearchResult(id='long', content='{('word ' * 40)[:79]}\u2026', distance=0.0)"
+    fused = SearchResult("h", "Title", "text", {"k": 1}, None, 0.03, vector_rank=1, vector_score=0.9,
+                         keyword_rank=None, keyword_score=None)
+    assert repr(fused) == ("SearchResult(id='h', title='Title', content='text', metadata={'k': 1}, score=0.03, "
+                           "vector_rank=1, vector_score=0.9)")

@@ -23,6 +23,15 @@ def test_create_get_list_and_drop_collections(store: vecpg.Store) -> None:
         store.drop_collection("items")
 
 
+def test_get_collection_is_collection_by_its_other_name(store: vecpg.Store) -> None:
+    items = store.create_collection("items", dimension=3)
+    found = store.get_collection("items")
+    assert isinstance(found, vecpg.Collection) and found.info == items.info
+    assert [c.name for c in store.list_collections()] == ["items"]
+    with pytest.raises(vecpg.CollectionNotFound, match='"missing" does not exist'):
+        store.get_collection("missing")
+
+
 def test_collection_without_dimension_takes_the_models(store: vecpg.Store, embedder: vecpg.Embedder) -> None:
     docs = store.create_collection("docs")
     assert docs.dimension == 384

@@ -1,4 +1,25 @@
-"""Documents as vecpg writes and returns them, and the checks every write passes first."""
+"""Documents as vecpg writes and returns them, and the checks every write passes first.
+
+Size limits, in bytes of UTF-8, checked before anything is written (a batch with one row beyond
+them is refused whole, with InvalidDocument naming the row and the limit):
+
+- ``id``: at most ``ID_MAX_BYTES`` (512). The id is the primary key, and a btree index row holds
+  at most 2,704 bytes: alone an id breaks at 2,693 bytes, but the keyword index's postings are
+  indexed on (tenant, lexeme) with the id beside them, where a lexeme may take 2,046 bytes, and
+  there id and tenant together break above ~624 bytes.
+- ``tenant_id``: at most ``TENANT_MAX_BYTES`` (64), for the same index (512 + 64 leaves ~48 bytes
+  to spare); the keyword statistics' key (collection, tenant, lexeme) breaks at ~576.
+- ``title``: at most ``TITLE_MAX_BYTES`` (64 KiB). Nothing indexes the title on its own; it feeds
+  the full-text column, whose tsvector holds at most 1 MB of distinct lexemes for title and
+  content together: a title at the limit makes at most ~112 KB of them (measured worst case,
+  distinct hyphenated compounds: 1.7 bytes of lexemes per byte), so it never fills it alone.
+- ``metadata``: at most ``METADATA_MAX_BYTES`` (1 MiB) of JSON text as ``json.dumps`` writes it
+  (non-ASCII characters as ``\\uXXXX`` escapes). PostgreSQL's jsonb breaks at 256 MiB; the GIN
+  index (jsonb_path_ops) stores hashes, so long keys or values do not break it.
+- ``content``: no limit of its own. Prose of any length is fine (20 MB measured), but a document
+  whose title and content hold over 1 MB of *distinct* words (random tokens, encoded data) is
+  refused by PostgreSQL: ValueRejected, "string is too long for tsvector".
+"""
 
 from __future__ import annotations
 
@@ -15,6 +36,12 @@ from psycopg.types.json import Jsonb
 from .errors import NO_MODEL_FIX, DimensionMismatch, InvalidArgument, InvalidDocument, InvalidVector
 
 FIELDS = ("id", "title", "content", "metadata", "embedding", "tenant_id")
+
+# The size limits of a document's fields, in bytes of UTF-8 (see the module docstring for why).
+ID_MAX_BYTES = 512
+TENANT_MAX_BYTES = 64
+TITLE_MAX_BYTES = 64 * 1024
+METADATA_MAX_BYTES = 1024 * 1024
 _ACCEPTED = frozenset(FIELDS) | {"created_at", "updated_at"}
 
 
@@ -30,6 +57,42 @@ class Document:
     tenant_id: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        """Fields that are set, the content shortened, the embedding as its dimension only:
+        ``Document(id='1', content='...', embedding=<384 floats>)``."""
+        parts = [f"id={self.id!r}"] if self.id is not None else []
+        if self.title is not None:
+            parts.append(f"title={short_repr(self.title)}")
+        if self.content:
+            parts.append(f"content={short_repr(self.content)}")
+        if self.metadata:
+            parts.append(f"metadata={self.metadata!r}")
+        if self.embedding is not None:
+            parts.append(f"embedding=<{_dimension(self.embedding)} floats>")
+        for name in ("tenant_id", "created_at", "updated_at"):
+            value = getattr(self, name)
+            if value is not None:
+                parts.append(f"{name}={value!r}")
+        return f"Document({', '.join(parts)})"
+
+
+def _dimension(vector: Any) -> int | str:
+    """The number of components of a numpy array, a sequence or a pgvector Vector."""
+    if hasattr(vector, "dimensions"):
+        return int(vector.dimensions())
+    try:
+        return int(np.size(vector))
+    except (TypeError, ValueError):  # pragma: no cover - not a vector; the write refuses it
+        return "?"
+
+
+SHORT = 80  # characters of a text a repr shows
+
+
+def short_repr(text: str, limit: int = SHORT) -> str:
+    """repr() of a text cut to ``limit`` characters, the cut marked with an ellipsis."""
+    return repr(text if len(text) <= limit else text[:limit - 1] + "\u2026")
 
 
 def check_vector(values: Any, dimension: int, what: str = "query vector", largest: float | None = None) -> np.ndarray:
@@ -58,7 +121,23 @@ def _beyond(what: str, value: float, largest: float) -> str:
 
 
 def _label(row: int, doc_id: Any) -> str:
-    return f"row {row}" + (f" (id {doc_id!r})" if doc_id is not None else "")
+    if doc_id is None:
+        return f"row {row}"
+    return f"row {row} (id {short_repr(doc_id, 40) if isinstance(doc_id, str) else repr(doc_id)})"
+
+
+def _utf8_length(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def _too_long(value: str, limit: int, name: str, row: int, doc_id: Any) -> InvalidDocument | None:
+    """InvalidDocument when ``value`` takes more than ``limit`` bytes of UTF-8. Called only for
+    values of more than limit / 4 characters: shorter ones cannot exceed it."""
+    size = _utf8_length(value)
+    if size <= limit:
+        return None
+    return InvalidDocument(f"{_label(row, doc_id)}: {name} is {size:,} bytes of UTF-8, beyond the limit of "
+                           f"{limit:,} bytes for a document's {name}")
 
 
 class Row(NamedTuple):
@@ -118,9 +197,14 @@ def _check_row(item: Document | Mapping[str, Any], row: int) -> _Checked:
             doc_id = str(doc_id)
         if type(doc_id) is not str or not doc_id or "\x00" in doc_id:
             raise _bad_text(doc_id, "id", row, doc_id)
+        if len(doc_id) > ID_MAX_BYTES // 4 and (error := _too_long(doc_id, ID_MAX_BYTES, "id", row, doc_id)):
+            raise error
     title = get("title")
-    if title is not None and (type(title) is not str or "\x00" in title):
-        raise _bad_text(title, "title", row, doc_id)
+    if title is not None:
+        if type(title) is not str or "\x00" in title:
+            raise _bad_text(title, "title", row, doc_id)
+        if len(title) > TITLE_MAX_BYTES // 4 and (error := _too_long(title, TITLE_MAX_BYTES, "title", row, doc_id)):
+            raise error
     content = get("content")
     if content is None:
         content = ""
@@ -131,6 +215,9 @@ def _check_row(item: Document | Mapping[str, Any], row: int) -> _Checked:
         tenant = str(tenant)
         if not tenant or "\x00" in tenant:
             raise _bad_text(tenant, "tenant_id", row, doc_id)
+        if len(tenant) > TENANT_MAX_BYTES // 4 and (
+                error := _too_long(tenant, TENANT_MAX_BYTES, "tenant_id", row, doc_id)):
+            raise error
 
     metadata = get("metadata")
     if metadata is None or (type(metadata) is dict and not metadata):
@@ -146,6 +233,9 @@ def _check_row(item: Document | Mapping[str, Any], row: int) -> _Checked:
             raise InvalidDocument(f"{_label(row, doc_id)}: metadata is not valid JSON: {exc}") from None
         if "\\u0000" in encoded:
             raise InvalidDocument(f"{_label(row, doc_id)}: metadata contains a NUL character, which PostgreSQL cannot store")
+        if len(encoded) > METADATA_MAX_BYTES:  # json.dumps escapes non-ASCII: characters are bytes
+            raise InvalidDocument(f"{_label(row, doc_id)}: metadata is {len(encoded):,} bytes of JSON, beyond the "
+                                  f"limit of {METADATA_MAX_BYTES:,} bytes for a document's metadata")
     return (doc_id, title, content, encoded, get("embedding"), tenant)
 
 
@@ -167,6 +257,9 @@ def prepare(
     ``largest``: the largest magnitude a component may have (halfvec storage: 65504), else any
     finite float32; checked here so that a batch beyond it is refused before anything is sent.
     """
+    if tenant is not None and len(tenant) > TENANT_MAX_BYTES // 4 and _utf8_length(tenant) > TENANT_MAX_BYTES:
+        raise InvalidArgument(f"tenant {short_repr(tenant, 40)} is {_utf8_length(tenant):,} bytes of UTF-8, beyond "
+                              f"the limit of {TENANT_MAX_BYTES} bytes for a tenant that writes documents")
     checked = [_check_row(item, first_row + i) for i, item in enumerate(items)]
     vectors = [c[_EMBEDDING] for c in checked]
     missing = [i for i, v in enumerate(vectors) if v is None]
@@ -203,6 +296,8 @@ def prepare(
 def _check_embeddings(vectors: list[Any], dimension: int, docs: list[_Checked], first_row: int,
                       largest: float | None = None) -> np.ndarray:
     """All vectors of a batch as one float32 matrix, checked at once; errors name the first bad row."""
+    if not vectors:  # an empty batch (upsert([])): nothing to check, nothing to write
+        return np.empty((0, dimension), dtype=np.float32)
     try:
         matrix = np.asarray(vectors, dtype=np.float32)
     except (TypeError, ValueError):

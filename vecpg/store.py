@@ -262,6 +262,11 @@ class Store:
             raise CollectionNotFound(f'collection "{name}" does not exist')
         return Collection(self, info)
 
+    def get_collection(self, name: str) -> Collection:
+        """The same as :meth:`collection` (the name Chroma and vecs users know): an existing
+        collection, or CollectionNotFound."""
+        return self.collection(name)
+
     def get_or_create_collection(self, name: str, **kwargs: Any) -> Collection:
         """The collection of that name, created with ``kwargs`` if it does not exist yet."""
         try:

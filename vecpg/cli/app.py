@@ -9,7 +9,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 import psycopg
 
-from .. import config
+from .. import __version__, config
 from ..errors import VecpgError
 from ..store import Store, connect
 
@@ -78,6 +78,7 @@ def store_of(ctx: click.Context) -> Store:
 
 
 @click.group(cls=Group)
+@click.version_option(__version__, "--version", prog_name="vecpg", message="%(prog)s %(version)s")
 @click.option("--url", envvar=config.DATABASE_URL_ENV, help=_URL_HELP)
 @click.option("--tenant", envvar="VECPG_TENANT", help=_TENANT_HELP)
 @click.pass_context

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..documents import short_repr
+
 
 @dataclass(slots=True)
 class SearchResult:
@@ -29,6 +31,18 @@ class SearchResult:
     keyword_score: float | None = None
     chunk_no: int | None = None
     highlight: str | None = None
+
+    def __repr__(self) -> str:
+        """The fields that are set (no None, no empty metadata), long texts shortened:
+        ``SearchResult(id='1', content='...', distance=0.12, score=0.88)``."""
+        parts = [f"id={self.id!r}"]
+        for name in ("title", "content", "metadata", "distance", "score", "vector_rank", "vector_score",
+                     "keyword_rank", "keyword_score", "chunk_no", "highlight"):
+            value = getattr(self, name)
+            if value is None or (name in ("content", "metadata") and not value):
+                continue
+            parts.append(f"{name}={short_repr(value) if isinstance(value, str) else repr(value)}")
+        return f"SearchResult({', '.join(parts)})"
 
 
 def score_of(distance: float, metric: str) -> float | None:
