@@ -14,7 +14,10 @@ only, on one thread:
 - ``vecpg's statement by hand``: vecpg's own statement run with psycopg on that role;
 - ``vecpg's statement with set_config inside``: how vecpg applied ef_search before (a wrapper
   query setting it for the statement's transaction), by hand;
-- ``collection.search(q, k=10, ef_search=40, include=())`` and the same without ef_search.
+- ``collection.search(q, k=10, ef_search=40, include=())`` and the same without ef_search;
+- with ``--baseline REV``: ``collection.search`` of vecpg as it was at git revision REV, imported
+  in the same process as ``vecpg_baseline`` (``git archive`` of its package into a temporary
+  directory), on the same collection and connections' role: the two versions side by side.
 
 Each system runs every query in a block, the blocks rotating round after round: a search right
 after another one on the same query finds the graph's pages in the CPU caches, so interleaving
@@ -24,8 +27,13 @@ query by query would favour whoever comes second. Without --url it uses the embe
 from __future__ import annotations
 
 import argparse
+import importlib
+import io
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +54,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DIM, centres, clustered
 
 NAME = "bench_overhead"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def baseline_package(revision: str, into: Path) -> object:
+    """vecpg as it was at ``revision``, importable as ``vecpg_baseline`` (its relative imports
+    stay inside it; its schema files come along for its revision check)."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "vecpg", "sql", "migrations"],
+                             check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    (into / "vecpg").rename(into / "vecpg_baseline")
+    sys.path.insert(0, str(into))
+    return importlib.import_module("vecpg_baseline")
 
 
 def main() -> None:
@@ -55,6 +76,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--url", help="a superuser's URL (default: the embedded server)")
     parser.add_argument("--app-url", help="an RLS-bound role's URL (default: the embedded server's vecpg_app)")
+    parser.add_argument("--baseline", metavar="REV", help="also time collection.search of vecpg at git revision REV")
     args = parser.parse_args()
     url = resolve_url(args.url)
     app_url = args.app_url or application_url()
@@ -85,6 +107,11 @@ def main() -> None:
             return app.execute(statement, given, prepare=True, binary=True).fetchall()
         return run
 
+    baseline_store = None
+    if args.baseline:
+        old = baseline_package(args.baseline, Path(tempfile.mkdtemp(prefix="vecpg-baseline-")))
+        baseline_store = old.connect(app_url)  # type: ignore[attr-defined]
+        theirs = baseline_store.collection(NAME)
     systems: dict[str, Callable[[np.ndarray], Any]] = {
         "raw": lambda q: owner.execute(raw, (q, q), prepare=True, binary=True).fetchall(),
         "raw, RLS-bound role": lambda q: app.execute(raw, (q, q), prepare=True, binary=True).fetchall(),
@@ -93,6 +120,11 @@ def main() -> None:
         "collection.search, ef_search=40": lambda q: mine.search(q, k=10, ef_search=40, include=()),
         "collection.search, default ef_search": lambda q: mine.search(q, k=10, include=()),
     }
+    if baseline_store is not None:
+        systems[f"collection.search, ef_search=40, at {args.baseline}"] = \
+            lambda q: theirs.search(q, k=10, ef_search=40, include=())
+        systems[f"collection.search, default ef_search, at {args.baseline}"] = \
+            lambda q: theirs.search(q, k=10, include=())
     for run in systems.values():  # prepared statements, pages in shared buffers
         for q in queries[:50]:
             run(q)
@@ -116,6 +148,8 @@ def main() -> None:
     for conn in (owner, app):
         conn.close()
     store.close()
+    if baseline_store is not None:
+        baseline_store.close()
     admin.drop_collection(NAME, missing_ok=True)
     admin.close()
 

@@ -15,10 +15,8 @@ from .statement import Result, Statement, Steps, affected, number, scalar
 
 
 def _array(value: Any) -> np.ndarray | None:
-    """pgvector-python returns numpy arrays before 0.4 and its own Vector type since."""
-    if value is None or isinstance(value, np.ndarray):
-        return value
-    return np.asarray(value.to_numpy(), dtype=np.float32)
+    # pgvector-python (>= 0.5) returns its own Vector and HalfVector types: users want numpy.
+    return None if value is None else np.asarray(value.to_numpy(), dtype=np.float32)
 
 
 def get(table: sql.Identifier, ids: list[str]) -> Statement[list[Document]]:
