@@ -8,17 +8,16 @@ issue runs through a second runner. Bulk loads stream through the COPY engine (o
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
-from itertools import islice
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 import psycopg
 from psycopg import sql
 
-from .documents import Document, Row, check_ids, check_text, prepare
+from .documents import Document, check_ids, check_text, prepare
 from .embedding import QueryCache, check_backend
 from .embedding.chunking import check_chunking, over_window
 from .errors import NO_MODEL_FIX, DimensionMismatch, InvalidArgument
@@ -28,7 +27,7 @@ from .index.progress import index_build_progress
 from .index.specs import HNSW, IndexInfo, IndexSpec, Prewarmed
 from .ops import catalog, indexes
 from .ops import documents as docs
-from .ops.bulk import COPY_THRESHOLD, BulkTarget, copy_merge
+from .ops.bulk import COPY_THRESHOLD, BulkTarget, copy_merge, prepared, progress_bar
 from .ops.catalog import CollectionInfo
 from .search import Options, SearchResult, Statements, options_for
 from .search.dispatch import search_query
@@ -197,33 +196,14 @@ class Collection:
                 f"collection {self.name!r} has no model, so nothing would embed queued documents: give them "
                 "embeddings, or create the collection with a model"
             )
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, unit="doc", desc=f"loading {self.name}")
-
-        tenant = self.store.current_tenant
         embed = None if via_queue else self._embed_fn()
-
-        def batches() -> Iterator[list[Row]]:
-            it = iter(documents)
-            first = first_row
-            while chunk := list(islice(it, batch_size)):
-                yield prepare(chunk, self.dimension, embed, first_row=first, tenant=tenant, queue=via_queue,
-                              largest=self._storage.largest)
-                first += len(chunk)
-                if bar is not None:
-                    bar.update(len(chunk))
-
-        try:
+        rows = prepared(documents, batch_size, self.dimension, embed, first_row=first_row, queue=via_queue,
+                        tenant=self.store.current_tenant, largest=self._storage.largest)
+        with progress_bar(rows, progress, total, f"loading {self.name}") as batches:
             if connection is not None:
-                return copy_merge(connection, self._bulk_target(), batches())
+                return copy_merge(connection, self._bulk_target(), batches)
             with self.store.connection() as conn:
-                return copy_merge(conn, self._bulk_target(), batches())
-        finally:
-            if bar is not None:
-                bar.close()
+                return copy_merge(conn, self._bulk_target(), batches)
 
     def _bulk_target(self) -> BulkTarget:
         direct = self.store.current_tenant is None and self.store.bypasses_rls

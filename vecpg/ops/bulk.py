@@ -11,14 +11,16 @@ INSERT ... ON CONFLICT DO UPDATE. Either way the last occurrence of an id wins.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from ..documents import Row
+from ..documents import Row, prepare
 from ..resources import composed as q
 from ..resources import query
 from ..storage import register_halfvec_copy
@@ -49,6 +51,36 @@ class BulkTarget:
     def direct_types(self) -> list[str]:
         # A COPY straight into the table casts nothing: rows go in the column's own type.
         return [self.storage if t == "vector" else t for t in _ROW_TYPES]
+
+
+def prepared(documents: Iterable[Any], batch_size: int, dimension: int, embed: Any, *, first_row: int,
+             queue: bool, tenant: str | None, largest: float | None) -> Iterator[list[Row]]:
+    """The documents checked and embedded ``batch_size`` at a time (vecpg.documents.prepare),
+    numbered from ``first_row`` for error messages. Small batches keep the server busy inserting
+    one while Python checks the next (measured: 256 loads about 1.3x faster than 5,000)."""
+    it = iter(documents)
+    first = first_row
+    while chunk := list(islice(it, batch_size)):
+        yield prepare(chunk, dimension, embed, first_row=first, tenant=tenant, queue=queue, largest=largest)
+        first += len(chunk)
+
+
+@contextmanager
+def progress_bar(batches: Iterator[list[Row]], enabled: bool, total: int | None,
+                 label: str) -> Iterator[Iterator[list[Row]]]:
+    """The batches, counted on a bar (on stderr) as they are written when ``enabled``."""
+    if not enabled:
+        yield batches
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit="doc", desc=label) as bar:
+        def counted() -> Iterator[list[Row]]:
+            for rows in batches:
+                yield rows
+                bar.update(len(rows))
+
+        yield counted()
 
 
 def copy_merge(conn: psycopg.Connection, target: BulkTarget, batches: Iterable[list[Row]]) -> int:
