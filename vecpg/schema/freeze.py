@@ -160,15 +160,17 @@ def freeze(revision: str, base: str, url: str) -> Path:
         old_head = head if (old_dir / "history" / f"{revision}.sql").exists() else revision
         old_functions, old_finish = layer_parts(revision, old_head, old_dir)
     new_functions, new_finish = layer_parts(newer, head)
+    read = {}
     with _scratch_database(url) as scratch:
-        migrate.upgrade(scratch)
+        # Each layer's functions on tables of its own revision (a newer one's views may depend
+        # on functions the older layer drops).
+        for at, functions in ((revision, old_functions), (newer, new_functions)):
+            migrate.upgrade(scratch, at)
+            with psycopg.connect(scratch) as conn:
+                apply_layer(conn, functions)
+                read[at] = read_functions(conn)
         with psycopg.connect(scratch) as conn:
-            read = {}
-            for name, text in (("old", old_functions), ("new", new_functions)):
-                apply_layer(conn, text)
-                read[name] = read_functions(conn)
-                conn.rollback()
-            text = delta(conn, revision, newer, read["old"], read["new"], old_finish, new_finish)
+            text = delta(conn, revision, newer, read[revision], read[newer], old_finish, new_finish)
     path = bundled_dir("sql") / "history" / f"{revision}.sql"
     path.write_text(text, encoding="utf-8")
     return path
