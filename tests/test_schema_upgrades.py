@@ -19,6 +19,7 @@ from psycopg import sql
 from vecpg import migrate
 from vecpg.resources import bundled_dir
 from vecpg.schema.catalog import catalog_snapshot, snapshot_differences
+from vecpg.schema.freeze import fingerprint, read_functions
 
 # Every revision of migrations/versions/, oldest first, as Alembic chains them.
 REVISIONS = [r.revision for r in reversed(list(ScriptDirectory(str(bundled_dir("migrations"))).walk_revisions()))]
@@ -75,6 +76,14 @@ def data(url: str) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
+def released_layer(revision: str) -> str:
+    """The fingerprint sql/frozen.txt holds for ``revision``'s layer."""
+    for line in (bundled_dir("sql") / "frozen.txt").read_text().splitlines():
+        if line.endswith(f"  layer/{revision}"):
+            return line.split()[0]
+    raise AssertionError(f"sql/frozen.txt has no layer/{revision}")
+
+
 def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
     with psycopg.connect(url) as conn:
         return catalog_snapshot(conn)
@@ -112,6 +121,9 @@ def test_upgrade_and_downgrade_match_fresh_installs(revision: str, make_database
     for step in reversed(REVISIONS[_index(revision):-1]):
         migrate.downgrade(new, step)
     assert migrate.current(new) == revision
+    # The deltas give the layer released as ``revision``, whatever the head's layer has become.
+    with psycopg.connect(new) as conn:
+        assert fingerprint(read_functions(conn)) == released_layer(revision)
     # Roles belong to the cluster, not the database: created when missing, never dropped.
     at_revision.pop("roles")
     assert_same(at_revision, {kind: rows for kind, rows in snapshot(new).items() if kind != "roles"})

@@ -3,11 +3,12 @@
     python -m vecpg.schema.freeze 0010                # N's layer as the commit HEAD composes it
     python -m vecpg.schema.freeze 0010 --base v0.4.0  # ... as another commit does
 
-Run it when revision N+1 is added, and again whenever sql/idempotent/ changes before N+1 is
-released (the delta of N is relative to the head layer). Both layers are applied in a scratch
-database (on the server of --url, default VECPG_DATABASE_URL or the embedded one) and compared by
-their catalog rows, so a function differs only if its definition, comment or grants do. Then
-add the printed line to sql/frozen.txt when N+1 is released.
+Run it when revision N+1 is added, and again whenever sql/idempotent/ changes while N+1 is the
+head: the delta of the revision below the head is relative to the head's layer. Both layers are
+applied in a scratch database (on the server of --url, default VECPG_DATABASE_URL or the
+embedded one) and compared by their catalog rows, so a function differs only if its definition,
+comment or grants do. It prints the fingerprint of N's layer (its functions' catalog rows) for
+sql/frozen.txt, which holds the layers of released revisions to what they were.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import json
 import os
 import subprocess
 import tarfile
@@ -63,6 +65,12 @@ def read_functions(conn: psycopg.Connection) -> dict[str, Function]:
         )
         out[signature] = Function(definition, comment, tuple(grantees), arguments, result)
     return out
+
+
+def fingerprint(functions: Mapping[str, Function]) -> str:
+    """SHA-256 of a layer's functions as the catalog has them: what a released layer must keep
+    however sql/history/ stores it (sql/frozen.txt, ``layer/<revision>``)."""
+    return hashlib.sha256(json.dumps(sorted(functions.items())).encode()).hexdigest()
 
 
 def _literal(conn: psycopg.Connection, value: str | None) -> str:
@@ -145,8 +153,9 @@ def _sql_dir_at(ref: str, into: Path) -> Path:
     return into / "sql"
 
 
-def freeze(revision: str, base: str, url: str) -> Path:
-    """Write sql/history/<revision>.sql from ``base``'s layer of it and the working tree's next one."""
+def freeze(revision: str, base: str, url: str) -> str:
+    """Write sql/history/<revision>.sql from ``base``'s layer of it and the working tree's next
+    one; returns the layer's fingerprint."""
     from .. import migrate
 
     from alembic.script import ScriptDirectory
@@ -173,7 +182,7 @@ def freeze(revision: str, base: str, url: str) -> Path:
             text = delta(conn, revision, newer, read[revision], read[newer], old_finish, new_finish)
     path = bundled_dir("sql") / "history" / f"{revision}.sql"
     path.write_text(text, encoding="utf-8")
-    return path
+    return fingerprint(read[revision])
 
 
 def main() -> None:
@@ -184,9 +193,9 @@ def main() -> None:
     parser.add_argument("--base", default="HEAD", help="the commit whose files give REVISION's layer (default HEAD)")
     parser.add_argument("--url", help="a database on the server to use (default: vecpg's usual one)")
     args = parser.parse_args()
-    path = freeze(args.revision, args.base, args.url or resolve_url())
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    print(f"{digest}  history/{path.name}   <- sql/frozen.txt, when the revision after it is released")
+    layer = freeze(args.revision, args.base, args.url or resolve_url())
+    print(f"wrote sql/history/{args.revision}.sql; for sql/frozen.txt, once {args.revision} is released:")
+    print(f"{layer}  layer/{args.revision}")
 
 
 if __name__ == "__main__":
