@@ -10,7 +10,7 @@ Layout: ``store`` and ``collection`` are the library's face; ``search/`` runs th
 (``options`` defines every tuning option once, ``statements`` caches what a collection's searches
 compose); ``filters`` parses filters and caches their compiled predicates; ``embedding/`` has the
 embedders (one module per backend, the registry sharing them, the query cache); ``cli/`` has one module
-per command; ``schema/`` applies sql/'s files (incremental, idempotent, snapshots) for the
+per command; ``schema/`` applies sql/'s files (incremental, idempotent, history) for the
 Alembic revisions and compares catalogs; ``ingest/`` reads CSV, JSONL and Parquet files as streams
 and loads them in chunks, each committed with its checkpoint; ``index_builds`` runs the concurrent
 index builds SQL cannot run itself and ``index_advice`` suggests and sizes indexes. Features to

@@ -1,5 +1,5 @@
 -- Revision 0001's layer as a delta from 0002's (python -m vecpg.schema.freeze 0001):
--- applied after 0002's layer, it gives 0001's. Generated and frozen: never edit.
+-- applied after 0002's layer, it gives 0001's. Generated: never edit by hand.
 
 -- Functions 0002 added.
 DROP FUNCTION vecpg._filter_error(text), vecpg._filter_field(text,jsonb,text[],text,text),

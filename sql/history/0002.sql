@@ -1,5 +1,5 @@
 -- Revision 0002's layer as a delta from 0003's (python -m vecpg.schema.freeze 0002):
--- applied after 0003's layer, it gives 0002's. Generated and frozen: never edit.
+-- applied after 0003's layer, it gives 0002's. Generated: never edit by hand.
 
 -- Functions 0003 added.
 DROP FUNCTION vecpg.apply_tenancy(text), vecpg.audit_append_only(), vecpg.audit_write(),

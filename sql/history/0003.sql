@@ -1,5 +1,5 @@
 -- Revision 0003's layer as a delta from 0004's (python -m vecpg.schema.freeze 0003):
--- applied after 0004's layer, it gives 0003's. Generated and frozen: never edit.
+-- applied after 0004's layer, it gives 0003's. Generated: never edit by hand.
 
 -- Functions 0004 added.
 DROP FUNCTION

@@ -1,5 +1,5 @@
 -- Revision 0004's layer as a delta from 0005's (python -m vecpg.schema.freeze 0004):
--- applied after 0005's layer, it gives 0004's. Generated and frozen: never edit.
+-- applied after 0005's layer, it gives 0004's. Generated: never edit by hand.
 
 -- Functions 0005 added.
 DROP FUNCTION vecpg.create_keyword_search_function(vecpg.collection),

@@ -1,5 +1,5 @@
 -- Revision 0005's layer as a delta from 0006's (python -m vecpg.schema.freeze 0005):
--- applied after 0006's layer, it gives 0005's. Generated and frozen: never edit.
+-- applied after 0006's layer, it gives 0005's. Generated: never edit by hand.
 
 -- Functions 0006 added.
 DROP FUNCTION

@@ -1,5 +1,5 @@
 -- Revision 0006's layer as a delta from 0007's (python -m vecpg.schema.freeze 0006):
--- applied after 0007's layer, it gives 0006's. Generated and frozen: never edit.
+-- applied after 0007's layer, it gives 0006's. Generated: never edit by hand.
 
 -- Functions 0007 added.
 DROP FUNCTION vecpg.keyword_index_objects(text), vecpg.keyword_index_serves(text,jsonb,jsonb),

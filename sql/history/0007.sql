@@ -1,5 +1,5 @@
 -- Revision 0007's layer as a delta from 0008's (python -m vecpg.schema.freeze 0007):
--- applied after 0008's layer, it gives 0007's. Generated and frozen: never edit.
+-- applied after 0008's layer, it gives 0007's. Generated: never edit by hand.
 
 -- Functions 0008 added.
 DROP FUNCTION vecpg.check_mirror_settings(jsonb), vecpg.disable_mirror(text),

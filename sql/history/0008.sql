@@ -1,5 +1,5 @@
 -- Revision 0008's layer as a delta from 0009's (python -m vecpg.schema.freeze 0008):
--- applied after 0009's layer, it gives 0008's. Generated and frozen: never edit.
+-- applied after 0009's layer, it gives 0008's. Generated: never edit by hand.
 
 -- Functions 0009 added.
 DROP FUNCTION vecpg.add_document(text,text,text,text,jsonb), vecpg.build_settings(jsonb),

@@ -1,5 +1,5 @@
 -- Revision 0009's layer as a delta from 0010's (python -m vecpg.schema.freeze 0009):
--- applied after 0010's layer, it gives 0009's. Generated and frozen: never edit.
+-- applied after 0010's layer, it gives 0009's. Generated: never edit by hand.
 
 -- Functions 0010 added.
 DROP FUNCTION vecpg.create_collection(text,integer,text,text,regconfig,name,text),

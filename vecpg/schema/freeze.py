@@ -98,7 +98,7 @@ def delta(conn: psycopg.Connection, revision: str, newer: str, old: Mapping[str,
           new: Mapping[str, Function], old_finish: str, new_finish: str) -> str:
     """The text of sql/history/<revision>.sql: applied after ``newer``'s layer, gives ``revision``'s."""
     out = [f"-- Revision {revision}'s layer as a delta from {newer}'s (python -m vecpg.schema.freeze {revision}):",
-           f"-- applied after {newer}'s layer, it gives {revision}'s. Generated and frozen: never edit.", ""]
+           f"-- applied after {newer}'s layer, it gives {revision}'s. Generated: never edit by hand.", ""]
     added = [s for s in new if s not in old]
     if added:
         out += [f"-- Functions {newer} added.", _wrapped("DROP FUNCTION ", added) + ";", ""]
@@ -156,9 +156,9 @@ def _sql_dir_at(ref: str, into: Path) -> Path:
 def freeze(revision: str, base: str, url: str) -> str:
     """Write sql/history/<revision>.sql from ``base``'s layer of it and the working tree's next
     one; returns the layer's fingerprint."""
-    from .. import migrate
-
     from alembic.script import ScriptDirectory
+
+    from .. import migrate
 
     script = ScriptDirectory(str(bundled_dir("migrations")))
     head = migrate.head()
@@ -169,7 +169,7 @@ def freeze(revision: str, base: str, url: str) -> str:
         old_head = head if (old_dir / "history" / f"{revision}.sql").exists() else revision
         old_functions, old_finish = layer_parts(revision, old_head, old_dir)
     new_functions, new_finish = layer_parts(newer, head)
-    read = {}
+    read: dict[str, dict[str, Function]] = {}
     with _scratch_database(url) as scratch:
         # Each layer's functions on tables of its own revision (a newer one's views may depend
         # on functions the older layer drops).
