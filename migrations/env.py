@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from vecpg.db import resolve_url, sqlalchemy_url
 from vecpg.migrate import VERSION_TABLE
-from vecpg.schema import finish
+from vecpg.schema import after_run
 
 config = context.config
 if config.config_file_name is not None:
@@ -20,7 +20,7 @@ if config.config_file_name is not None:
 def run_migrations(connection: Connection) -> None:
     """Every revision of the run, then the layer of the revision reached, in one transaction.
 
-    The layer is applied once, at the end (vecpg.schema.finish), not after each revision; one
+    The layer is applied once, at the end (vecpg.schema.after_run), not after each revision; one
     transaction means a run that fails half-way leaves the database as it found it, at its
     revision and with its layer, never between revisions without the layer that goes with them.
     """
@@ -28,7 +28,7 @@ def run_migrations(connection: Connection) -> None:
     with context.begin_transaction():
         context.run_migrations()
         migration = context.get_context()
-        finish(connection, migration.get_current_revision(), context.get_head_revision() or "")
+        after_run(connection, migration.get_current_revision(), context.get_head_revision() or "")
 
 
 def run_migrations_online() -> None:

@@ -12,18 +12,18 @@ sql/ holds three kinds of file (sql/README.md has the rules):
 A revision's *layer* is the head's (``idempotent/``) followed by the deltas from the newest down
 to that revision's. Applying a layer drops the vecpg functions it does not define, so a
 downgrade restores the older functions exactly, with no human choosing files to replay. An
-upgrade runs each revision's incremental files and then the target's layer once (``finish``),
+upgrade runs each revision's incremental files and then the target's layer once (``after_run``),
 all in one transaction.
 """
 
 from .layer import apply_layer, head_layer, layer_for, layer_parts
-from .steps import apply_sql_file, downgrade_step, finish, upgrade_step
+from .steps import after_run, apply_sql_file, downgrade_step, upgrade_step
 
 __all__ = [
+    "after_run",
     "apply_layer",
     "apply_sql_file",
     "downgrade_step",
-    "finish",
     "head_layer",
     "layer_for",
     "layer_parts",

@@ -37,7 +37,7 @@ def apply_sql_file(name: str) -> None:
 
 def upgrade_step(*incremental: str, layer_of: str | None = None) -> None:
     """Upgrade by one revision: its incremental files only. The layer comes once, at the end of
-    the whole run (``finish``, from migrations/env.py), so incremental files may not use the
+    the whole run (``after_run``, from migrations/env.py), so incremental files may not use the
     layer's functions (tests/test_schema_files.py) unless the revision asks for ``layer_of`` its
     previous revision: that layer is then applied first, if an earlier step of the run left it due.
     """
@@ -63,7 +63,7 @@ def downgrade_step(previous: str, *down: str) -> None:
     op.get_bind().info.pop(_LAYER_DUE, None)
 
 
-def finish(connection: Connection, revision: str | None, head: str) -> None:
+def after_run(connection: Connection, revision: str | None, head: str) -> None:
     """After the revisions of a run, in its transaction: the layer of ``revision`` (where the
     database now is) when an upgrade_step ran. Revisions 0001-0006 predate the layer: an upgrade
     that runs only those applies none, as they never did."""
