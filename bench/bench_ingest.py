@@ -37,6 +37,7 @@ from pgvector.psycopg import register_vector
 from tqdm import tqdm
 
 import vecpg
+from vecpg.db import migrate
 from vecpg.db.connection import resolve_url
 
 SCIFACT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "scifact"
@@ -150,7 +151,7 @@ def main() -> None:
     parser.add_argument("--no-ndcg", action="store_true")
     args = parser.parse_args()
     url = resolve_url(args.url)
-    vecpg.migrate.upgrade(url)
+    migrate.upgrade(url)
     texts = sentences(args.n)
     rows: list[dict[str, Any]] = []
     seconds = naive(url, texts[:args.naive_n])

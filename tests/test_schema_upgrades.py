@@ -13,12 +13,16 @@ from typing import Any
 
 import psycopg
 import pytest
+from alembic.script import ScriptDirectory
 from psycopg import sql
 
 from vecpg.db import migrate
+from vecpg.resources import bundled_dir
 from vecpg.schema.catalog import catalog_snapshot, snapshot_differences
+from vecpg.schema.freeze import fingerprint, read_functions
 
-REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010"]
+# Every revision of migrations/versions/, oldest first, as Alembic chains them.
+REVISIONS = [r.revision for r in reversed(list(ScriptDirectory(str(bundled_dir("migrations"))).walk_revisions()))]
 
 ROWS = [  # id, content, embedding, tenant
     ("a1", "tides follow the moon", "[1,0,0]", "acme"),
@@ -72,6 +76,14 @@ def data(url: str) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
+def released_layer(revision: str) -> str:
+    """The fingerprint sql/frozen.txt holds for ``revision``'s layer."""
+    for line in (bundled_dir("sql") / "frozen.txt").read_text().splitlines():
+        if line.endswith(f"  layer/{revision}"):
+            return line.split()[0]
+    raise AssertionError(f"sql/frozen.txt has no layer/{revision}")
+
+
 def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
     with psycopg.connect(url) as conn:
         return catalog_snapshot(conn)
@@ -83,26 +95,35 @@ def assert_same(a: dict[str, list[tuple[Any, ...]]], b: dict[str, list[tuple[Any
 
 
 def test_revisions_are_listed_in_order() -> None:
-    assert REVISIONS[-1] == migrate.head()
+    assert REVISIONS[0] == "0001" and REVISIONS[-1] == migrate.head()
+    assert len(REVISIONS) == len(list((bundled_dir("migrations") / "versions").glob("[0-9]*_*.py")))
 
 
 @pytest.mark.parametrize("revision", REVISIONS[:-1])
 def test_upgrade_and_downgrade_match_fresh_installs(revision: str, make_database: Callable[[], str]) -> None:
-    old, new = make_database(), make_database()
+    old, jump, new = make_database(), make_database(), make_database()
     migrate.upgrade(old, revision)
     populate(old, revision)
     at_revision = snapshot(old)
     for step in REVISIONS[_index(revision) + 1:]:
         migrate.upgrade(old, step)
+    # and all the way in one run: every incremental file, then head's layer once
+    migrate.upgrade(jump, revision)
+    populate(jump, revision)
+    migrate.upgrade(jump)
 
     migrate.upgrade(new)
     populate(new, revision)
-    assert_same(snapshot(new), snapshot(old))
-    assert data(new) == data(old)
+    for upgraded in (old, jump):
+        assert_same(snapshot(new), snapshot(upgraded))
+        assert data(new) == data(upgraded)
 
     for step in reversed(REVISIONS[_index(revision):-1]):
         migrate.downgrade(new, step)
     assert migrate.current(new) == revision
+    # The deltas give the layer released as ``revision``, whatever the head's layer has become.
+    with psycopg.connect(new) as conn:
+        assert fingerprint(read_functions(conn)) == released_layer(revision)
     # Roles belong to the cluster, not the database: created when missing, never dropped.
     at_revision.pop("roles")
     assert_same(at_revision, {kind: rows for kind, rows in snapshot(new).items() if kind != "roles"})
@@ -122,6 +143,21 @@ def test_a_database_of_revision_0006_keeps_every_row_statistic_and_posting(make_
     # acme's own rows and the shared one, found by both lists through the keyword index
     assert {h[0] for h in hits} == {"a1", "a2", "s1"}
     assert all(rank is not None for _, rank in hits)
+
+
+def test_an_upgrade_that_fails_half_way_changes_nothing(make_database: Callable[[], str]) -> None:
+    url = make_database()
+    migrate.upgrade(url, "0008")
+    populate(url, "0008")
+    with psycopg.connect(url, autocommit=True) as conn:
+        # 0009 would succeed; 0010's 012_halfvec_storage.sql adds this column and fails.
+        conn.execute("ALTER TABLE vecpg.collection ADD COLUMN storage text")
+    before, rows = snapshot(url), data(url)
+    with pytest.raises(Exception, match="storage"):
+        migrate.upgrade(url)
+    assert migrate.current(url) == "0008"
+    assert_same(before, snapshot(url))
+    assert data(url) == rows
 
 
 def test_applying_the_layer_drops_functions_it_does_not_define(db_url: str) -> None:

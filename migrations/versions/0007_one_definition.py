@@ -17,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    upgrade_step(revision)
+    upgrade_step()
 
 
 def downgrade() -> None:

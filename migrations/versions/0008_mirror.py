@@ -14,7 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    upgrade_step(revision, "incremental/010_mirror.sql")
+    upgrade_step("incremental/010_mirror.sql")
 
 
 def downgrade() -> None:

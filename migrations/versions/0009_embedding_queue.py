@@ -14,7 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    upgrade_step(revision, "incremental/011_embedding_queue.sql")
+    upgrade_step("incremental/011_embedding_queue.sql")
 
 
 def downgrade() -> None:

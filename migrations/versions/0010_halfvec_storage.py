@@ -14,7 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    upgrade_step(revision, "incremental/012_halfvec_storage.sql")
+    # 012 drops two functions of 0009's layer (their arguments change): that layer comes first.
+    upgrade_step("incremental/012_halfvec_storage.sql", layer_of=down_revision)
 
 
 def downgrade() -> None:

@@ -1,4 +1,5 @@
--- 01_tenancy.sql — row-level security per tenant, shared rows, the audit log's triggers.
+-- 01_tenancy.sql — row-level security per tenant, shared rows, the audit log's trigger functions
+-- (the triggers and the statistics' policies are in 95_own_tables.sql).
 --
 -- The tenant is the transaction setting vecpg.tenant_id (set_config('vecpg.tenant_id', 'acme',
 -- true)). A session without one sees only rows without a tenant, never all rows. Policies are
@@ -124,18 +125,3 @@ BEGIN
     RAISE EXCEPTION 'vecpg.audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
 END
 $$;
-
-DROP TRIGGER IF EXISTS append_only ON vecpg.audit_log;
-CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON vecpg.audit_log
-    FOR EACH ROW EXECUTE FUNCTION vecpg.audit_append_only();
-
--- Statistics follow the rows they count: a tenant sees its own, and the shared ones where the
--- collection shares rows. So BM25 scores use only the documents the caller can see.
-DROP POLICY IF EXISTS tenant_stats ON vecpg.bm25_df;
-CREATE POLICY tenant_stats ON vecpg.bm25_df
-    USING (tenant_key = coalesce(vecpg.current_tenant(), '') OR (tenant_key = '' AND vecpg.shares_rows(collection)))
-    WITH CHECK (tenant_key = coalesce(vecpg.current_tenant(), ''));
-DROP POLICY IF EXISTS tenant_stats ON vecpg.bm25_totals;
-CREATE POLICY tenant_stats ON vecpg.bm25_totals
-    USING (tenant_key = coalesce(vecpg.current_tenant(), '') OR (tenant_key = '' AND vecpg.shares_rows(collection)))
-    WITH CHECK (tenant_key = coalesce(vecpg.current_tenant(), ''));

@@ -166,10 +166,6 @@ BEGIN
 END
 $$;
 
-DROP TRIGGER IF EXISTS drop_keyword_index ON vecpg.collection;
-CREATE TRIGGER drop_keyword_index AFTER DELETE ON vecpg.collection
-    FOR EACH ROW EXECUTE FUNCTION vecpg.drop_keyword_index_of_collection();
-
 -- The keyword list from the keyword index, as SQL returning (id, score): the query text $1 is
 -- parsed with the collection's language; each query term, for each visible tenant, reads its
 -- best postings, $9 of them in all shared among the terms by their idf (a rare term decides

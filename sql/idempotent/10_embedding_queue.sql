@@ -435,10 +435,6 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE VIEW vecpg.embedding_status AS SELECT * FROM vecpg.embedding_status_rows();
-COMMENT ON VIEW vecpg.embedding_status IS
-    'Embedding pipeline per collection: coverage, queue, failures, throughput (docs/s while embedding)';
-
 -- Which embedder computes a collection's vectors; NULL: the store's default. The same model
 -- through another embedder gives the same vectors within rounding, so nothing is re-embedded.
 CREATE OR REPLACE FUNCTION vecpg.set_embedder(collection text, embedder text)

@@ -1,5 +1,26 @@
--- The function layer of revision 0001, read back from a database at it (vecpg.schema.freeze).
--- Generated and frozen: never edit (sql/frozen.txt holds its hash).
+-- Revision 0008's layer as a delta from 0009's (python -m vecpg.schema.freeze 0008):
+-- applied after 0009's layer, it gives 0008's. Generated: never edit by hand.
+
+-- Functions 0009 added.
+DROP FUNCTION vecpg.add_document(text,text,text,text,jsonb), vecpg.build_settings(jsonb),
+    vecpg.check_search_options(jsonb), vecpg.chunk_objects(text), vecpg.chunk_table(text),
+    vecpg.claim_embeddings(text,integer,integer), vecpg.disable_chunking(text),
+    vecpg.drop_stale_embedding(), vecpg.embedding_capture(),
+    vecpg.embedding_failed(text,integer,text[],text,integer), vecpg.embedding_queue_objects(text),
+    vecpg.embedding_status_rows(), vecpg.embedding_text(text,text),
+    vecpg.enable_chunking(text,integer,integer), vecpg.index_built(text,jsonb),
+    vecpg.index_ddl(text,text,jsonb,boolean,text), vecpg.index_expression(vecpg.collection,text),
+    vecpg.index_info(text,text), vecpg.index_name(text,text,boolean),
+    vecpg.index_quantization(vecpg.collection,text),
+    vecpg.nearest_sql(vecpg.collection,text,text,text,text,text),
+    vecpg.queue_missing_embeddings(text), vecpg.release_embeddings(text,integer,text[]),
+    vecpg.rerank_factor(jsonb), vecpg.reset_search_defaults(text), vecpg.retry_embeddings(text),
+    vecpg.scan_rows(vecpg.collection,integer,jsonb),
+    vecpg.search_chunks(text,vector,integer,jsonb,jsonb),
+    vecpg.search_options(vecpg.collection,jsonb,integer), vecpg.set_embedder(text,text),
+    vecpg.set_search_defaults(text,jsonb,jsonb),
+    vecpg.store_embeddings(text,integer,text[],bytea[],vector[],double precision,text[],integer[],integer[],integer[],text[],vector[]),
+    vecpg.text_hash(text,text), vecpg.vector_opclass(text), vecpg.worker_lock_class();
 
 CREATE OR REPLACE FUNCTION vecpg._int_param(params jsonb, key text, fallback integer, lo integer, hi integer)
  RETURNS integer
@@ -68,7 +89,7 @@ BEGIN
         PERFORM set_config('ivfflat.probes', vecpg._int_param(options, 'probes', 1, 1, 32768)::text, true);
     END IF;
     IF options ? 'iterative_scan' OR options ? 'max_scan_tuples' THEN
-        IF (SELECT string_to_array(extversion, '.')::int[] < '{0,8}' FROM pg_extension WHERE extname = 'vector') THEN
+        IF vecpg.pgvector_version() < '{0,8}' THEN
             RAISE EXCEPTION 'iterative index scans need pgvector 0.8 or newer' USING ERRCODE = 'VP005';
         END IF;
     END IF;
@@ -89,105 +110,20 @@ END
 $function$;
 COMMENT ON FUNCTION vecpg.apply_search_options(jsonb) IS 'Set ef_search, probes and iterative scan options for the current transaction only';
 
-CREATE OR REPLACE FUNCTION vecpg.check_filter(filter jsonb)
- RETURNS jsonb
- LANGUAGE plpgsql
- IMMUTABLE
- SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
-AS $function$
-DECLARE
-    k text;
-BEGIN
-    IF filter IS NULL THEN
-        RETURN '{}';
-    END IF;
-    IF jsonb_typeof(filter) <> 'object' THEN
-        RAISE EXCEPTION 'filter must be a JSON object, got %', jsonb_typeof(filter) USING ERRCODE = 'VP004';
-    END IF;
-    FOR k IN SELECT jsonb_object_keys(filter) LOOP
-        IF k = '' OR left(k, 1) = '$' THEN
-            RAISE EXCEPTION 'unsupported filter key %: only equality on metadata keys is supported',
-                quote_literal(k) USING ERRCODE = 'VP004';
-        END IF;
-    END LOOP;
-    RETURN filter;
-END
-$function$;
-COMMENT ON FUNCTION vecpg.check_filter(jsonb) IS 'Validate a metadata equality filter; VP004 when malformed';
-
 CREATE OR REPLACE FUNCTION vecpg.collection_created(collection text)
  RETURNS void
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
 AS $function$
 BEGIN
-    NULL;
+    PERFORM vecpg.store_inline(collection);                 -- storage (this file)
+    PERFORM vecpg.keyword_stats_triggers(collection);       -- 06_keyword_search.sql
+    PERFORM vecpg.apply_tenancy(collection);                -- 01_tenancy.sql
+    PERFORM vecpg.keyword_index_objects(collection);        -- 08_keyword_index.sql
+    PERFORM vecpg.mirror_objects(collection);               -- 09_mirror.sql
 END
 $function$;
-COMMENT ON FUNCTION vecpg.collection_created(text) IS NULL;
-
-CREATE OR REPLACE FUNCTION vecpg.create_collection(name text, dimension integer, distance text DEFAULT 'cosine'::text, model text DEFAULT NULL::text, language regconfig DEFAULT 'english'::regconfig, schema_name name DEFAULT 'vecpg_data'::name)
- RETURNS vecpg.collection
- LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
-AS $function$
-#variable_conflict use_variable
-DECLARE
-    c vecpg.collection;
-    short text;
-BEGIN
-    IF name IS NULL OR name !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
-        RAISE EXCEPTION 'invalid collection name %: use 1-63 lowercase letters, digits or _, not starting with a digit',
-            coalesce(quote_literal(name), 'NULL')
-            USING ERRCODE = 'VP005';
-    END IF;
-    IF dimension IS NULL OR dimension NOT BETWEEN 1 AND 16000 THEN
-        RAISE EXCEPTION 'invalid dimension %: must be between 1 and 16000', dimension
-            USING ERRCODE = 'VP005';
-    END IF;
-    IF distance IS NULL OR distance NOT IN ('cosine', 'l2', 'ip') THEN
-        RAISE EXCEPTION 'invalid distance %: use cosine, l2 or ip', coalesce(quote_literal(distance), 'NULL')
-            USING ERRCODE = 'VP005';
-    END IF;
-    IF EXISTS (SELECT 1 FROM vecpg.collection AS x WHERE x.name = name) THEN
-        RAISE EXCEPTION 'collection "%" already exists', name USING ERRCODE = 'VP002';
-    END IF;
-
-    -- Index names must stay under 63 bytes whatever the collection name.
-    short := left(name, 48);
-    EXECUTE format(
-        $ddl$
-        CREATE TABLE %1$I.%2$I (
-            id          text PRIMARY KEY DEFAULT gen_random_uuid()::text,
-            title       text,
-            content     text NOT NULL DEFAULT '',
-            embedding   %3$I.vector(%4$s),
-            metadata    jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(metadata) = 'object'),
-            tenant_id   text,
-            created_at  timestamptz NOT NULL DEFAULT now(),
-            updated_at  timestamptz NOT NULL DEFAULT now(),
-            fts         tsvector GENERATED ALWAYS AS (
-                            setweight(to_tsvector(%5$L::regconfig, coalesce(title, '')), 'A')
-                         || setweight(to_tsvector(%5$L::regconfig, content), 'B')
-                        ) STORED
-        )
-        $ddl$,
-        schema_name, name, vecpg.vector_schema(), dimension, language::text);
-    EXECUTE format('CREATE INDEX %I ON %I.%I USING gin (fts)', short || '_fts_idx', schema_name, name);
-    EXECUTE format('CREATE INDEX %I ON %I.%I USING gin (metadata jsonb_path_ops)',
-                   short || '_metadata_idx', schema_name, name);
-    EXECUTE format('CREATE TRIGGER touch_updated_at BEFORE UPDATE ON %I.%I '
-                   'FOR EACH ROW EXECUTE FUNCTION vecpg.touch_updated_at()', schema_name, name);
-    EXECUTE format('COMMENT ON TABLE %I.%I IS %L', schema_name, name, 'vecpg collection ' || name);
-
-    INSERT INTO vecpg.collection (name, schema_name, table_name, dimension, distance, model, language)
-    VALUES (name, schema_name, name, dimension, distance, model, language)
-    RETURNING * INTO c;
-    PERFORM vecpg.collection_created(name);
-    RETURN c;
-END
-$function$;
-COMMENT ON FUNCTION vecpg.create_collection(text,integer,text,text,regconfig,name) IS 'Create a collection table with its full-text and metadata indexes and record it in the catalog';
+COMMENT ON FUNCTION vecpg.collection_created(text) IS 'Give a collection table everything vecpg adds to its columns: storage, triggers, policies, grants';
 
 CREATE OR REPLACE FUNCTION vecpg.create_index(collection text, method text DEFAULT 'hnsw'::text, params jsonb DEFAULT '{}'::jsonb)
  RETURNS text
@@ -258,16 +194,6 @@ END
 $function$;
 COMMENT ON FUNCTION vecpg.create_index(text,text,jsonb) IS 'Build the vector index of a collection (hnsw: m, ef_construction; ivfflat: lists), replacing any other';
 
-CREATE OR REPLACE FUNCTION vecpg.distance_operator(distance text)
- RETURNS text
- LANGUAGE sql
- IMMUTABLE
- SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
-AS $function$
-    SELECT CASE distance WHEN 'cosine' THEN '<=>' WHEN 'l2' THEN '<->' WHEN 'ip' THEN '<#>' END
-$function$;
-COMMENT ON FUNCTION vecpg.distance_operator(text) IS 'pgvector operator of a distance name';
-
 CREATE OR REPLACE FUNCTION vecpg.drop_collection(collection text, if_exists boolean DEFAULT false)
  RETURNS boolean
  LANGUAGE plpgsql
@@ -308,26 +234,84 @@ END
 $function$;
 COMMENT ON FUNCTION vecpg.drop_index(text) IS 'Drop the vector index of a collection; returns how many were dropped';
 
-CREATE OR REPLACE FUNCTION vecpg.get_collection(collection text)
- RETURNS vecpg.collection
+CREATE OR REPLACE FUNCTION vecpg.hybrid_search(collection text, query text, query_embedding vector, k integer, filter jsonb DEFAULT '{}'::jsonb, options jsonb DEFAULT '{}'::jsonb)
+ RETURNS TABLE(id text, title text, content text, metadata jsonb, score double precision, vector_rank integer, vector_score double precision, keyword_rank integer, keyword_score double precision)
  LANGUAGE plpgsql
- STABLE
  SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
 AS $function$
 #variable_conflict use_variable
 DECLARE
-    c vecpg.collection;
+    c vecpg.collection := vecpg.get_collection(collection);
+    opts jsonb := coalesce(options, '{}');
+    method text := coalesce(opts->>'method', 'adaptive');
+    candidates integer;
+    rrf_k double precision := coalesce((opts->>'rrf_k')::double precision, 60);
+    w_vector double precision;
+    w_keyword double precision;
+    max_postings integer;
+    ef_search integer;
+    vector_opts jsonb;
+    keyword_opts jsonb;
+    unknown text;
+    predicate text;
+    p record;
 BEGIN
-    SELECT * INTO c FROM vecpg.collection AS x WHERE x.name = collection;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'collection "%" does not exist', collection
-            USING ERRCODE = 'VP001',
-                  HINT = 'SELECT name FROM vecpg.collection lists the collections';
+    PERFORM vecpg.check_vector_query(c, query_embedding, k);
+    IF jsonb_typeof(opts) <> 'object' THEN
+        RAISE EXCEPTION 'hybrid search options must be a JSON object' USING ERRCODE = 'VP005';
     END IF;
-    RETURN c;
+    SELECT string_agg(key, ', ') INTO unknown FROM jsonb_object_keys(opts) AS key
+    WHERE key NOT IN ('method', 'candidates', 'rrf_k', 'vector_weight', 'keyword_weight',
+                      'ef_search', 'probes', 'iterative_scan', 'max_scan_tuples', 'k1', 'b', 'ranking',
+                      'max_candidates', 'max_postings', 'keyword_index');
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown hybrid search option(s): %', unknown USING ERRCODE = 'VP005';
+    END IF;
+    IF method NOT IN ('adaptive', 'rrf', 'convex') THEN
+        RAISE EXCEPTION 'hybrid method must be adaptive, rrf or convex, got %', quote_literal(method)
+            USING ERRCODE = 'VP005';
+    END IF;
+    candidates := vecpg._int_param(opts, 'candidates', least(4 * k, 1000), k, 1000);
+    max_postings := vecpg._int_param(opts, 'max_postings', 800, 1, 1000000);
+    w_vector := coalesce((opts->>'vector_weight')::double precision, CASE method WHEN 'convex' THEN 0.7 ELSE 1 END);
+    w_keyword := coalesce((opts->>'keyword_weight')::double precision, CASE method WHEN 'convex' THEN 0.3 ELSE 1 END);
+    IF w_vector < 0 OR w_keyword < 0 OR rrf_k <= 0 THEN
+        RAISE EXCEPTION 'weights must be >= 0 and rrf_k > 0' USING ERRCODE = 'VP005';
+    END IF;
+    IF jsonb_typeof(opts->'keyword_index') NOT IN ('boolean', 'null') THEN
+        RAISE EXCEPTION 'keyword_index must be true or false' USING ERRCODE = 'VP005';
+    END IF;
+    predicate := vecpg.compile_filter(coalesce(filter, '{}'), '$1', 'd');
+
+    vector_opts := (SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM jsonb_each(opts)
+                    WHERE key IN ('ef_search', 'probes', 'iterative_scan', 'max_scan_tuples'));
+    -- An HNSW scan returns at most ef_search rows: the vector list needs `candidates` of them.
+    IF NOT vector_opts ? 'ef_search' THEN
+        vector_opts := vector_opts || jsonb_build_object('ef_search', candidates);
+    END IF;
+    IF vecpg.rows_filtered(predicate) AND NOT vector_opts ? 'iterative_scan' AND vecpg.pgvector_version() >= '{0,8}' THEN
+        vector_opts := vector_opts || '{"iterative_scan": "relaxed_order"}';
+    END IF;
+    PERFORM vecpg.apply_search_options(vector_opts);
+    keyword_opts := (SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM jsonb_each(opts)
+                     WHERE key IN ('k1', 'b', 'ranking', 'max_candidates'));
+
+    IF coalesce((opts->>'keyword_index')::boolean, true) AND vecpg.uses_keyword_index(c, query, filter, keyword_opts) THEN
+        p := vecpg.keyword_plan(c, NULL, keyword_opts);  -- checks the keyword options as the exact path would
+        ef_search := vecpg._int_param(vector_opts, 'ef_search', candidates, 1, 1000);
+        RETURN QUERY EXECUTE format('SELECT * FROM vecpg_postings.%I($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)',
+                                    c.name)
+            USING query, query_embedding, candidates, method, w_vector, w_keyword, rrf_k, k, max_postings,
+                  coalesce((keyword_opts->>'k1')::double precision, 0.9), coalesce((keyword_opts->>'b')::double precision, 0.4),
+                  ef_search, vector_opts->>'iterative_scan';
+        RETURN;
+    END IF;
+    p := vecpg.keyword_plan(c, query, keyword_opts);
+    RETURN QUERY EXECUTE vecpg.hybrid_sql(c, predicate, vecpg.keyword_list_sql(c, p.match, p.required, p.score_sql, predicate, '$3'))
+        USING filter, query_embedding, candidates, method, w_vector, w_keyword, rrf_k, k;
 END
 $function$;
-COMMENT ON FUNCTION vecpg.get_collection(text) IS 'Catalog row of a collection; VP001 when absent';
+COMMENT ON FUNCTION vecpg.hybrid_search(text,text,vector,integer,jsonb,jsonb) IS 'Vector and BM25 keyword lists fused in one statement (method adaptive, rrf or convex); the keyword list comes from the keyword index when the collection has one';
 
 CREATE OR REPLACE FUNCTION vecpg.index_info(collection text)
  RETURNS TABLE(index_name text, method text, definition text, size_bytes bigint)
@@ -350,21 +334,6 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION vecpg.index_info(text) IS 'Vector indexes of a collection with their sizes';
-
-CREATE OR REPLACE FUNCTION vecpg.pin_search_paths()
- RETURNS void
- LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
-AS $function$
-DECLARE
-    f regprocedure;
-BEGIN
-    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p WHERE p.pronamespace = 'vecpg'::regnamespace LOOP
-        EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, %I, pg_temp', f, vecpg.vector_schema());
-    END LOOP;
-END
-$function$;
-COMMENT ON FUNCTION vecpg.pin_search_paths() IS NULL;
 
 CREATE OR REPLACE FUNCTION vecpg.rebuild_index(collection text)
  RETURNS integer
@@ -395,33 +364,36 @@ AS $function$
 #variable_conflict use_variable
 DECLARE
     c vecpg.collection := vecpg.get_collection(collection);
+    predicate text;
     op text;
     score text;
     query text;
 BEGIN
-    IF k IS NULL OR k NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION 'k must be between 1 and 1000, got %', k USING ERRCODE = 'VP005';
+    PERFORM vecpg.check_vector_query(c, query_embedding, k);
+    predicate := vecpg.compile_filter(coalesce(filter, '{}'), '$2', 'd');
+    options := coalesce(options, '{}');
+    -- A filter applied after an index scan would leave fewer than k rows: pgvector 0.8's
+    -- iterative scans read on until k rows pass. (The planner may also pick an exact scan
+    -- through the metadata index when it expects few rows to match.)
+    IF vecpg.rows_filtered(predicate) AND NOT options ? 'iterative_scan' AND vecpg.pgvector_version() >= '{0,8}' THEN
+        options := options || '{"iterative_scan": "relaxed_order"}';
     END IF;
-    IF query_embedding IS NULL THEN
-        RAISE EXCEPTION 'query_embedding must not be NULL' USING ERRCODE = 'VP005';
+    -- An HNSW scan returns at most ef_search rows: a larger k raises it for this statement.
+    IF NOT options ? 'ef_search' AND k > coalesce(nullif(current_setting('hnsw.ef_search', true), '')::integer, 40) THEN
+        options := options || jsonb_build_object('ef_search', k);
     END IF;
-    IF vector_dims(query_embedding) <> c.dimension THEN
-        RAISE EXCEPTION 'query has % dimensions but collection "%" holds %-dimensional vectors',
-            vector_dims(query_embedding), c.name, c.dimension USING ERRCODE = 'VP003';
-    END IF;
-    filter := vecpg.check_filter(filter);
     PERFORM vecpg.apply_search_options(options);
 
     op := format('OPERATOR(%I.%s)', vecpg.vector_schema(), vecpg.distance_operator(c.distance));
     score := CASE c.distance WHEN 'cosine' THEN '1 - distance'
                              WHEN 'ip' THEN '-distance'
                              ELSE 'NULL::double precision' END;
-    -- An empty filter adds no predicate: "metadata @> '{}'" would only mislead the planner.
+    -- No predicate at all for an empty filter: even "true" can change the planner's estimates.
     query := format(
         'SELECT d.id, d.title, d.content, d.metadata, (d.embedding %1$s $1)::double precision AS distance '
         'FROM %2$I.%3$I d WHERE d.embedding IS NOT NULL %4$s ORDER BY d.embedding %1$s $1 LIMIT $3',
         op, c.schema_name, c.table_name,
-        CASE WHEN filter = '{}'::jsonb THEN '' ELSE 'AND d.metadata @> $2' END);
+        CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END);
     -- Relaxed iterative scans may return rows slightly out of order: sort the k rows again.
     RETURN QUERY EXECUTE format(
         'SELECT s.id, s.title, s.content, s.metadata, s.distance, %s FROM (%s) s ORDER BY s.distance',
@@ -429,80 +401,50 @@ BEGIN
         USING query_embedding, filter, k;
 END
 $function$;
-COMMENT ON FUNCTION vecpg.search(text,vector,integer,jsonb,jsonb) IS 'k nearest documents of a collection to query_embedding, optionally filtered by metadata equality';
+COMMENT ON FUNCTION vecpg.search(text,vector,integer,jsonb,jsonb) IS 'k nearest documents of a collection to query_embedding that match the filter';
 
-CREATE OR REPLACE FUNCTION vecpg.touch_updated_at()
- RETURNS trigger
- LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
-AS $function$
-BEGIN
-    NEW.updated_at := now();
-    RETURN NEW;
-END
-$function$;
-COMMENT ON FUNCTION vecpg.touch_updated_at() IS NULL;
-
-CREATE OR REPLACE FUNCTION vecpg.vector_schema()
- RETURNS name
+CREATE OR REPLACE FUNCTION vecpg.vector_list_sql(c vecpg.collection, predicate text, OUT cte text, OUT similarity text)
+ RETURNS record
  LANGUAGE sql
  STABLE
  SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
 AS $function$
-    SELECT n.nspname
-    FROM pg_catalog.pg_extension e
-    JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
-    WHERE e.extname = 'vector'
+    SELECT format(
+        $q$
+        v AS MATERIALIZED (
+            SELECT d.id, (d.embedding %1$s $2)::double precision AS distance
+            FROM %2$I.%3$I d WHERE d.embedding IS NOT NULL %4$s
+            ORDER BY d.embedding %1$s $2 LIMIT $3::integer
+        )
+        $q$,
+        format('OPERATOR(%I.%s)', vecpg.vector_schema(), vecpg.distance_operator(c.distance)),
+        c.schema_name, c.table_name,
+        CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END),
+        CASE c.distance WHEN 'cosine' THEN '1 - v.distance' ELSE '-v.distance' END
 $function$;
-COMMENT ON FUNCTION vecpg.vector_schema() IS 'Schema holding the pgvector extension';
+COMMENT ON FUNCTION vecpg.vector_list_sql(vecpg.collection,text) IS NULL;
 
-DO $reset$
+-- finish: this revision's own, in place of the newer revision's
+DROP TRIGGER IF EXISTS append_only ON vecpg.audit_log;
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON vecpg.audit_log
+    FOR EACH ROW EXECUTE FUNCTION vecpg.audit_append_only();
+DROP POLICY IF EXISTS tenant_stats ON vecpg.bm25_df;
+CREATE POLICY tenant_stats ON vecpg.bm25_df
+    USING (tenant_key = coalesce(vecpg.current_tenant(), '') OR (tenant_key = '' AND vecpg.shares_rows(collection)))
+    WITH CHECK (tenant_key = coalesce(vecpg.current_tenant(), ''));
+DROP POLICY IF EXISTS tenant_stats ON vecpg.bm25_totals;
+CREATE POLICY tenant_stats ON vecpg.bm25_totals
+    USING (tenant_key = coalesce(vecpg.current_tenant(), '') OR (tenant_key = '' AND vecpg.shares_rows(collection)))
+    WITH CHECK (tenant_key = coalesce(vecpg.current_tenant(), ''));
+DROP TRIGGER IF EXISTS drop_keyword_index ON vecpg.collection;
+CREATE TRIGGER drop_keyword_index AFTER DELETE ON vecpg.collection
+    FOR EACH ROW EXECUTE FUNCTION vecpg.drop_keyword_index_of_collection();
+DO $existing$
 DECLARE
-    f record;
+    c record;
 BEGIN
-    FOR f IN SELECT DISTINCT p.oid::regprocedure AS proc, a.grantee
-             FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
-             WHERE p.oid = ANY (ARRAY[
-        'vecpg._int_param(jsonb,text,integer,integer,integer)',
-        'vecpg._raise_build_resources(jsonb)',
-        'vecpg.apply_search_options(jsonb)',
-        'vecpg.check_filter(jsonb)',
-        'vecpg.collection_created(text)',
-        'vecpg.create_collection(text,integer,text,text,regconfig,name)',
-        'vecpg.create_index(text,text,jsonb)',
-        'vecpg.distance_operator(text)',
-        'vecpg.drop_collection(text,boolean)',
-        'vecpg.drop_index(text)',
-        'vecpg.get_collection(text)',
-        'vecpg.index_info(text)',
-        'vecpg.pin_search_paths()',
-        'vecpg.rebuild_index(text)',
-        'vecpg.search(text,vector,integer,jsonb,jsonb)',
-        'vecpg.touch_updated_at()',
-        'vecpg.vector_schema()']::regprocedure[]) AND a.grantee <> p.proowner LOOP
-        IF f.grantee = 0 THEN
-            EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f.proc);
-        ELSE
-            EXECUTE format('REVOKE ALL ON FUNCTION %s FROM %I', f.proc, f.grantee::regrole::text);
-        END IF;
+    FOR c IN SELECT name FROM vecpg.collection ORDER BY name LOOP
+        PERFORM vecpg.collection_created(c.name);
     END LOOP;
 END
-$reset$;
-
-GRANT EXECUTE ON FUNCTION vecpg._int_param(jsonb,text,integer,integer,integer) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION vecpg._raise_build_resources(jsonb) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION vecpg.apply_search_options(jsonb) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION vecpg.check_filter(jsonb) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION vecpg.collection_created(text) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION vecpg.create_collection(text,integer,text,text,regconfig,name) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION vecpg.create_index(text,text,jsonb) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION vecpg.distance_operator(text) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION vecpg.drop_collection(text,boolean) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION vecpg.drop_index(text) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION vecpg.get_collection(text) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION vecpg.index_info(text) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION vecpg.pin_search_paths() TO PUBLIC;
-GRANT EXECUTE ON FUNCTION vecpg.rebuild_index(text) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION vecpg.search(text,vector,integer,jsonb,jsonb) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION vecpg.touch_updated_at() TO PUBLIC;
-GRANT EXECUTE ON FUNCTION vecpg.vector_schema() TO PUBLIC;
+$existing$;
