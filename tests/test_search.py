@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 import vecpg
-from vecpg.search import SearchResult, hybrid_search, search_statement
+from vecpg.search import SearchResult, hybrid_query, search_statement
 
 DIM = 16
 
@@ -108,7 +108,7 @@ def test_searches_sharing_a_connection_each_get_their_own_settings(db_url: str) 
             assert len(coll.search(q, k=30, **options)) == rows, options
         # Hybrid search after a tuned vector search runs with the connection's own settings.
         coll.search(q, k=30, ef_search=10)
-        assert len(hybrid_search(coll, "solar", q, 30)) == 30
+        assert len(coll.store.run(hybrid_query(coll, "solar", q, 30))) == 30
         with single.connection() as conn:  # and SQL of one's own sees them too
             assert conn.execute("SHOW hnsw.ef_search").fetchone() == ("40",)
 

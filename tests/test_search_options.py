@@ -17,7 +17,7 @@ from psycopg.types.json import Jsonb
 
 import vecpg
 from vecpg.evaluate import checked_options
-from vecpg.search import HybridOptions, KeywordOptions, Options, VectorOptions, hybrid_search
+from vecpg.search import HybridOptions, KeywordOptions, Options, VectorOptions, hybrid_query
 from vecpg.search.options import Spec, spec_of
 
 K = 5
@@ -142,10 +142,12 @@ def test_tuning_goes_by_keyword_or_as_an_options_object(opts: vecpg.Collection) 
     assert opts.search([1, 0], k=3, options=vecpg.VectorOptions(ef_search=100, probes=4)) == by_keyword
     assert opts.search([1, 0], k=3, options={"ef_search": 100}, probes=4) == by_keyword
     vector = np.array([1, 0], dtype=np.float32)  # the collection has no model to embed the text
-    hybrid = hybrid_search(opts, "bread oven", vector, 3, None, {"method": "rrf", "k1": 1.2})
-    assert hybrid_search(opts, "bread oven", vector, 3, None,
-                         vecpg.HybridOptions(method="rrf", keyword=vecpg.KeywordOptions(k1=1.2))) == hybrid
-    assert hybrid != hybrid_search(opts, "bread oven", vector, 3, None, {"method": "rrf"})
+    def hybrid(options: object) -> list[vecpg.SearchResult]:
+        return opts.store.run(hybrid_query(opts, "bread oven", vector, 3, None, options))
+
+    given = hybrid({"method": "rrf", "k1": 1.2})
+    assert hybrid(vecpg.HybridOptions(method="rrf", keyword=vecpg.KeywordOptions(k1=1.2))) == given
+    assert given != hybrid({"method": "rrf"})
 
 
 def test_an_option_the_mode_does_not_take_is_refused(opts: vecpg.Collection) -> None:

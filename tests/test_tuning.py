@@ -19,7 +19,7 @@ import vecpg
 from vecpg.cli import main
 from vecpg.errors import InvalidArgument, PermissionDenied
 from vecpg.index.tuning import EF_SEARCH_LADDER, RERANK_LADDER
-from vecpg.search import hybrid_search
+from vecpg.search import hybrid_query
 
 DIM = 64
 N = 3000
@@ -137,8 +137,8 @@ def test_hybrid_search_uses_the_choice_with_and_without_the_keyword_index(coll: 
         if keyword_index:
             coll.enable_keyword_index()
         for q in queries(10):
-            tuned = hybrid_search(coll, "document topic 3", q, 10)
-            assert ids(tuned) == ids(hybrid_search(coll, "document topic 3", q, 10, options=explicit))
+            tuned = coll.store.run(hybrid_query(coll, "document topic 3", q, 10))
+            assert ids(tuned) == ids(coll.store.run(hybrid_query(coll, "document topic 3", q, 10, options=explicit)))
             rows = conn.execute("SELECT id FROM vecpg.hybrid_search('t', 'document topic 3', %s, 10)", (q,)).fetchall()
             assert [r[0] for r in rows] == ids(tuned)
 

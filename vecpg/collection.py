@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from .embedding import Embedder
     from .index.tuning import TuningResult
 
-T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 

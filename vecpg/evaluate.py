@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from .collection import Collection
 from .errors import NO_MODEL_FIX, InputFileError, InvalidArgument
-from .search import MODES, Options, hybrid_search, keyword_search, options_for, vector_search
+from .search import MODES, Options, hybrid_query, keyword_query, options_for, vector_query
 
 LATENCY_BLOCK = 20  # queries a mode runs in a row while latency is measured
 
@@ -144,11 +144,11 @@ def evaluate(
 
     def ranked(mode: str, i: int, k: int) -> list[str]:
         if mode == "keyword":
-            return [r.id for r in keyword_search(collection, texts[i], k, None, opts.get("keyword"))]
+            return [r.id for r in collection.store.run(keyword_query(collection, texts[i], k, None, opts.get("keyword")))]
         assert vectors is not None
         if mode == "vector":
-            return [r.id for r in vector_search(collection, vectors[i], k, None, opts.get("vector"))]
-        return [r.id for r in hybrid_search(collection, texts[i], vectors[i], k, None, opts.get("hybrid"))]
+            return [r.id for r in collection.store.run(vector_query(collection, vectors[i], k, None, opts.get("vector")))]
+        return [r.id for r in collection.store.run(hybrid_query(collection, texts[i], vectors[i], k, None, opts.get("hybrid")))]
 
     results: dict[str, dict[str, float]] = {}
     for mode in modes:

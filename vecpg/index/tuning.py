@@ -3,7 +3,7 @@ recall@k reaches a target, stored as the collection's search defaults.
 
 ``tune`` takes stored vectors as queries (``sample`` of them, the same for the same ``seed``) or
 the caller's, finds each query's exact k nearest rows by a scan PostgreSQL makes with index scans
-turned off, then runs the queries through the normal search path (``vector_search``) at
+turned off, then runs the queries through the normal search path (``vector_query``) at
 ascending values of the index's search parameter, and stops at the first value whose mean
 recall reaches the target. A binary-quantized index first gets its re-rank factor the same way,
 at the most generous value of that parameter. The choice goes to ``vecpg.set_search_defaults``:
@@ -51,7 +51,7 @@ from ..ops.runner import Held, Runner
 from ..resources import composed, query
 from ..search.options import VectorOptions, spec_of
 from ..search.statements import Statements
-from ..search.vector import MAX_EF_SEARCH, OPERATORS, scan_rows, stored_query, vector_search
+from ..search.vector import MAX_EF_SEARCH, OPERATORS, scan_rows, stored_query, vector_query
 from ..storage import STORAGES
 
 if TYPE_CHECKING:
@@ -65,9 +65,11 @@ if TYPE_CHECKING:
         vector_schema: str
         pgvector_version: tuple[int, ...]
         filters: FilterCompiler
-        current_tenant: str | None
 
-        def connection(self) -> AbstractContextManager[psycopg.Connection]: ...
+        @property
+        def current_tenant(self) -> str | None: ...
+
+        def connection(self, *, for_search: bool = False) -> AbstractContextManager[psycopg.Connection]: ...
 
         def admin_connection(self) -> AbstractContextManager[psycopg.Connection]: ...
 
@@ -82,6 +84,8 @@ if TYPE_CHECKING:
         @property
         def store(self) -> _Store: ...  # type: ignore[override]
 
+
+MAX_PROBES: int = spec_of(VectorOptions, "probes").hi  # type: ignore[assignment]
 # Values tried, in this order, until one reaches the target. IVFFlat's probes double up to the
 # index's lists (every list: an exact search).
 EF_SEARCH_LADDER = (10, 16, 24, 32, 40, 64, 100, 150, 200, 300, 400, 600, 800, 1000)
@@ -253,7 +257,7 @@ def _recall(target: _Measured, queries: list[np.ndarray], truth: list[tuple[floa
     for vector, (limit, size) in zip(queries, truth):
         if size == 0:
             continue
-        hits = vector_search(target, vector, k, None, options, include=())
+        hits = target.store.run(vector_query(target, vector, k, None, options, include=()))
         bound = limit + _TOLERANCE * max(1.0, abs(limit))
         total += sum(1 for hit in hits if hit.distance is not None and hit.distance <= bound) / size
     # Rounded: the stored curve and the choice made from it are the same numbers.
@@ -290,7 +294,7 @@ def _ladder(collection: Collection, conn: psycopg.Connection, method: str, index
         rows = min(scan_rows(collection, k, fixed), MAX_EF_SEARCH)
         return "ef_search", tuple(sorted({max(rows, v) for v in EF_SEARCH_LADDER}))
     row = conn.execute(query("index_lists"), {"index": index, "schema": collection.schema}).fetchone()
-    lists = min(int(row[0]) if row else 1, int(spec_of(VectorOptions, "probes").hi))
+    lists = min(int(row[0]) if row else 1, MAX_PROBES)
     return "probes", tuple(sorted({min(2**i, lists) for i in range(lists.bit_length() + 1)}))
 
 

@@ -27,7 +27,7 @@ from ..db.connection import wait_for_notify
 from ..errors import MirrorError
 from ..resources import composed, query
 from .points import MirrorPoint
-from .protocol import CollectionSpec, MirrorBackend
+from .protocol import CollectionSpec, Distance, MirrorBackend
 
 DEFAULT_BATCH = 500
 PAGE = 1000  # rows upserted to Qdrant at a time during a full copy
@@ -57,7 +57,7 @@ def spec_for(conn: psycopg.Connection, collection: str, settings: dict[str, Any]
     return _spec(collection, row[0], row[1], settings)
 
 
-def _spec(collection: str, dimension: int, distance: str, settings: dict[str, Any]) -> CollectionSpec:
+def _spec(collection: str, dimension: int, distance: Distance, settings: dict[str, Any]) -> CollectionSpec:
     given = {field: settings[key] for key, field in _SETTINGS.items() if key in settings}
     return CollectionSpec(name=collection, dimension=dimension, distance=distance,
                           payload_indexes=tuple(settings.get("payload_indexes", ())), **given)

@@ -34,7 +34,7 @@ SETTINGS = ("hnsw.ef_search", "hnsw.iterative_scan", "hnsw.max_scan_tuples",
 
 # The connection's values before vecpg set any. A new backend has not loaded pgvector's library,
 # so its settings do not exist yet: the vector parameter loads it before they are read.
-READ = Statement(query("session_settings"), {"names": list(SETTINGS), "load": np.zeros(1, np.float32)})
+READ: Statement[list[tuple[Any, ...]]] = Statement(query("session_settings"), {"names": list(SETTINGS), "load": np.zeros(1, np.float32)})
 
 
 def setting(changes: Mapping[str, str]) -> Statement[Any]:

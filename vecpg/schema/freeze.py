@@ -158,7 +158,7 @@ def freeze(revision: str, base: str, url: str) -> str:
     one; returns the layer's fingerprint."""
     from alembic.script import ScriptDirectory
 
-    from .. import migrate
+    from ..db import migrate
 
     script = ScriptDirectory(str(bundled_dir("migrations")))
     head = migrate.head()

@@ -2,17 +2,17 @@
 
 Each mode is an operation (vecpg/ops/statement.py): ``vector_query``, ``keyword_query``,
 ``hybrid_query`` and ``chunk_query`` build it, ``dispatch.search_query`` is one
-``Collection.search`` call, and the ``*_search`` functions run one through the store.
+``Collection.search`` call; ``store.run(...)`` runs any of them.
 """
 
 from .chunks import chunk_query
-from .hybrid import hybrid_query, hybrid_search
-from .keyword import keyword_query, keyword_search
+from .hybrid import hybrid_query
+from .keyword import keyword_query
 from .options import MODES, HybridOptions, KeywordOptions, Options, VectorOptions, options_for
 from .results import SearchResult, score_of
 from .statements import Statements
 from .target import SearchTarget
-from .vector import FIELDS, search_statement, vector_query, vector_search
+from .vector import FIELDS, search_statement, vector_query
 
 __all__ = [
     "FIELDS",
@@ -26,12 +26,9 @@ __all__ = [
     "VectorOptions",
     "chunk_query",
     "hybrid_query",
-    "hybrid_search",
     "keyword_query",
-    "keyword_search",
     "options_for",
     "score_of",
     "search_statement",
     "vector_query",
-    "vector_search",
 ]

@@ -93,15 +93,3 @@ def hybrid_query(
                                (collection.name, text, vector, k, Jsonb(filter or {}), Jsonb(opts.given())),
                                _hits, settings={})
     return hits
-
-
-def hybrid_search(
-    collection: SearchTarget,
-    text: str,
-    vector: np.ndarray,
-    k: int,
-    filter: Any = None,
-    options: Options | Mapping[str, Any] | None = None,
-) -> list[SearchResult]:
-    """Run ``hybrid_query`` through the collection's store."""
-    return collection.store.run(hybrid_query(collection, text, vector, k, filter, options))

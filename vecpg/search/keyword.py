@@ -31,14 +31,3 @@ def keyword_query(
     given = options_for("keyword", options).given()
     return Statement("SELECT id, title, content, metadata, score FROM vecpg.keyword_search(%s, %s, %s, %s, %s)",
                      (collection.name, text, k, Jsonb(filter or {}), Jsonb(given)), _hits)
-
-
-def keyword_search(
-    collection: SearchTarget,
-    text: str,
-    k: int,
-    filter: Any = None,
-    options: Options | Mapping[str, Any] | None = None,
-) -> list[SearchResult]:
-    """Run ``keyword_query`` through the collection's store."""
-    return collection.store.run(keyword_query(collection, text, k, filter, options))

@@ -191,15 +191,3 @@ def vector_query(
     scan = scan_rows(collection, k, settings)
     floor = min(scan, MAX_EF_SEARCH) if "ef_search" not in settings and scan > DEFAULT_EF_SEARCH else 0
     return (yield Statement(statement, params, _HITS[collection.distance], wanted, floor, binary=True))
-
-
-def vector_search(
-    collection: SearchTarget,
-    vector: np.ndarray,
-    k: int,
-    filter: Any = None,
-    options: Options | Mapping[str, Any] | None = None,
-    include: tuple[str, ...] = FIELDS,
-) -> list[SearchResult]:
-    """Run ``vector_query`` through the collection's store."""
-    return collection.store.run(vector_query(collection, vector, k, filter, options, include))
