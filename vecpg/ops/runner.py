@@ -12,7 +12,7 @@ is this module's twin: same steps, ``await`` where this one blocks.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol, TypeVar
 
 import psycopg
@@ -90,7 +90,7 @@ class Runner:
     def _steps(self, steps: Generator[Step, Any, T]) -> T:
         value: Any = None
         error: BaseException | None = None
-        held: ExitStack | None = None  # the connection the operation's statements share
+        held: AbstractContextManager[psycopg.Connection] | None = None  # the connection the steps share
         conn: psycopg.Connection | None = None
         try:
             while True:
@@ -108,8 +108,8 @@ class Runner:
                         value = execute(admin, step)
                     continue
                 if held is None:
-                    held = ExitStack()
-                    conn = held.enter_context(self._connections.connection(for_search=step.settings is not None))
+                    held = self._connections.connection(for_search=step.settings is not None)
+                    conn = held.__enter__()
                 try:
                     value = execute(conn, step)  # type: ignore[arg-type]
                 except Exception as exc:  # noqa: BLE001 - thrown into the operation below
@@ -127,7 +127,7 @@ class Runner:
         finally:
             steps.close()
             if held is not None:
-                held.close()
+                held.__exit__(None, None, None)
 
 
 class Held:

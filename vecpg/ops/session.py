@@ -51,6 +51,8 @@ class Session:
 
     def changes(self, wanted: Mapping[str, str], ef_search_floor: int = 0) -> dict[str, str]:
         """What to send so that the settings are ``wanted``, the others as the connection started."""
+        if not wanted and not ef_search_floor and self.current == self.initial:
+            return {}  # the common case: a search with the connection's own settings, already there
         target = {**self.initial, **wanted}
         if ef_search_floor:
             # Raised for a scan that must return more rows, never below the connection's own.

@@ -30,10 +30,22 @@ class Searchable(SearchTarget, Protocol):
     def embed_query(self, text: str) -> np.ndarray: ...
 
 
+_CHECKED_FIELDS: dict[tuple[tuple[str, ...], str], tuple[str, ...]] = {}
+
+
 def check_fields(include: Iterable[str] | None, mode: str) -> tuple[str, ...]:
     """The document fields a search fetches, in their canonical order."""
     if include is None:
         return FIELDS
+    if type(include) is tuple and len(include) <= len(FIELDS):  # the same few tuples, checked once each
+        known = _CHECKED_FIELDS.get((include, mode))
+        if known is None:
+            known = _CHECKED_FIELDS[(include, mode)] = _check_fields(include, mode)
+        return known
+    return _check_fields(include, mode)
+
+
+def _check_fields(include: Iterable[str], mode: str) -> tuple[str, ...]:
     if isinstance(include, str):
         raise InvalidArgument("include takes a sequence of field names, not a string")
     asked = set(include)

@@ -125,12 +125,15 @@ class Options:
         return tuple(_specs(cls))
 
     def given(self) -> dict[str, Any]:
-        """The options set, flat, as the SQL functions take them (jsonb)."""
-        own, nested = _layout(type(self))
-        out = {name: getattr(self, name) for name, _ in own if getattr(self, name) is not None}
-        for name, _ in nested:
-            out.update(getattr(self, name).given())
-        return out
+        """The options set, flat, as the SQL functions take them (jsonb); a new dict each time."""
+        flat = self.__dict__.get("_given")
+        if flat is None:  # options are frozen: flattened once per object (searches reuse them)
+            own, nested = _layout(type(self))
+            flat = {name: getattr(self, name) for name, _ in own if getattr(self, name) is not None}
+            for name, _ in nested:
+                flat.update(getattr(self, name).given())
+            object.__setattr__(self, "_given", flat)
+        return dict(flat)
 
     def value(self, name: str) -> Any:
         """The option as given, else its default."""

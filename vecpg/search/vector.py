@@ -13,10 +13,11 @@ from ..documents import check_k
 from ..ops.statement import Result, Statement, Steps
 from ..resources import composed
 from .options import Options, VectorOptions, options_for, spec_of
-from .results import SearchResult, score_of
+from .results import SearchResult
 from .target import SearchTarget
 
 OPERATORS = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
+NO_FILTER = sql.SQL("")
 # The document fields a search may return besides id and distance, and their SQL types.
 _FIELD_TYPES = {"title": "text", "content": "text", "metadata": "jsonb"}
 FIELDS: tuple[str, ...] = tuple(_FIELD_TYPES)
@@ -132,7 +133,10 @@ def _statement(
     """The statement, its parameters, and the pgvector settings it needs (in the statement when
     ``inline``, else for the session: vecpg/ops/session.py)."""
     check_k(k)
-    where, params = yield from collection.store.filters.compile(filter)
+    if filter:
+        where, params = yield from collection.store.filters.compile(filter)
+    else:
+        where, params = NO_FILTER, {}
     rerank = int(settings.get("rerank", DEFAULT_RERANK))
     wanted = pgvector_settings(settings)
     resort = wanted.get("hnsw.iterative_scan", "off") != "off"
@@ -160,13 +164,20 @@ def search_statement(
     return statement, params
 
 
-def _hits(metric: str) -> Any:
-    def hits(result: Result) -> list[SearchResult]:
-        return [SearchResult(r[0], r[1], r[2] or "", r[3] or {}, r[4], score_of(r[4], metric)) for r in result.rows]
-    return hits
+# Rows to results by metric, the score written out (score_of's formulas): ten per search.
+def _cosine(result: Result) -> list[SearchResult]:
+    return [SearchResult(r[0], r[1], r[2] or "", r[3] or {}, r[4], 1.0 - r[4]) for r in result.rows]
 
 
-_HITS = {metric: _hits(metric) for metric in OPERATORS}
+def _ip(result: Result) -> list[SearchResult]:
+    return [SearchResult(r[0], r[1], r[2] or "", r[3] or {}, r[4], -r[4]) for r in result.rows]
+
+
+def _l2(result: Result) -> list[SearchResult]:
+    return [SearchResult(r[0], r[1], r[2] or "", r[3] or {}, r[4], None) for r in result.rows]
+
+
+_HITS = {"cosine": _cosine, "ip": _ip, "l2": _l2}
 
 
 def vector_query(
