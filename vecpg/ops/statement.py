@@ -86,3 +86,10 @@ class Call(Generic[T]):
 Step = Statement[Any] | Call[Any]
 Steps = Generator[Step, Any, T]
 Operation = Statement[T] | Steps[T]
+
+
+def steps(operation: Operation[T]) -> Steps[T]:
+    """An operation as steps, for an operation that ends with another (``yield from steps(op)``)."""
+    if type(operation) is Statement:
+        return (yield operation)  # type: ignore[misc]
+    return (yield from operation)  # type: ignore[misc]

@@ -11,7 +11,7 @@ import numpy as np
 from ..documents import check_k, check_text, check_vector
 from ..errors import InvalidArgument
 from ..filters import parse_filter
-from ..ops.statement import Call, Steps
+from ..ops.statement import Call, Operation, Steps, steps
 from ..storage import STORAGES
 from .chunks import chunk_query
 from .hybrid import hybrid_query
@@ -80,8 +80,9 @@ def search_query(
     chunks: bool = False,
     include: Iterable[str] | None = None,
     tuning: Mapping[str, Any] | None = None,
-) -> Steps[list[SearchResult]]:
-    """``Collection.search`` as an operation (its docstring says what each argument does)."""
+) -> Operation[list[SearchResult]]:
+    """``Collection.search`` as an operation (its docstring says what each argument does): one
+    statement for a vector, steps when a text must be embedded first or the mirror is asked."""
     tuning = tuning or {}
     opts = options_for(mode, options, **tuning)  # cheap checks before the model runs
     check_k(k)
@@ -94,22 +95,35 @@ def search_query(
         raise InvalidArgument("searching by chunks is a vector search: use mode='vector'")
     fields = check_fields(include, mode)
     if mode == "vector":
-        if isinstance(query, str):
-            query = yield Call(collection.embed_query, (query,))
+        if isinstance(query, str) or backend == "qdrant":
+            return _vector_steps(collection, query, k, flt, opts, fields, backend, chunks)
         vector = check_vector(query, collection.dimension, largest=STORAGES[collection.storage].largest)
-        if backend == "qdrant":
-            from ..mirror.search import mirror_search  # the mirror's code loads only when asked for
-
-            hits = yield Call(mirror_search, (collection, vector, k, flt))
-            if hits is not None:
-                return [_only(h, fields) for h in hits] if fields != FIELDS else hits
-        if chunks:
-            return (yield chunk_query(collection, vector, k, flt, opts))
-        return (yield from vector_query(collection, vector, k, flt, opts, fields))
+        return chunk_query(collection, vector, k, flt, opts) if chunks else \
+            vector_query(collection, vector, k, flt, opts, fields)
     if not isinstance(query, str):
         raise InvalidArgument(f"{mode} search needs a text query")
     check_text(query, "query text")
     if mode == "keyword":
-        return (yield keyword_query(collection, query, k, flt, opts))
+        return keyword_query(collection, query, k, flt, opts)
+    return _hybrid_steps(collection, query, k, flt, opts)
+
+
+def _vector_steps(collection: Searchable, query: Any, k: int, flt: Any, opts: Options, fields: tuple[str, ...],
+                  backend: str, chunks: bool) -> Steps[list[SearchResult]]:
+    if isinstance(query, str):
+        query = yield Call(collection.embed_query, (query,))
+    vector = check_vector(query, collection.dimension, largest=STORAGES[collection.storage].largest)
+    if backend == "qdrant":
+        from ..mirror.search import mirror_search  # the mirror's code loads only when asked for
+
+        hits = yield Call(mirror_search, (collection, vector, k, flt))
+        if hits is not None:
+            return [_only(h, fields) for h in hits] if fields != FIELDS else hits
+    if chunks:
+        return (yield chunk_query(collection, vector, k, flt, opts))
+    return (yield from steps(vector_query(collection, vector, k, flt, opts, fields)))
+
+
+def _hybrid_steps(collection: Searchable, query: str, k: int, flt: Any, opts: Options) -> Steps[list[SearchResult]]:
     vector = yield Call(collection.embed_query, (query,))
     return (yield from hybrid_query(collection, query, vector, k, flt, opts))

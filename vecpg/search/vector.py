@@ -10,7 +10,7 @@ import numpy as np
 from psycopg import sql
 
 from ..documents import check_k
-from ..ops.statement import Result, Statement, Steps
+from ..ops.statement import Operation, Result, Statement, Steps
 from ..resources import composed
 from .options import Options, VectorOptions, options_for, spec_of
 from .results import SearchResult
@@ -127,16 +127,13 @@ def _compose(collection: SearchTarget, where: sql.Composable, k: int, rerank: in
 
 
 def _statement(
-    collection: SearchTarget, vector: np.ndarray, k: int, filter: Any, settings: Mapping[str, Any],
-    include: tuple[str, ...] = FIELDS, inline: bool = False,
-) -> Steps[tuple[bytes, dict[str, Any], dict[str, str]]]:
-    """The statement, its parameters, and the pgvector settings it needs (in the statement when
-    ``inline``, else for the session: vecpg/ops/session.py)."""
+    collection: SearchTarget, vector: np.ndarray, k: int, where: sql.Composable, params: dict[str, Any],
+    settings: Mapping[str, Any], include: tuple[str, ...] = FIELDS, inline: bool = False,
+) -> tuple[bytes, dict[str, Any], dict[str, str]]:
+    """The statement for a compiled filter (``where``, ``params``), its parameters, and the
+    pgvector settings it needs (in the statement when ``inline``, else for the session:
+    vecpg/ops/session.py)."""
     check_k(k)
-    if filter:
-        where, params = yield from collection.store.filters.compile(filter)
-    else:
-        where, params = NO_FILTER, {}
     rerank = int(settings.get("rerank", DEFAULT_RERANK))
     wanted = pgvector_settings(settings)
     resort = wanted.get("hnsw.iterative_scan", "off") != "off"
@@ -159,8 +156,9 @@ def search_statement(
 ) -> tuple[bytes, dict[str, Any]]:
     """The k-NN query for a collection with the options in it, and its parameters (to EXPLAIN
     or time it on any connection)."""
-    statement, params, _ = collection.store.run(
-        _statement(collection, vector, k, filter, options_for("vector", options).given(), inline=True))
+    where, params = collection.store.run(collection.store.filters.compile(filter)) if filter else (NO_FILTER, {})
+    statement, params, _ = _statement(collection, vector, k, where, params, options_for("vector", options).given(),
+                                      inline=True)
     return statement, params
 
 
@@ -187,18 +185,34 @@ def vector_query(
     filter: Any = None,
     options: Options | Mapping[str, Any] | None = None,
     include: tuple[str, ...] = FIELDS,
-) -> Steps[list[SearchResult]]:
+) -> Operation[list[SearchResult]]:
     """The k-NN search on ``collection`` as an operation; ``options`` apply to this search only;
-    only the document fields in ``include`` are fetched (the others come back None, "" and {})."""
+    only the document fields in ``include`` are fetched (the others come back None, "" and {}).
+    One statement; with a filter, steps (a filter of a new shape is compiled by the database)."""
+    if filter:
+        return _filtered(collection, vector, k, filter, options, include)
+    return _search(collection, vector, k, NO_FILTER, {}, False, options, include)
+
+
+def _filtered(collection: SearchTarget, vector: np.ndarray, k: int, filter: Any,
+              options: Options | Mapping[str, Any] | None, include: tuple[str, ...]) -> Steps[list[SearchResult]]:
+    where, params = yield from collection.store.filters.compile(filter)
+    return (yield _search(collection, vector, k, where, params, True, options, include))
+
+
+def _search(collection: SearchTarget, vector: np.ndarray, k: int, where: sql.Composable, params: dict[str, Any],
+            filtered: bool, options: Options | Mapping[str, Any] | None,
+            include: tuple[str, ...]) -> Statement[list[SearchResult]]:
     settings = search_settings(collection, options_for("vector", options).given(), k)
     store = collection.store
-    filtered = bool(filter) or store.current_tenant is not None  # row-level security filters too
-    if filtered and "iterative_scan" not in settings and store.pgvector_version >= (0, 8):
-        # As vecpg.search does: a filter applied after the index scan must not leave fewer than k rows.
+    if (filtered or store.current_tenant is not None) and "iterative_scan" not in settings \
+            and store.pgvector_version >= (0, 8):
+        # As vecpg.search does: a filter (row-level security's too) applied after the index
+        # scan must not leave fewer than k rows.
         settings["iterative_scan"] = "relaxed_order"
-    statement, params, wanted = yield from _statement(collection, vector, k, filter, settings, include)
+    statement, params, wanted = _statement(collection, vector, k, where, params, settings, include)
     # An HNSW scan returns at most ef_search rows: a larger scan raises it for the call, never
     # lowering a higher setting of the connection's own.
     scan = scan_rows(collection, k, settings)
     floor = min(scan, MAX_EF_SEARCH) if "ef_search" not in settings and scan > DEFAULT_EF_SEARCH else 0
-    return (yield Statement(statement, params, _HITS[collection.distance], wanted, floor, binary=True))
+    return Statement(statement, params, _HITS[collection.distance], wanted, floor, binary=True)
