@@ -21,11 +21,12 @@ from .documents import Document, check_ids, check_text, prepare
 from .embedding import QueryCache, check_backend
 from .embedding.chunking import check_chunking, over_window
 from .errors import NO_MODEL_FIX, DimensionMismatch, InvalidArgument
+from .index import operations as indexes
 from .index.advice import IndexAdvice, recommend
 from .index.builds import create_concurrently, rebuild_concurrently
 from .index.progress import index_build_progress
 from .index.specs import HNSW, IndexInfo, IndexSpec, Prewarmed
-from .ops import catalog, indexes
+from .ops import catalog
 from .ops import documents as docs
 from .ops.bulk import COPY_THRESHOLD, BulkTarget, copy_merge, prepared, progress_bar
 from .ops.catalog import CollectionInfo

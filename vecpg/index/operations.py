@@ -1,5 +1,6 @@
-"""A collection's vector index through vecpg's SQL functions: one operation per call. Concurrent
-builds run outside any function and transaction: vecpg/index/builds.py."""
+"""A collection's vector index through vecpg's SQL functions, one operation per call (build, rebuild,
+drop, list, prewarm, the inputs of advice). Concurrent builds run outside any function and
+transaction: builds.py."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from ..errors import InvalidArgument
-from ..index.specs import IndexInfo, Prewarmed
+from ..ops.statement import Call, Result, Statement, Steps, each, number, scalar
 from ..resources import composed as q
-from .statement import Call, Result, Statement, Steps, each, number, scalar
+from .specs import IndexInfo, Prewarmed
 
 
 def _followed(follow: Callable[[int], None] | None) -> Steps[None]:
