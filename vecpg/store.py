@@ -34,6 +34,7 @@ from .storage import DEFAULT_STORAGE, check_storage
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
 
+
 def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split("-")[0].split(".") if part.isdigit())
 
