@@ -183,7 +183,7 @@ def main() -> None:
             problems.append("rows visible without a tenant")
     with admin.connection() as conn:
         stats_now = conn.execute(
-            "SELECT tenant_key, lexeme, df FROM vecpg.bm25_df WHERE collection = 'stress' AND df <> 0 "
+            "SELECT tenant_key, lexeme, df FROM vecpg.keyword_statistics('stress') "
             "EXCEPT SELECT coalesce(tenant_id, ''), u.lexeme, count(*) FROM vecpg_data.stress d, unnest(d.fts) u GROUP BY 1, 2"
         ).fetchall()
         if stats_now:

@@ -28,10 +28,9 @@ def facts(store: vecpg.Store) -> vecpg.Collection:
 
 def _stats(conn: psycopg.Connection, collection: str) -> tuple[dict, dict]:
     df = {(r[0], r[1]): r[2] for r in conn.execute(
-        "SELECT tenant_key, lexeme, df FROM vecpg.bm25_df WHERE collection = %s AND df <> 0", (collection,))}
+        "SELECT * FROM vecpg.keyword_statistics(%s)", (collection,))}
     totals = {r[0]: (r[1], r[2]) for r in conn.execute(
-        "SELECT tenant_key, n_docs, total_len FROM vecpg.bm25_totals WHERE collection = %s AND n_docs <> 0",
-        (collection,))}
+        "SELECT * FROM vecpg.keyword_totals(%s) WHERE n_docs <> 0", (collection,))}
     return df, totals
 
 
@@ -57,7 +56,7 @@ def test_bm25_score_matches_the_formula(facts: vecpg.Collection, conn: psycopg.C
                    "embedding": [1, 1]}])  # so that the oven document is shorter than average
     (hit,) = facts.search("meringue", k=1, mode="keyword")
     n_docs, total_len = conn.execute(
-        "SELECT n_docs, total_len FROM vecpg.bm25_totals WHERE collection = 'facts'").fetchone()
+        "SELECT sum(n_docs)::bigint, sum(total_len)::bigint FROM vecpg.keyword_totals('facts')").fetchone()
     doc_len = conn.execute("SELECT length(fts) FROM vecpg_data.facts WHERE id = 'oven'").fetchone()[0]
     idf = math.log(1 + (n_docs - 1 + 0.5) / (1 + 0.5))
     k1, b = 0.9, 0.4

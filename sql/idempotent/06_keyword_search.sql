@@ -1,11 +1,27 @@
 -- 06_keyword_search.sql — BM25 keyword search in SQL, and the statistics it needs.
 --
 -- Document frequencies and lengths live in vecpg.bm25_df / vecpg.bm25_totals per tenant, kept
--- exact by statement-level triggers (one aggregate per statement). Term frequencies come from
+-- exact by statement-level triggers that append one aggregate per statement (a key's rows sum
+-- to its statistic; compaction folds them now and then). Term frequencies come from
 -- ts_rank, which finds a lexeme without copying the tsvector (vecpg.term_frequency is the
 -- reference). A query scores the documents holding its rarest terms, up to max_candidates.
 -- How these choices were measured: docs/notes/.
 
+-- Every so many statements that append statistics, one folds them (see bm25_track).
+CREATE OR REPLACE FUNCTION vecpg.compaction_interval()
+RETURNS bigint
+LANGUAGE sql IMMUTABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT 32::bigint
+$$;
+
+-- Statistics are appended, never updated in place: a statement adds one row per (tenant,
+-- lexeme) it changed and one per tenant, rows no other writer ever locks, so concurrent
+-- transactions neither queue on common words nor deadlock (sql/incremental/013). Readers sum a
+-- key's rows. Every compaction_interval()-th statement also folds the appended rows of its
+-- tenants, if no other compaction of them runs (fold_keyword_stats says why that is safe).
+-- TRUNCATE empties the collection's statistics.
 CREATE OR REPLACE FUNCTION vecpg.bm25_track()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY INVOKER
@@ -13,53 +29,151 @@ SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
 DECLARE
     coll text := TG_ARGV[0];
+    keys text[];
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO vecpg.bm25_df AS s (collection, tenant_key, lexeme, df)
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM vecpg.bm25_df AS s WHERE s.collection = coll;
+        DELETE FROM vecpg.bm25_totals AS t WHERE t.collection = coll;
+        RETURN NULL;
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO vecpg.bm25_df (collection, tenant_key, lexeme, df)
         SELECT coll, coalesce(n.tenant_id, ''), u.lexeme, count(*)
         FROM new_rows n, unnest(n.fts) u
-        GROUP BY 2, 3 ORDER BY 2, 3
-        ON CONFLICT (collection, tenant_key, lexeme) DO UPDATE SET df = s.df + EXCLUDED.df;
-        INSERT INTO vecpg.bm25_totals AS t (collection, tenant_key, n_docs, total_len)
+        GROUP BY 2, 3;
+        INSERT INTO vecpg.bm25_totals (collection, tenant_key, n_docs, total_len)
         SELECT coll, coalesce(n.tenant_id, ''), count(*), sum(length(n.fts))
-        FROM new_rows n GROUP BY 2 ORDER BY 2
-        ON CONFLICT (collection, tenant_key) DO UPDATE
-        SET n_docs = t.n_docs + EXCLUDED.n_docs, total_len = t.total_len + EXCLUDED.total_len;
+        FROM new_rows n GROUP BY 2;
+        keys := ARRAY(SELECT DISTINCT coalesce(n.tenant_id, '') FROM new_rows n);
     ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO vecpg.bm25_df AS s (collection, tenant_key, lexeme, df)
+        INSERT INTO vecpg.bm25_df (collection, tenant_key, lexeme, df)
         SELECT coll, coalesce(o.tenant_id, ''), u.lexeme, -count(*)
         FROM old_rows o, unnest(o.fts) u
-        GROUP BY 2, 3 ORDER BY 2, 3
-        ON CONFLICT (collection, tenant_key, lexeme) DO UPDATE SET df = s.df + EXCLUDED.df;
-        INSERT INTO vecpg.bm25_totals AS t (collection, tenant_key, n_docs, total_len)
+        GROUP BY 2, 3;
+        INSERT INTO vecpg.bm25_totals (collection, tenant_key, n_docs, total_len)
         SELECT coll, coalesce(o.tenant_id, ''), -count(*), -sum(length(o.fts))
-        FROM old_rows o GROUP BY 2 ORDER BY 2
-        ON CONFLICT (collection, tenant_key) DO UPDATE
-        SET n_docs = t.n_docs + EXCLUDED.n_docs, total_len = t.total_len + EXCLUDED.total_len;
+        FROM old_rows o GROUP BY 2;
+        keys := ARRAY(SELECT DISTINCT coalesce(o.tenant_id, '') FROM old_rows o);
     ELSE
-        INSERT INTO vecpg.bm25_df AS s (collection, tenant_key, lexeme, df)
+        INSERT INTO vecpg.bm25_df (collection, tenant_key, lexeme, df)
         SELECT coll, d.tenant_key, d.lexeme, sum(d.delta)
         FROM (
             SELECT coalesce(o.tenant_id, '') AS tenant_key, u.lexeme, -1 AS delta FROM old_rows o, unnest(o.fts) u
             UNION ALL
             SELECT coalesce(n.tenant_id, ''), u.lexeme, 1 FROM new_rows n, unnest(n.fts) u
         ) d
-        GROUP BY 2, 3 HAVING sum(d.delta) <> 0 ORDER BY 2, 3
-        ON CONFLICT (collection, tenant_key, lexeme) DO UPDATE SET df = s.df + EXCLUDED.df;
-        INSERT INTO vecpg.bm25_totals AS t (collection, tenant_key, n_docs, total_len)
+        GROUP BY 2, 3 HAVING sum(d.delta) <> 0;
+        INSERT INTO vecpg.bm25_totals (collection, tenant_key, n_docs, total_len)
         SELECT coll, d.tenant_key, sum(d.docs), sum(d.len)
         FROM (
             SELECT coalesce(o.tenant_id, '') AS tenant_key, -1 AS docs, -length(o.fts) AS len FROM old_rows o
             UNION ALL
             SELECT coalesce(n.tenant_id, ''), 1, length(n.fts) FROM new_rows n
         ) d
-        GROUP BY 2 HAVING sum(d.docs) <> 0 OR sum(d.len) <> 0 ORDER BY 2
-        ON CONFLICT (collection, tenant_key) DO UPDATE
-        SET n_docs = t.n_docs + EXCLUDED.n_docs, total_len = t.total_len + EXCLUDED.total_len;
+        GROUP BY 2 HAVING sum(d.docs) <> 0 OR sum(d.len) <> 0;
+        keys := ARRAY(SELECT coalesce(n.tenant_id, '') FROM new_rows n UNION SELECT coalesce(o.tenant_id, '') FROM old_rows o);
+    END IF;
+    IF nextval('vecpg.bm25_statements') % vecpg.compaction_interval() = 0 THEN
+        PERFORM vecpg.fold_keyword_stats(coll, k, wait => false) FROM unnest(keys) AS k;
     END IF;
     RETURN NULL;
 END
 $$;
+
+-- Fold the appended statistics of one collection and tenant key into one row per lexeme (and
+-- one total); returns the appended rows folded, or NULL when it did not run. Exact at every
+-- moment: one statement deletes the appended rows it sees with the compacted rows of their
+-- lexemes and inserts their sums, so a reader (one snapshot) sees either all of them or the
+-- sums; rows of transactions not yet committed are not seen and stay for a later compaction.
+-- Compactions of a key take turns (a transaction-level advisory lock): wait => false gives up
+-- at once when another holds it, as writers do. Writers never touch compacted rows, so the
+-- row locks a compaction holds to its commit stop no writer. Under REPEATABLE READ or
+-- SERIALIZABLE it could try to delete rows a concurrent compaction folded after its snapshot,
+-- and fail: it runs only under READ COMMITTED (NULL otherwise).
+CREATE OR REPLACE FUNCTION vecpg.fold_keyword_stats(collection text, tenant_key text, wait boolean DEFAULT true)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    lock bigint := hashtextextended('vecpg.bm25:' || collection || ':' || tenant_key, 0);
+    folded bigint;
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN NULL;
+    END IF;
+    IF wait THEN
+        PERFORM pg_advisory_xact_lock(lock);
+    ELSIF NOT pg_try_advisory_xact_lock(lock) THEN
+        RETURN NULL;
+    END IF;
+    WITH touched AS (
+        SELECT DISTINCT s.lexeme FROM vecpg.bm25_df s
+        WHERE s.collection = collection AND s.tenant_key = tenant_key AND NOT s.base
+    ), gone AS (
+        DELETE FROM vecpg.bm25_df s USING touched
+        WHERE s.collection = collection AND s.tenant_key = tenant_key AND s.lexeme = touched.lexeme
+        RETURNING s.lexeme, s.df, s.base
+    ), sums AS (
+        INSERT INTO vecpg.bm25_df (collection, tenant_key, lexeme, df, base)
+        SELECT collection, tenant_key, g.lexeme, sum(g.df), true FROM gone g GROUP BY g.lexeme HAVING sum(g.df) <> 0
+    )
+    SELECT count(*) FILTER (WHERE NOT g.base) INTO folded FROM gone g;
+    WITH gone AS (
+        DELETE FROM vecpg.bm25_totals t
+        WHERE t.collection = collection AND t.tenant_key = tenant_key
+          AND EXISTS (SELECT FROM vecpg.bm25_totals x
+                      WHERE x.collection = collection AND x.tenant_key = tenant_key AND NOT x.base)
+        RETURNING t.n_docs, t.total_len
+    )
+    INSERT INTO vecpg.bm25_totals (collection, tenant_key, n_docs, total_len, base)
+    SELECT collection, tenant_key, sum(g.n_docs), sum(g.total_len), true FROM gone g
+    HAVING count(*) > 0 AND (sum(g.n_docs) <> 0 OR sum(g.total_len) <> 0);
+    RETURN folded;
+END
+$$;
+COMMENT ON FUNCTION vecpg.fold_keyword_stats(text, text, boolean) IS
+    'Fold the appended BM25 statistics of a collection and tenant key (empty for rows without a tenant)';
+
+-- Every key of a collection this role may write (its tenant's, or all of them for a role that
+-- row-level security does not bind); returns the appended rows folded.
+CREATE OR REPLACE FUNCTION vecpg.compact_keyword_stats(collection text)
+RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT coalesce(sum(vecpg.fold_keyword_stats(c.name, k.key)), 0)::bigint
+    FROM vecpg.get_collection(collection) c
+    CROSS JOIN LATERAL (SELECT DISTINCT t.tenant_key AS key FROM vecpg.bm25_totals t
+                        WHERE t.collection = c.name
+                          AND t.tenant_key = coalesce(vecpg.current_tenant(), t.tenant_key)) k
+$$;
+COMMENT ON FUNCTION vecpg.compact_keyword_stats(text) IS
+    'Fold the appended BM25 statistics of a collection (the tenant keys this role may write)';
+
+-- What searches use, as a table: each key's rows summed (appended and compacted alike), keys
+-- that sum to zero left out, for the tenants this role sees. For checks against a recount.
+CREATE OR REPLACE FUNCTION vecpg.keyword_statistics(collection text)
+RETURNS TABLE (tenant_key text, lexeme text, df bigint)
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT s.tenant_key, s.lexeme, sum(s.df)::bigint FROM vecpg.bm25_df s
+    WHERE s.collection = (vecpg.get_collection(collection)).name
+    GROUP BY 1, 2 HAVING sum(s.df) <> 0 ORDER BY 1, 2
+$$;
+COMMENT ON FUNCTION vecpg.keyword_statistics(text) IS 'BM25 document frequencies of a collection, per tenant key and lexeme';
+
+CREATE OR REPLACE FUNCTION vecpg.keyword_totals(collection text)
+RETURNS TABLE (tenant_key text, n_docs bigint, total_len bigint)
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT t.tenant_key, sum(t.n_docs)::bigint, sum(t.total_len)::bigint FROM vecpg.bm25_totals t
+    WHERE t.collection = (vecpg.get_collection(collection)).name
+    GROUP BY 1 HAVING sum(t.n_docs) <> 0 OR sum(t.total_len) <> 0 ORDER BY 1
+$$;
+COMMENT ON FUNCTION vecpg.keyword_totals(text) IS 'BM25 document counts and lengths of a collection, per tenant key';
 
 -- A collection's part of keeping BM25 statistics: the triggers (cheap, re-created by every upgrade).
 CREATE OR REPLACE FUNCTION vecpg.keyword_stats_triggers(collection text)
@@ -67,9 +181,13 @@ RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
 BEGIN
-    PERFORM vecpg.statement_triggers(vecpg.get_collection(collection), 'bm25', 'vecpg.bm25_track',
-                                     'OLD TABLE AS old_rows NEW TABLE AS new_rows');
+    PERFORM vecpg.statement_triggers(c, 'bm25', 'vecpg.bm25_track', 'OLD TABLE AS old_rows NEW TABLE AS new_rows');
+    EXECUTE format('DROP TRIGGER IF EXISTS bm25_truncate ON %I.%I', c.schema_name, c.table_name);
+    EXECUTE format('CREATE TRIGGER bm25_truncate AFTER TRUNCATE ON %I.%I FOR EACH STATEMENT '
+                   'EXECUTE FUNCTION vecpg.bm25_track(%L)', c.schema_name, c.table_name, c.name);
 END
 $$;
 
@@ -87,12 +205,12 @@ BEGIN
     DELETE FROM vecpg.bm25_df AS s WHERE s.collection = c.name;
     DELETE FROM vecpg.bm25_totals AS t WHERE t.collection = c.name;
     EXECUTE format(
-        'INSERT INTO vecpg.bm25_df (collection, tenant_key, lexeme, df) '
-        'SELECT %L, coalesce(d.tenant_id, ''''), u.lexeme, count(*) FROM %I.%I d, unnest(d.fts) u GROUP BY 2, 3',
+        'INSERT INTO vecpg.bm25_df (collection, tenant_key, lexeme, df, base) '
+        'SELECT %L, coalesce(d.tenant_id, ''''), u.lexeme, count(*), true FROM %I.%I d, unnest(d.fts) u GROUP BY 2, 3',
         c.name, c.schema_name, c.table_name);
     EXECUTE format(
-        'INSERT INTO vecpg.bm25_totals (collection, tenant_key, n_docs, total_len) '
-        'SELECT %L, coalesce(d.tenant_id, ''''), count(*), sum(length(d.fts)) FROM %I.%I d GROUP BY 2',
+        'INSERT INTO vecpg.bm25_totals (collection, tenant_key, n_docs, total_len, base) '
+        'SELECT %L, coalesce(d.tenant_id, ''''), count(*), sum(length(d.fts)), true FROM %I.%I d GROUP BY 2',
         c.name, c.schema_name, c.table_name);
 END
 $$;

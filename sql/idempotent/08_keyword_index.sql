@@ -181,7 +181,7 @@ AS $$
         WITH keys AS MATERIALIZED (
             -- no tenant: every tenant's statistics that row-level security lets the caller read
             SELECT coalesce(vecpg.visible_tenant_keys(),
-                            ARRAY(SELECT t.tenant_key FROM vecpg.bm25_totals t WHERE t.collection = %1$L)) AS keys
+                            ARRAY(SELECT DISTINCT t.tenant_key FROM vecpg.bm25_totals t WHERE t.collection = %1$L)) AS keys
         ),
         totals AS MATERIALIZED (
             SELECT coalesce(sum(t.n_docs), 0)::float8 AS n_docs,

@@ -169,6 +169,11 @@ def freeze(revision: str, base: str, url: str) -> str:
         old_head = head if (old_dir / "history" / f"{revision}.sql").exists() else revision
         old_functions, old_finish = layer_parts(revision, old_head, old_dir)
     new_functions, new_finish = layer_parts(newer, head)
+    path = bundled_dir("sql") / "history" / f"{revision}.sql"
+    # Migrating the scratch database to the revision composes its layer from the working tree,
+    # whose delta is the one being rewritten (or, for a revision released just now, missing):
+    # an empty one (the head's functions) serves, since the layer read back is ``base``'s.
+    path.write_text(f"-- sql/history/{revision}.sql: being written by vecpg.schema.freeze\n", encoding="utf-8")
     read: dict[str, dict[str, Function]] = {}
     with _scratch_database(url) as scratch:
         # Each layer's functions on tables of its own revision (a newer one's views may depend
@@ -180,7 +185,6 @@ def freeze(revision: str, base: str, url: str) -> str:
                 read[at] = read_functions(conn)
         with psycopg.connect(scratch) as conn:
             text = delta(conn, revision, newer, read[revision], read[newer], old_finish, new_finish)
-    path = bundled_dir("sql") / "history" / f"{revision}.sql"
     path.write_text(text, encoding="utf-8")
     return fingerprint(read[revision])
 
