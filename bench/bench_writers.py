@@ -229,7 +229,7 @@ def main() -> None:
                     tqdm.write(f"{label} {name} x{n}: {counts['commits']} commits, "
                                + ("stats exact" if not problems else "stats differ:\n    " + "\n    ".join(problems)))
                     ratio = f"{rate['after'] / rate['before']:.2f}" if label == "after" and rate["before"] else ""
-                    table.append(f"| {label} | {name} | {n} | {rate[label]:,.0f} | {counts['deadlocks']} | "
+                    table.append(f"| {label} | {name} | {n} | {rate[label]:,.{0 if rate[label] >= 10 else 1}f} | {counts['deadlocks']} | "
                                  f"{counts['serialization failures']} | {counts['other errors']} | {ratio} | "
                                  f"{'exact' if not problems else f'{len(problems)} differ'} |")
                     bar.update()
