@@ -97,6 +97,7 @@ AS $$
 #variable_conflict use_variable
 DECLARE
     lock bigint := hashtextextended('vecpg.bm25:' || collection || ':' || tenant_key, 0);
+    touched text[];
     folded bigint;
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
@@ -107,12 +108,14 @@ BEGIN
     ELSIF NOT pg_try_advisory_xact_lock(lock) THEN
         RETURN NULL;
     END IF;
-    WITH touched AS (
-        SELECT DISTINCT s.lexeme FROM vecpg.bm25_df s
-        WHERE s.collection = collection AND s.tenant_key = tenant_key AND NOT s.base
-    ), gone AS (
-        DELETE FROM vecpg.bm25_df s USING touched
-        WHERE s.collection = collection AND s.tenant_key = tenant_key AND s.lexeme = touched.lexeme
+    -- The lexemes as an array, not a join: the table grows fast between ANALYZEs, and a join
+    -- planned on stale statistics can turn quadratic; "= ANY" reads the index, or at worst the
+    -- table once.
+    touched := ARRAY(SELECT DISTINCT s.lexeme FROM vecpg.bm25_df s
+                     WHERE s.collection = collection AND s.tenant_key = tenant_key AND NOT s.base);
+    WITH gone AS (
+        DELETE FROM vecpg.bm25_df s
+        WHERE s.collection = collection AND s.tenant_key = tenant_key AND s.lexeme = ANY (touched)
         RETURNING s.lexeme, s.df, s.base
     ), sums AS (
         INSERT INTO vecpg.bm25_df (collection, tenant_key, lexeme, df, base)
@@ -202,6 +205,9 @@ DECLARE
     c vecpg.collection := vecpg.get_collection(collection);
 BEGIN
     PERFORM vecpg.keyword_stats_triggers(collection);
+    -- Writers wait until the recount commits: one committing between the DELETE and the
+    -- INSERTs below would be counted twice (its appended rows and the recount).
+    EXECUTE format('LOCK TABLE %I.%I IN SHARE MODE', c.schema_name, c.table_name);
     DELETE FROM vecpg.bm25_df AS s WHERE s.collection = c.name;
     DELETE FROM vecpg.bm25_totals AS t WHERE t.collection = c.name;
     EXECUTE format(
