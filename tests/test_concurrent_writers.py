@@ -114,7 +114,7 @@ def test_multi_statement_transactions_never_deadlock(collection: vecpg.Collectio
         c.close()
     assert set(outcome) == {"commits"} and outcome["commits"] > 40, outcome
     assert_exact(conn)
-    # Compactions ran during the load (every 32nd statement): compacted rows exist.
+    # Compactions ran during the load (every 64th statement): compacted rows exist.
     assert conn.execute("SELECT count(*) FROM vecpg.bm25_df WHERE collection = %s AND base",
                         (COLLECTION,)).fetchone()[0] > 0
 

@@ -2,9 +2,8 @@
 -- applied after 0011's layer, it gives 0010's. Generated: never edit by hand.
 
 -- Functions 0011 added.
-DROP FUNCTION vecpg.compact_keyword_stats(text), vecpg.compaction_interval(),
-    vecpg.fold_keyword_stats(text,text,boolean), vecpg.keyword_statistics(text),
-    vecpg.keyword_totals(text);
+DROP FUNCTION vecpg.compact_keyword_stats(text), vecpg.fold_keyword_stats(text,text,boolean),
+    vecpg.keyword_statistics(text), vecpg.keyword_totals(text);
 
 CREATE OR REPLACE FUNCTION vecpg.bm25_track()
  RETURNS trigger

@@ -7,20 +7,12 @@
 -- reference). A query scores the documents holding its rarest terms, up to max_candidates.
 -- How these choices were measured: docs/notes/.
 
--- Every so many statements that append statistics, one folds them (see bm25_track).
-CREATE OR REPLACE FUNCTION vecpg.compaction_interval()
-RETURNS bigint
-LANGUAGE sql IMMUTABLE SECURITY INVOKER
-SET search_path = pg_catalog, @vector_schema@, pg_temp
-AS $$
-    SELECT 32::bigint
-$$;
-
 -- Statistics are appended, never updated in place: a statement adds one row per (tenant,
 -- lexeme) it changed and one per tenant, rows no other writer ever locks, so concurrent
 -- transactions neither queue on common words nor deadlock (sql/incremental/013). Readers sum a
--- key's rows. Every compaction_interval()-th statement also folds the appended rows of its
--- tenants, if no other compaction of them runs (fold_keyword_stats says why that is safe).
+-- key's rows. Every 64th statement (a sequence counts them) also folds the appended rows of
+-- its tenants, if no other compaction of them runs (fold_keyword_stats says why that is safe):
+-- often enough that a key has few rows to sum, rarely enough to cost writers little.
 -- TRUNCATE empties the collection's statistics.
 CREATE OR REPLACE FUNCTION vecpg.bm25_track()
 RETURNS trigger
@@ -43,7 +35,6 @@ BEGIN
         INSERT INTO vecpg.bm25_totals (collection, tenant_key, n_docs, total_len)
         SELECT coll, coalesce(n.tenant_id, ''), count(*), sum(length(n.fts))
         FROM new_rows n GROUP BY 2;
-        keys := ARRAY(SELECT DISTINCT coalesce(n.tenant_id, '') FROM new_rows n);
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO vecpg.bm25_df (collection, tenant_key, lexeme, df)
         SELECT coll, coalesce(o.tenant_id, ''), u.lexeme, -count(*)
@@ -52,7 +43,6 @@ BEGIN
         INSERT INTO vecpg.bm25_totals (collection, tenant_key, n_docs, total_len)
         SELECT coll, coalesce(o.tenant_id, ''), -count(*), -sum(length(o.fts))
         FROM old_rows o GROUP BY 2;
-        keys := ARRAY(SELECT DISTINCT coalesce(o.tenant_id, '') FROM old_rows o);
     ELSE
         INSERT INTO vecpg.bm25_df (collection, tenant_key, lexeme, df)
         SELECT coll, d.tenant_key, d.lexeme, sum(d.delta)
@@ -70,9 +60,16 @@ BEGIN
             SELECT coalesce(n.tenant_id, ''), 1, length(n.fts) FROM new_rows n
         ) d
         GROUP BY 2 HAVING sum(d.docs) <> 0 OR sum(d.len) <> 0;
-        keys := ARRAY(SELECT coalesce(n.tenant_id, '') FROM new_rows n UNION SELECT coalesce(o.tenant_id, '') FROM old_rows o);
     END IF;
-    IF nextval('vecpg.bm25_statements') % vecpg.compaction_interval() = 0 THEN
+    IF nextval('vecpg.bm25_statements') % 64 = 0 THEN
+        IF TG_OP = 'INSERT' THEN
+            keys := ARRAY(SELECT DISTINCT coalesce(n.tenant_id, '') FROM new_rows n);
+        ELSIF TG_OP = 'DELETE' THEN
+            keys := ARRAY(SELECT DISTINCT coalesce(o.tenant_id, '') FROM old_rows o);
+        ELSE
+            keys := ARRAY(SELECT coalesce(n.tenant_id, '') FROM new_rows n
+                          UNION SELECT coalesce(o.tenant_id, '') FROM old_rows o);
+        END IF;
         PERFORM vecpg.fold_keyword_stats(coll, k, wait => false) FROM unnest(keys) AS k;
     END IF;
     RETURN NULL;
