@@ -55,6 +55,23 @@ def clustered(n: int, dim: int, seed: int = 0) -> np.ndarray:
     return (centers[rng.integers(0, 30, n)] + 0.3 * rng.normal(size=(n, dim))).astype(np.float32)
 
 
+def keyword_statistics(conn: psycopg.Connection, collection: str) -> tuple[dict, dict]:
+    """The BM25 statistics searches use: {(tenant_key, lexeme): df}, {tenant_key: (n_docs, total_len)}."""
+    df = {(r[0], r[1]): r[2] for r in conn.execute("SELECT * FROM vecpg.keyword_statistics(%s)", (collection,))}
+    totals = {r[0]: (r[1], r[2]) for r in conn.execute(
+        "SELECT * FROM vecpg.keyword_totals(%s) WHERE n_docs <> 0", (collection,))}
+    return df, totals
+
+
+def keyword_recount(conn: psycopg.Connection, table: str) -> tuple[dict, dict]:
+    """The same statistics counted again from the rows of ``vecpg_data.<table>``."""
+    df = {(r[0], r[1]): r[2] for r in conn.execute(
+        f"SELECT coalesce(tenant_id, ''), u.lexeme, count(*) FROM vecpg_data.{table} d, unnest(d.fts) u GROUP BY 1, 2")}
+    totals = {r[0]: (r[1], r[2]) for r in conn.execute(
+        f"SELECT coalesce(tenant_id, ''), count(*), sum(length(fts)) FROM vecpg_data.{table} GROUP BY 1")}
+    return df, totals
+
+
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     """URL of a PostgreSQL server with pgvector, for the whole session."""

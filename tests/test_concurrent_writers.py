@@ -13,11 +13,11 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import psycopg
 import pytest
+from conftest import keyword_recount, keyword_statistics
 from sqlalchemy import select
 
 import vecpg
@@ -60,20 +60,8 @@ def run_writers(count: int, work: Callable[[int, random.Random], None]) -> dict[
     return outcome
 
 
-def statistics(conn: psycopg.Connection) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    return (conn.execute("SELECT * FROM vecpg.keyword_statistics(%s)", (COLLECTION,)).fetchall(),
-            conn.execute("SELECT * FROM vecpg.keyword_totals(%s)", (COLLECTION,)).fetchall())
-
-
-def recount(conn: psycopg.Connection) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    return (conn.execute(f"SELECT coalesce(tenant_id, ''), u.lexeme, count(*) FROM vecpg_data.{COLLECTION} d, "
-                         "unnest(d.fts) u GROUP BY 1, 2 ORDER BY 1, 2").fetchall(),
-            conn.execute(f"SELECT coalesce(tenant_id, ''), count(*), sum(length(fts)) FROM vecpg_data.{COLLECTION} "
-                         "GROUP BY 1 HAVING count(*) > 0 ORDER BY 1").fetchall())
-
-
 def assert_exact(conn: psycopg.Connection) -> None:
-    assert statistics(conn) == recount(conn)
+    assert keyword_statistics(conn, COLLECTION) == keyword_recount(conn, COLLECTION)
 
 
 @pytest.fixture
@@ -162,7 +150,7 @@ def test_tenants_writing_at_once_keep_their_statistics_exact(collection: vecpg.C
     assert set(outcome) == {"commits"} and outcome["commits"] > 40, outcome
     assert_exact(conn)  # the superuser sees every tenant's statistics and rows
     tenants = {"acme"} if same_tenant else {f"tenant{w}" for w in range(4)}
-    assert {r[0] for r in statistics(conn)[1]} == tenants | {""}
+    assert set(keyword_statistics(conn, COLLECTION)[1]) == tenants | {""}
     # Compacting everything leaves the same statistics, one row a key.
     conn.execute("SELECT vecpg.compact_keyword_stats(%s)", (COLLECTION,))
     assert_exact(conn)

@@ -6,6 +6,7 @@ import math
 
 import psycopg
 import pytest
+from conftest import keyword_recount, keyword_statistics
 
 import vecpg
 
@@ -24,22 +25,6 @@ def facts(store: vecpg.Store) -> vecpg.Collection:
     coll.upsert([{"id": i, "title": t, "content": c, "embedding": [1, n], "metadata": {"n": n}}
                  for n, (i, t, c) in enumerate(DOCS)])
     return coll
-
-
-def _stats(conn: psycopg.Connection, collection: str) -> tuple[dict, dict]:
-    df = {(r[0], r[1]): r[2] for r in conn.execute(
-        "SELECT * FROM vecpg.keyword_statistics(%s)", (collection,))}
-    totals = {r[0]: (r[1], r[2]) for r in conn.execute(
-        "SELECT * FROM vecpg.keyword_totals(%s) WHERE n_docs <> 0", (collection,))}
-    return df, totals
-
-
-def _recomputed(conn: psycopg.Connection, table: str) -> tuple[dict, dict]:
-    df = {(r[0], r[1]): r[2] for r in conn.execute(
-        f"SELECT coalesce(tenant_id, ''), u.lexeme, count(*) FROM vecpg_data.{table} d, unnest(d.fts) u GROUP BY 1, 2")}
-    totals = {r[0]: (r[1], r[2]) for r in conn.execute(
-        f"SELECT coalesce(tenant_id, ''), count(*), sum(length(fts)) FROM vecpg_data.{table} GROUP BY 1")}
-    return df, totals
 
 
 def test_bm25_ranks_by_term_rarity_and_frequency(facts: vecpg.Collection) -> None:
@@ -87,15 +72,15 @@ def test_filters_and_ts_rank_cd(facts: vecpg.Collection) -> None:
 
 
 def test_statistics_stay_exact_through_every_kind_of_write(facts: vecpg.Collection, conn: psycopg.Connection) -> None:
-    assert _stats(conn, "facts") == _recomputed(conn, "facts")
+    assert keyword_statistics(conn, "facts") == keyword_recount(conn, "facts")
     facts.upsert([{"id": "moon", "content": "The Moon orbits the Earth.", "embedding": [1, 0], "tenant_id": "acme"}])
     facts.load({"id": f"x{i}", "content": f"extra document number {i} about gravity", "embedding": [1, 1],
                 "tenant_id": "acme" if i % 2 else None} for i in range(600))
     facts.delete(filter={"n": 1})
     conn.execute("UPDATE vecpg_data.facts SET content = content || ' bread' WHERE id LIKE 'x1%'")
     conn.execute("DELETE FROM vecpg_data.facts WHERE id LIKE 'x2%'")
-    assert _stats(conn, "facts") == _recomputed(conn, "facts")
-    assert set(_stats(conn, "facts")[1]) == {"", "acme"}  # kept per tenant
+    assert keyword_statistics(conn, "facts") == keyword_recount(conn, "facts")
+    assert set(keyword_statistics(conn, "facts")[1]) == {"", "acme"}  # kept per tenant
 
 
 def test_one_tenants_documents_do_not_change_anothers_scores(facts: vecpg.Collection, conn: psycopg.Connection) -> None:
