@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from ..documents import short_repr
 
@@ -17,6 +19,11 @@ class SearchResult:
     document was not in that list); the vector list's score is the similarity, -distance for l2.
     Searching by chunks (``chunks=True``): the best chunk's number and text, which ranked the
     document (None when the document's own vector did).
+    After a second stage (a reranker, or MMR; ``vecpg.SearchService``): ``first_rank`` and
+    ``first_score`` are the hit's rank (1-based) and ``score`` in the first stage's candidates,
+    ``rerank_score`` the reranker's score (None without one); ``score`` stays the first stage's.
+    ``vector``: the stored embedding, when the search was asked for it (``search_many(...,
+    vectors=True)``).
     """
 
     id: str
@@ -31,13 +38,18 @@ class SearchResult:
     keyword_score: float | None = None
     chunk_no: int | None = None
     highlight: str | None = None
+    first_rank: int | None = None
+    first_score: float | None = None
+    rerank_score: float | None = None
+    vector: np.ndarray | None = field(default=None, compare=False)  # arrays have no plain ==
 
     def __repr__(self) -> str:
         """The fields that are set (no None, no empty metadata), long texts shortened:
         ``SearchResult(id='1', content='...', distance=0.12, score=0.88)``."""
         parts = [f"id={self.id!r}"]
         for name in ("title", "content", "metadata", "distance", "score", "vector_rank", "vector_score",
-                     "keyword_rank", "keyword_score", "chunk_no", "highlight"):
+                     "keyword_rank", "keyword_score", "chunk_no", "highlight", "first_rank", "first_score",
+                     "rerank_score"):
             value = getattr(self, name)
             if value is None or (name in ("content", "metadata") and not value):
                 continue
