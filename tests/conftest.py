@@ -28,9 +28,10 @@ from vecpg.db import migrate
 from vecpg.db.server import EmbeddedServer
 
 TEMPLATE = "vecpg_test_template"
-# Functions row-level security calls for every row: inlinable SQL with schema-qualified names,
-# so without the pinned search_path every other vecpg function has (a SET clause stops inlining).
-INLINED = {"vecpg.current_tenant"}
+# Functions row-level security calls for every row, or MMR for every pair it compares: inlinable
+# SQL with schema-qualified names, so without the pinned search_path every other vecpg function
+# has (a SET clause stops inlining).
+INLINED = {"vecpg.current_tenant", "vecpg.cosine_similarity"}
 _counter = itertools.count()
 
 

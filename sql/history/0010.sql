@@ -2,8 +2,11 @@
 -- applied after 0011's layer, it gives 0010's. Generated: never edit by hand.
 
 -- Functions 0011 added.
-DROP FUNCTION vecpg.compact_keyword_stats(text), vecpg.fold_keyword_stats(text,text,boolean),
-    vecpg.keyword_statistics(text), vecpg.keyword_totals(text);
+DROP FUNCTION vecpg.check_mmr_lambda(double precision), vecpg.compact_keyword_stats(text),
+    vecpg.cosine_similarity(vector,vector), vecpg.fold_keyword_stats(text,text,boolean),
+    vecpg.keyword_statistics(text), vecpg.keyword_totals(text),
+    vecpg.mmr_search(text,vector,integer,double precision,integer,jsonb,jsonb),
+    vecpg.mmr_select(text,vector,text[],double precision[],integer,double precision);
 
 CREATE OR REPLACE FUNCTION vecpg.bm25_track()
  RETURNS trigger

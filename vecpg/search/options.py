@@ -20,6 +20,8 @@ from ..errors import InvalidArgument
 MODES = ("vector", "keyword", "hybrid")
 SCANS = ("off", "relaxed_order", "strict_order")
 INT32_MAX = 2**31 - 1
+# The most candidates a first stage fetches for a second (fusion, MMR), as the SQL functions allow.
+MAX_CANDIDATES = 1000
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,7 @@ class HybridOptions(Options):
     method: str | None = option(str, "adaptive", "how the two lists are fused",
                                 choices=("adaptive", "rrf", "convex"))
     candidates: int | None = option(int, None, "rows each list contributes (default 4*k, at most 1000)",
-                                    lo=1, hi=1000)
+                                    lo=1, hi=MAX_CANDIDATES)
     rrf_k: float | None = option(float, 60, "RRF: the constant added to each rank", above=0)
     vector_weight: float | None = option(float, 1, "weight of the vector list, 0.7 in convex fusion", lo=0)
     keyword_weight: float | None = option(float, 1, "weight of the keyword list, 0.3 in convex fusion", lo=0)
@@ -207,18 +209,40 @@ class HybridOptions(Options):
 
     def candidates_for(self, k: int) -> int:
         """Each list's length for a search of k: at least k."""
-        if self.candidates is None:
-            return min(4 * k, 1000)
-        hi = spec_of(HybridOptions, "candidates").hi
-        if self.candidates < k:
-            raise InvalidArgument(f"candidates must be an integer between {k} and {hi}, got {self.candidates!r}")
-        return self.candidates
+        return candidates_for(self.candidates, k, 4 * k)
 
     def weights(self) -> tuple[float, float]:
         """The vector and keyword lists' weights; convex fusion has its own defaults."""
         vector, keyword = self.CONVEX_WEIGHTS if self.value("method") == "convex" else (1.0, 1.0)
         return (float(vector if self.vector_weight is None else self.vector_weight),
                 float(keyword if self.keyword_weight is None else self.keyword_weight))
+
+
+@dataclass(frozen=True)
+class MMROptions(Options):
+    """Maximal marginal relevance over a first stage's candidates (vecpg/search/mmr.py): ``mmr``
+    is lambda, relevance against diversity (LangChain's lambda_mult), ``candidates`` its fetch_k."""
+
+    mode: ClassVar[str] = "mmr"
+    mmr: float | None = option(float, 0.5, "MMR lambda: 1 ranks by relevance only, 0 by diversity", lo=0, hi=1)
+    candidates: int | None = option(int, None, "candidates MMR picks from (default 20 or 4*k, at most 1000)",
+                                    lo=1, hi=MAX_CANDIDATES)
+
+    DEFAULT_CANDIDATES: ClassVar[int] = 20
+
+    def candidates_for(self, k: int) -> int:
+        """How many candidates a search of k picks from: at least k."""
+        return candidates_for(self.candidates, k, max(self.DEFAULT_CANDIDATES, 4 * k))
+
+
+def candidates_for(given: int | None, k: int, default: int) -> int:
+    """A first stage's length for a second stage keeping k: ``default`` (at most MAX_CANDIDATES)
+    unless given, and never fewer than k (checked by Spec for the rest)."""
+    if given is None:
+        return min(default, MAX_CANDIDATES)
+    if given < k:
+        raise InvalidArgument(f"candidates must be an integer between {k} and {MAX_CANDIDATES}, got {given!r}")
+    return given
 
 
 OPTIONS: dict[str, type[Options]] = {"vector": VectorOptions, "keyword": KeywordOptions, "hybrid": HybridOptions}
