@@ -44,7 +44,7 @@ from .index.advice import IndexAdvice
 from .index.specs import HNSW, IndexInfo, IVFFlat, Prewarmed
 from .index.tuning import TuningResult
 from .ops.catalog import CollectionInfo
-from .search import HybridOptions, KeywordOptions, SearchResult, VectorOptions
+from .search import HybridOptions, KeywordOptions, SearchResult, SearchService, VectorOptions
 from .store import Store, connect
 
 __version__ = "0.1.0"
@@ -77,6 +77,7 @@ __all__ = [
     "PermissionDenied",
     "Prewarmed",
     "SearchResult",
+    "SearchService",
     "SentenceTransformerEmbedder",
     "ServerError",
     "Store",

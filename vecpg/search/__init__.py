@@ -12,6 +12,7 @@ from .keyword import keyword_query
 from .mmr import Pick, mmr_query, mmr_search_query
 from .options import MODES, HybridOptions, KeywordOptions, MMROptions, Options, VectorOptions, options_for
 from .results import SearchResult, score_of
+from .service import SearchService
 from .statements import Statements
 from .target import SearchTarget
 from .vector import FIELDS, search_statement, vector_query
@@ -25,6 +26,7 @@ __all__ = [
     "Options",
     "Pick",
     "SearchResult",
+    "SearchService",
     "SearchTarget",
     "Statements",
     "VectorOptions",
