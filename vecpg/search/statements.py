@@ -12,8 +12,8 @@ from threading import Lock
 
 from psycopg import sql
 
-# A vector statement's shape: filter, settings in it, k, re-rank factor, fields, re-sorted.
-VectorKey = tuple[bytes, tuple[str, ...], int, int, tuple[str, ...], bool]
+# A vector statement's shape: one search or a batch, filter, settings in it, k, re-rank factor, fields, re-sorted.
+VectorKey = tuple[str, bytes, tuple[str, ...], int, int, tuple[str, ...], bool]
 # Many shapes: start over rather than grow forever.
 MAX_STATEMENTS = 1024
 # A "no keyword index" answer is asked again after this many seconds, in case another client
