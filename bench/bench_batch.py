@@ -9,8 +9,8 @@ One collection of clustered 384-d vectors (bench/common.py: 200 centres, seed 7;
 queries seed 2), cosine, HNSW m 16 / ef_construction 64 in PostgreSQL and in an Edge shard in a
 temporary directory (m 16, ef_construct 64, built by ``optimize``). k = 10, at two search
 widths (``ef_search`` / ``hnsw_ef`` 40 and 100). Each run answers every query once per round;
-the runs' order rotates from round to round, so that the machine's noise falls on all of them;
-QPS is the median over rounds of (queries / wall time of the round), recall@10 is against exact
+runs take turns block by block (64 queries) in a rotating order, so that the machine's noise
+falls on all of them alike; QPS is queries / time over all rounds, recall@10 is against exact
 neighbours (brute force). vecpg returns id, title, content (``point <i>``), metadata and
 distance; Edge returns ids and scores (no payload). The SQL function ``vecpg.search_many`` is
 timed too, called through a plain psycopg connection.
@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -114,21 +113,27 @@ def edge_runs(shard: qe.EdgeShard, ef: int) -> dict[str, Run]:
 
 
 def measure(runs: dict[str, Run], queries: np.ndarray, truth: list[set[int]], rounds: int) -> dict[str, dict[str, Any]]:
+    """Every run answers the same block of 64 queries in turn, the order rotating from block to
+    block and round to round: on a shared machine, load that comes and goes then falls on every
+    run alike. QPS: queries answered / time spent, over all rounds."""
     names = list(runs)
+    blocks = chunks(queries, max(BATCHES))
     for run in runs.values():  # warm: the first pass reads index pages
-        run(queries[:64])
-    qps: dict[str, list[float]] = {name: [] for name in names}
-    recall: dict[str, float] = {}
+        run(blocks[0])
+    spent = dict.fromkeys(names, 0.0)
+    found: dict[str, list[list[int]]] = {name: [] for name in names}
     for r in tqdm(range(rounds), desc="rounds"):
-        shift = r % len(names)
-        for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
-            found = runs[name](queries)
-            qps[name].append(len(queries) / (time.perf_counter() - start))
-            assert len(found) == len(queries), name
-            recall[name] = float(np.mean([len(set(f) & t) / K for f, t in zip(found, truth)]))
-    return {name: {"qps": round(statistics.median(qps[name]), 1), "recall@10": round(recall[name], 4),
-                   "rounds_qps": [round(v, 1) for v in qps[name]]} for name in names}
+        for b, block in enumerate(blocks):
+            shift = (b + r) % len(names)
+            for name in names[shift:] + names[:shift]:
+                start = time.perf_counter()
+                ids = runs[name](block)
+                spent[name] += time.perf_counter() - start
+                if r == rounds - 1:
+                    found[name].extend(ids)
+    return {name: {"qps": round(rounds * len(queries) / spent[name], 1),
+                   "recall@10": round(float(np.mean([len(set(f) & t) / K for f, t in zip(found[name], truth)])), 4)}
+            for name in names}
 
 
 def edge_shard(path: str, data: np.ndarray) -> qe.EdgeShard:
@@ -185,7 +190,7 @@ def main() -> None:
         store.drop_collection(NAME, missing_ok=True)
         store.close()
 
-    print(f"\n{args.n:,} clustered {DIM}-d vectors, k {K}, {args.queries} queries, median of {args.rounds} rounds\n")
+    print(f"\n{args.n:,} clustered {DIM}-d vectors, k {K}, {args.queries} queries, {args.rounds} rounds\n")
     for ef in EFS:
         measured = results[f"ef {ef}"]
         loop = measured["vecpg search, loop"]["qps"]

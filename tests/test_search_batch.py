@@ -96,6 +96,9 @@ def test_text_queries_in_every_mode_get_their_own_searchs_results(facts: vecpg.C
             assert batch[0] == batch[3]
     tides, bread, computers = (hits[0].id for hits in facts.search_many(TEXTS[:3], k=1, mode="hybrid"))
     assert (tides, bread, computers) == ("tides", "bread", "zx81")
+    # Vector mode takes texts and vectors side by side.
+    by_text, by_vector = facts.search_many([TEXTS[0], facts.embed_query(TEXTS[0])], k=4)
+    assert by_text == by_vector == facts.search(TEXTS[0], k=4)
 
 
 class Calls:
