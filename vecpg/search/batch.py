@@ -130,7 +130,7 @@ def _text_batch(collection: BatchSearchable, name: str, texts: list[str], query_
                 k: int, flt: dict[str, Any], opts: Options, vectors: bool) -> Statement[Batch]:
     """Keyword or hybrid searches of a batch as one statement over the single search's SQL
     function: each query's results are that function's."""
-    key = (name + ("+vectors" if vectors else ""), b"", (), k, 0, (), False)
+    key = (name + ("+vectors" if vectors else ""), b"", (), 0, 0, (), False)  # k is a parameter here
     statement = collection.statements.vector(key, lambda: composed(name, embedding=_embedding(collection, vectors)))
     params: dict[str, Any] = {"texts": texts, "collection": collection.name, "k": k, "filter": Jsonb(flt),
                               "options": Jsonb(opts.given())}
