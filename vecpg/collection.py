@@ -31,6 +31,7 @@ from .ops import documents as docs
 from .ops.bulk import COPY_THRESHOLD, BulkTarget, copy_merge, prepared, progress_bar
 from .ops.catalog import CollectionInfo
 from .search import Options, SearchResult, Statements, options_for
+from .search.batch import search_many_query
 from .search.dispatch import search_query
 from .search.hybrid import has_keyword_index
 from .search.target import Database
@@ -77,6 +78,12 @@ def _tenant_scoped(method: F) -> F:
             return method(self, *args, **kwargs)
 
     return scoped  # type: ignore[return-value]
+
+
+def _check_query_text(text: Any, what: str) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidArgument(f"{what} must not be empty")
+    check_text(text, what)
 
 
 class Collection:
@@ -133,13 +140,23 @@ class Collection:
     def embed_query(self, text: str) -> np.ndarray:
         """The query vector for a text, from the collection's model; a text asked again comes
         from the store's query cache (read-only then)."""
-        if not isinstance(text, str) or not text.strip():
-            raise InvalidArgument("query text must not be empty")
-        check_text(text, "query text")
+        _check_query_text(text, "query text")
+        embedder = self._query_embedder()
+        return self.store.query_cache.vector(embedder, text, lambda: embedder.embed([text])[0])
+
+    def embed_queries(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """The query vectors of several texts, as ``embed_query`` gives them; those not in the
+        query cache come from one batch of the model, much faster than one call each."""
+        for i, text in enumerate(texts):
+            _check_query_text(text, f"query {i}")
+        embedder = self._query_embedder()
+        return self.store.query_cache.vectors(embedder, texts, embedder.embed)
+
+    def _query_embedder(self) -> Embedder:
         embedder = self.embedder()
         if embedder is None:
             raise InvalidArgument(f"collection {self.name!r} has no embedding model to embed a text query: {NO_MODEL_FIX}")
-        return self.store.query_cache.vector(embedder, text, lambda: embedder.embed([text])[0])
+        return embedder
 
     def set_embedder(self, embedder: str | None) -> None:
         """Run the collection's model through this backend from now on (one of
@@ -254,6 +271,28 @@ class Collection:
         """
         return self._run(search_query(self, query, k, mode=mode, filter=filter, options=options, backend=backend,
                                       chunks=chunks, include=include, tuning=tuning))
+
+    @_tenant_scoped
+    def search_many(
+        self,
+        queries: Sequence[str | Sequence[float] | np.ndarray] | np.ndarray,
+        k: int = 10,
+        *,
+        mode: str = "vector",
+        filter: Any = None,
+        options: Options | Mapping[str, Any] | None = None,
+        vectors: bool = False,
+        **tuning: Any,
+    ) -> list[list[SearchResult]]:
+        """The k best documents for each of several queries, in one statement and one round trip:
+        one list of results per query, in the order given (at most ``MAX_QUERIES``, 1,000).
+
+        ``queries``: texts, vectors (vector mode) or a 2-D array with a vector per row; texts are
+        embedded in one batch. ``mode``, ``filter``, options and ``tenant=`` as for ``search``,
+        the same for every query. ``vectors=True``: each result's stored embedding in ``vector``.
+        """
+        return self._run(search_many_query(self, queries, k, mode=mode, filter=filter, options=options,
+                                           vectors=vectors, tuning=tuning))
 
     # -- chunks -------------------------------------------------------------------------------
     def enable_chunking(self, chunk_tokens: int | None = None, chunk_overlap: int | None = None) -> int:

@@ -2,11 +2,15 @@
 -- applied after 0011's layer, it gives 0010's. Generated: never edit by hand.
 
 -- Functions 0011 added.
-DROP FUNCTION vecpg.check_mmr_lambda(double precision), vecpg.compact_keyword_stats(text),
-    vecpg.cosine_similarity(vector,vector), vecpg.fold_keyword_stats(text,text,boolean),
-    vecpg.keyword_statistics(text), vecpg.keyword_totals(text),
+DROP FUNCTION vecpg.check_k(integer), vecpg.check_mmr_lambda(double precision),
+    vecpg.compact_keyword_stats(text), vecpg.cosine_similarity(vector,vector),
+    vecpg.fold_keyword_stats(text,text,boolean), vecpg.keyword_statistics(text),
+    vecpg.keyword_totals(text),
     vecpg.mmr_search(text,vector,integer,double precision,integer,jsonb,jsonb),
-    vecpg.mmr_select(text,vector,text[],double precision[],integer,double precision);
+    vecpg.mmr_select(text,vector,text[],double precision[],integer,double precision),
+    vecpg.score_sql(vecpg.collection,text),
+    vecpg.search_many(text,vector[],integer,jsonb,jsonb,boolean),
+    vecpg.vector_search_options(vecpg.collection,text,jsonb,integer);
 
 CREATE OR REPLACE FUNCTION vecpg.bm25_track()
  RETURNS trigger
@@ -63,6 +67,27 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION vecpg.bm25_track() IS NULL;
+
+CREATE OR REPLACE FUNCTION vecpg.check_vector_query(c vecpg.collection, query_embedding vector, k integer)
+ RETURNS void
+ LANGUAGE plpgsql
+ IMMUTABLE
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+BEGIN
+    IF k IS NULL OR k NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'k must be between 1 and 1000, got %', k USING ERRCODE = 'VP005';
+    END IF;
+    IF query_embedding IS NULL THEN
+        RAISE EXCEPTION 'query_embedding must not be NULL' USING ERRCODE = 'VP005';
+    END IF;
+    IF vector_dims(query_embedding) <> c.dimension THEN
+        RAISE EXCEPTION 'query has % dimensions but collection "%" holds %-dimensional vectors',
+            vector_dims(query_embedding), c.name, c.dimension USING ERRCODE = 'VP003';
+    END IF;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.check_vector_query(vecpg.collection,vector,integer) IS NULL;
 
 CREATE OR REPLACE FUNCTION vecpg.keyword_stats_triggers(collection text)
  RETURNS void
@@ -146,3 +171,47 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION vecpg.refresh_keyword_stats(text) IS 'Install BM25 statistics triggers on a collection and recompute its statistics';
+
+CREATE OR REPLACE FUNCTION vecpg.search(collection text, query_embedding vector, k integer, filter jsonb DEFAULT '{}'::jsonb, options jsonb DEFAULT '{}'::jsonb)
+ RETURNS TABLE(id text, title text, content text, metadata jsonb, distance double precision, score double precision)
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+    predicate text;
+    score text;
+    query text;
+BEGIN
+    PERFORM vecpg.check_vector_query(c, query_embedding, k);
+    predicate := vecpg.compile_filter(coalesce(filter, '{}'), '$2', 'd');
+    options := coalesce(options, '{}');
+    -- A filter applied after an index scan would leave fewer than k rows: pgvector 0.8's
+    -- iterative scans read on until k rows pass. (The planner may also pick an exact scan
+    -- through the metadata index when it expects few rows to match.)
+    IF vecpg.rows_filtered(predicate) AND NOT options ? 'iterative_scan' AND vecpg.pgvector_version() >= '{0,8}' THEN
+        options := options || '{"iterative_scan": "relaxed_order"}';
+    END IF;
+    options := vecpg.search_options(c, options, k);  -- what tuning chose, unless the call says otherwise
+    -- An HNSW scan returns at most ef_search rows: a larger scan raises it for this statement.
+    IF NOT options ? 'ef_search'
+       AND vecpg.scan_rows(c, k, options) > coalesce(nullif(current_setting('hnsw.ef_search', true), '')::integer, 40) THEN
+        options := options || jsonb_build_object('ef_search', least(vecpg.scan_rows(c, k, options), 1000));
+    END IF;
+    PERFORM vecpg.apply_search_options(options);
+
+    score := CASE c.distance WHEN 'cosine' THEN '1 - distance'
+                             WHEN 'ip' THEN '-distance'
+                             ELSE 'NULL::double precision' END;
+    -- No predicate at all for an empty filter: even "true" can change the planner's estimates.
+    query := vecpg.nearest_sql(c, 'd.id, d.title, d.content, d.metadata', predicate, '$1', '$3',
+                               vecpg.rerank_factor(options)::text);
+    -- Relaxed iterative scans may return rows slightly out of order: sort the k rows again.
+    RETURN QUERY EXECUTE format(
+        'SELECT s.id, s.title, s.content, s.metadata, s.distance, %s FROM (%s) s ORDER BY s.distance',
+        score, query)
+        USING query_embedding, filter, k;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.search(text,vector,integer,jsonb,jsonb) IS 'k nearest documents of a collection to query_embedding that match the filter';

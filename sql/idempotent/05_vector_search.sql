@@ -100,8 +100,8 @@ AS $$
     SELECT predicate <> 'true' OR vecpg.current_tenant() IS NOT NULL
 $$;
 
--- The checks every vector query makes before it runs.
-CREATE OR REPLACE FUNCTION vecpg.check_vector_query(c vecpg.collection, query_embedding vector, k integer)
+-- The results a search may ask for.
+CREATE OR REPLACE FUNCTION vecpg.check_k(k integer)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
@@ -110,6 +110,17 @@ BEGIN
     IF k IS NULL OR k NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION 'k must be between 1 and 1000, got %', k USING ERRCODE = 'VP005';
     END IF;
+END
+$$;
+
+-- The checks every vector query makes before it runs.
+CREATE OR REPLACE FUNCTION vecpg.check_vector_query(c vecpg.collection, query_embedding vector, k integer)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+BEGIN
+    PERFORM vecpg.check_k(k);
     IF query_embedding IS NULL THEN
         RAISE EXCEPTION 'query_embedding must not be NULL' USING ERRCODE = 'VP005';
     END IF;
@@ -197,7 +208,43 @@ BEGIN
 END
 $$;
 
--- An HNSW scan returns at most ef_search rows: a k above it raises ef_search for the call.
+-- The options a vector search for k rows runs with, from the call's: a filter (`predicate`, or
+-- row-level security's) turns on pgvector 0.8's iterative scans, since a filter applied after an
+-- index scan would leave fewer than k rows and iterative scans read on until k rows pass (the
+-- planner may also pick an exact scan through the metadata index when it expects few rows to
+-- match); then the collection's search defaults (vecpg.search_options); and an HNSW scan
+-- returns at most ef_search rows, so a larger scan raises it for the statement.
+CREATE OR REPLACE FUNCTION vecpg.vector_search_options(c vecpg.collection, predicate text, options jsonb, k integer)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+BEGIN
+    options := coalesce(options, '{}');
+    IF vecpg.rows_filtered(predicate) AND NOT options ? 'iterative_scan' AND vecpg.pgvector_version() >= '{0,8}' THEN
+        options := options || '{"iterative_scan": "relaxed_order"}';
+    END IF;
+    options := vecpg.search_options(c, options, k);  -- what tuning chose, unless the call says otherwise
+    IF NOT options ? 'ef_search'
+       AND vecpg.scan_rows(c, k, options) > coalesce(nullif(current_setting('hnsw.ef_search', true), '')::integer, 40) THEN
+        options := options || jsonb_build_object('ef_search', least(vecpg.scan_rows(c, k, options), 1000));
+    END IF;
+    RETURN options;
+END
+$$;
+
+-- A search result's score as SQL, from its `distance` expression: the similarity (1 - distance
+-- for cosine, -distance for inner product); l2 has none.
+CREATE OR REPLACE FUNCTION vecpg.score_sql(c vecpg.collection, distance text)
+RETURNS text
+LANGUAGE sql IMMUTABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT CASE c.distance WHEN 'cosine' THEN '1 - ' || distance
+                           WHEN 'ip' THEN '-' || distance
+                           ELSE 'NULL::double precision' END
+$$;
+
 CREATE OR REPLACE FUNCTION vecpg.search(
     collection      text,
     query_embedding vector,
@@ -213,36 +260,19 @@ AS $$
 DECLARE
     c vecpg.collection := vecpg.get_collection(collection);
     predicate text;
-    score text;
     query text;
 BEGIN
     PERFORM vecpg.check_vector_query(c, query_embedding, k);
     predicate := vecpg.compile_filter(coalesce(filter, '{}'), '$2', 'd');
-    options := coalesce(options, '{}');
-    -- A filter applied after an index scan would leave fewer than k rows: pgvector 0.8's
-    -- iterative scans read on until k rows pass. (The planner may also pick an exact scan
-    -- through the metadata index when it expects few rows to match.)
-    IF vecpg.rows_filtered(predicate) AND NOT options ? 'iterative_scan' AND vecpg.pgvector_version() >= '{0,8}' THEN
-        options := options || '{"iterative_scan": "relaxed_order"}';
-    END IF;
-    options := vecpg.search_options(c, options, k);  -- what tuning chose, unless the call says otherwise
-    -- An HNSW scan returns at most ef_search rows: a larger scan raises it for this statement.
-    IF NOT options ? 'ef_search'
-       AND vecpg.scan_rows(c, k, options) > coalesce(nullif(current_setting('hnsw.ef_search', true), '')::integer, 40) THEN
-        options := options || jsonb_build_object('ef_search', least(vecpg.scan_rows(c, k, options), 1000));
-    END IF;
+    options := vecpg.vector_search_options(c, predicate, options, k);
     PERFORM vecpg.apply_search_options(options);
-
-    score := CASE c.distance WHEN 'cosine' THEN '1 - distance'
-                             WHEN 'ip' THEN '-distance'
-                             ELSE 'NULL::double precision' END;
     -- No predicate at all for an empty filter: even "true" can change the planner's estimates.
     query := vecpg.nearest_sql(c, 'd.id, d.title, d.content, d.metadata', predicate, '$1', '$3',
                                vecpg.rerank_factor(options)::text);
     -- Relaxed iterative scans may return rows slightly out of order: sort the k rows again.
     RETURN QUERY EXECUTE format(
         'SELECT s.id, s.title, s.content, s.metadata, s.distance, %s FROM (%s) s ORDER BY s.distance',
-        score, query)
+        vecpg.score_sql(c, 'distance'), query)
         USING query_embedding, filter, k;
 END
 $$;

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -49,15 +49,38 @@ class QueryCache:
         """
         key = (embedder.model, backend_label(embedder), text)
         with self._lock:
-            found = self._vectors.get(key)
-            if found is not None:
-                self._vectors.move_to_end(key)
-                self.hits += 1
-                return found
-            self.misses += 1
+            found = self._found(key)
+        if found is not None:
+            return found
         # Computed outside the lock: one thread's model call must not hold up others' hits. Two
         # threads missing the same text both compute it, and the second result replaces the first.
-        vector = np.array(compute(), dtype=np.float32)
+        return self._remember(key, compute())
+
+    def vectors(self, embedder: Embedder, texts: Sequence[str],
+                compute: Callable[[list[str]], np.ndarray | Sequence[np.ndarray]]) -> list[np.ndarray]:
+        """The vectors of ``texts`` as :meth:`vector` gives them, those not cached from one call
+        of ``compute`` (the model's batch) with each of them once."""
+        label = backend_label(embedder)
+        keys = [(embedder.model, label, text) for text in texts]
+        with self._lock:
+            found = [self._found(key) for key in keys]
+        missing = list(dict.fromkeys(key for key, vector in zip(keys, found) if vector is None))
+        computed = {key: self._remember(key, vector)
+                    for key, vector in zip(missing, compute([key[2] for key in missing]) if missing else ())}
+        return [computed[key] if vector is None else vector for key, vector in zip(keys, found)]
+
+    def _found(self, key: Key) -> np.ndarray | None:
+        """The cached vector, counted as a hit or a miss. Call with the lock held."""
+        found = self._vectors.get(key)
+        if found is None:
+            self.misses += 1
+            return None
+        self._vectors.move_to_end(key)
+        self.hits += 1
+        return found
+
+    def _remember(self, key: Key, computed: np.ndarray) -> np.ndarray:
+        vector = np.array(computed, dtype=np.float32)
         vector.flags.writeable = False
         if self.max_entries:
             with self._lock:

@@ -14,7 +14,7 @@ from ..resources import composed as q
 from .statement import Result, Statement, Steps, affected, number, scalar
 
 
-def _array(value: Any) -> np.ndarray | None:
+def embedding_array(value: Any) -> np.ndarray | None:
     # pgvector-python (>= 0.5) returns its own Vector and HalfVector types: users want numpy.
     return None if value is None else np.asarray(value.to_numpy(), dtype=np.float32)
 
@@ -22,7 +22,7 @@ def _array(value: Any) -> np.ndarray | None:
 def get(table: sql.Identifier, ids: list[str]) -> Statement[list[Document]]:
     """Documents with these ids, in the order asked (missing ids are left out)."""
     def documents(result: Result) -> list[Document]:
-        by_id = {r[0]: Document(id=r[0], title=r[1], content=r[2], metadata=r[3], embedding=_array(r[4]),
+        by_id = {r[0]: Document(id=r[0], title=r[1], content=r[2], metadata=r[3], embedding=embedding_array(r[4]),
                                 tenant_id=r[5], created_at=r[6], updated_at=r[7])
                  for r in result.rows}
         return [by_id[i] for i in ids if i in by_id]

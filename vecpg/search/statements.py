@@ -12,8 +12,9 @@ from threading import Lock
 
 from psycopg import sql
 
-# A vector statement's shape: filter, settings in it, k, re-rank factor, fields, re-sorted.
-VectorKey = tuple[bytes, tuple[str, ...], int, int, tuple[str, ...], bool]
+# A statement's shape: what it is (one vector search, a batch of a mode), filter, settings in it, k,
+# re-rank factor, fields, re-sorted.
+VectorKey = tuple[str, bytes, tuple[str, ...], int, int, tuple[str, ...], bool]
 # Many shapes: start over rather than grow forever.
 MAX_STATEMENTS = 1024
 # A "no keyword index" answer is asked again after this many seconds, in case another client
@@ -41,7 +42,7 @@ class Statements:
                  arguments=sql.SQL(", ").join([sql.Placeholder()] * FAST_ARGUMENTS)).as_bytes(None)
 
     def vector(self, key: VectorKey, compose: Callable[[], sql.Composable]) -> bytes:
-        """The vector search statement of this shape, composed on first use."""
+        """The search statement of this shape (a vector search, or a batch of any mode), composed on first use."""
         statement = self._vector.get(key)
         if statement is None:
             statement = compose().as_bytes(None)

@@ -18,6 +18,7 @@ from .target import SearchTarget
 
 OPERATORS = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
 NO_FILTER = sql.SQL("")
+QUERY = sql.SQL("%(query)s")  # the query vector of one search, a parameter
 # The document fields a search may return besides id and distance, and their SQL types.
 _FIELD_TYPES = {"title": "text", "content": "text", "metadata": "jsonb"}
 FIELDS: tuple[str, ...] = tuple(_FIELD_TYPES)
@@ -69,37 +70,40 @@ def _set_config(wanted: Mapping[str, str]) -> tuple[sql.Composable, dict[str, st
     return sql.SQL("concat({})").format(sql.SQL(", ").join(calls)), params
 
 
-def _columns(include: tuple[str, ...]) -> sql.Composable:
+def _columns(include: tuple[str, ...], vectors: bool) -> sql.Composable:
     """The document columns a search returns: those asked for, NULL in place of the others (the
-    row keeps its shape; a NULL costs nothing to send or decode)."""
-    return sql.SQL(", ").join(sql.Identifier(name) if name in include else sql.SQL(f"NULL::{kind}")
-                              for name, kind in _FIELD_TYPES.items())
+    row keeps its shape; a NULL costs nothing to send or decode); then the stored embedding when
+    ``vectors``."""
+    columns = [sql.Identifier(name) if name in include else sql.SQL(f"NULL::{kind}") for name, kind in _FIELD_TYPES.items()]
+    return sql.SQL(", ").join(columns + [sql.SQL("embedding")] if vectors else columns)
 
 
-def stored_query(collection: SearchTarget, schema: sql.Composable) -> sql.Composable:
-    """The query parameter (a vector) in the type the collection stores, as vecpg.stored_query
-    writes it: cast to halfvec(n) for halfvec storage, so that "embedding <op> query" is the
-    operator the column's index was built with."""
+def stored_query(collection: SearchTarget, schema: sql.Composable, query: sql.Composable = QUERY) -> sql.Composable:
+    """The query (a vector: by default the parameter) in the type the collection stores, as
+    vecpg.stored_query writes it: cast to halfvec(n) for halfvec storage, so that
+    "embedding <op> query" is the operator the column's index was built with."""
     if collection.storage == "halfvec":
-        return sql.SQL("(%(query)s::{}.halfvec({}))").format(schema, sql.Literal(collection.dimension))
-    return sql.SQL("%(query)s")
+        return sql.SQL("({}::{}.halfvec({}))").format(query, schema, sql.Literal(collection.dimension))
+    return query
 
 
-def _nearest(collection: SearchTarget, where: sql.Composable, k: int, rerank: int,
-             include: tuple[str, ...]) -> sql.Composable:
+def nearest(collection: SearchTarget, where: sql.Composable, k: int, rerank: int, include: tuple[str, ...],
+            query: sql.Composable = QUERY, vectors: bool = False) -> sql.Composable:
     """The k-NN query ordered by what the collection's index is built on (vecpg.nearest_sql's
-    counterpart: the vectors, their halfvec copies, or binary codes with exact re-ranking)."""
+    counterpart: the vectors, their halfvec copies, or binary codes with exact re-ranking), for
+    the vector ``query`` (an SQL expression); rows (id, the ``include`` fields, the embedding
+    when ``vectors``, distance)."""
     schema = sql.Identifier(collection.store.vector_schema)
     operator = sql.SQL("OPERATOR({}.{})").format(schema, sql.SQL(OPERATORS[collection.distance]))
     table = collection.statements.table
-    stored = stored_query(collection, schema)
+    stored = stored_query(collection, schema, query)
+    columns = _columns(include, vectors)
     if collection.quantization is None:
-        return composed(
-            "search", table=table, op=operator, where=where, k=sql.Literal(k), columns=_columns(include), query=stored)
+        return composed("search", table=table, op=operator, where=where, k=sql.Literal(k), columns=columns, query=stored)
     dims = sql.Literal(collection.dimension)
     if collection.quantization == "halfvec":
         left = sql.SQL("(embedding::{}.halfvec({}))").format(schema, dims)
-        right = sql.SQL("(%(query)s::{}.halfvec({}))").format(schema, dims)
+        right = sql.SQL("({}::{}.halfvec({}))").format(query, schema, dims)
         order, limit = operator, k
     else:
         left = sql.SQL("({}.binary_quantize(embedding)::bit({}))").format(schema, dims)
@@ -107,13 +111,13 @@ def _nearest(collection: SearchTarget, where: sql.Composable, k: int, rerank: in
         order, limit = sql.SQL("OPERATOR({}.<~>)").format(schema), k * rerank
     return composed(
         "search_quantized", table=table, op=operator, where=where, indexed=left, order_op=order, query=right, stored=stored,
-        candidates=sql.Literal(limit), k=sql.Literal(k), columns=_columns(include))
+        candidates=sql.Literal(limit), k=sql.Literal(k), columns=columns)
 
 
 def _compose(collection: SearchTarget, where: sql.Composable, k: int, rerank: int, include: tuple[str, ...],
              resort: bool, inline: tuple[str, ...]) -> sql.Composable:
     if not inline:
-        search = _nearest(collection, where, k, rerank, include)
+        search = nearest(collection, where, k, rerank, include)
         # Relaxed iterative scans may return rows slightly out of order: sort the k rows again.
         return composed("search_resorted", search=search) if resort else search
     # The settings in the statement itself, for a statement that must stand alone (EXPLAIN, psql):
@@ -121,7 +125,7 @@ def _compose(collection: SearchTarget, where: sql.Composable, k: int, rerank: in
     # ends with the statement's transaction.
     gated = sql.SQL("{} AND vecpg_settings.applied IS NOT NULL").format(where)
     return composed(
-        "search_tuned", settings=_set_config(dict.fromkeys(inline, ""))[0], search=_nearest(collection, gated, k, rerank, include),
+        "search_tuned", settings=_set_config(dict.fromkeys(inline, ""))[0], search=nearest(collection, gated, k, rerank, include),
         order=sql.SQL("ORDER BY hits.distance" if resort else ""),
     )
 
@@ -138,7 +142,7 @@ def _statement(
     wanted = pgvector_settings(settings)
     resort = wanted.get("hnsw.iterative_scan", "off") != "off"
     names = tuple(sorted(wanted)) if inline else ()
-    key = (where.as_bytes(None) if params else b"", names, k, rerank, include, resort)
+    key = ("one", where.as_bytes(None) if params else b"", names, k, rerank, include, resort)
     statement = collection.statements.vector(
         key, lambda: _compose(collection, where, k, rerank, include, resort, names))
     if inline:
@@ -200,19 +204,26 @@ def _filtered(collection: SearchTarget, vector: np.ndarray, k: int, filter: Any,
     return (yield _search(collection, vector, k, where, params, True, options, include))
 
 
-def _search(collection: SearchTarget, vector: np.ndarray, k: int, where: sql.Composable, params: dict[str, Any],
-            filtered: bool, options: Options | Mapping[str, Any] | None,
-            include: tuple[str, ...]) -> Statement[list[SearchResult]]:
+def vector_settings(collection: SearchTarget, options: Options | Mapping[str, Any] | None, k: int,
+                    filtered: bool) -> tuple[dict[str, Any], int]:
+    """The options of a vector search for k rows (vecpg.vector_search_options) and the floor of
+    its hnsw.ef_search: as vecpg.search does, a filter (row-level security's too) applied after
+    the index scan must not leave fewer than k rows, and an HNSW scan returns at most ef_search
+    rows, so a larger scan raises it for the call, never lowering a higher setting of the
+    connection's own."""
     settings = search_settings(collection, options_for("vector", options).given(), k)
     store = collection.store
     if (filtered or store.current_tenant is not None) and "iterative_scan" not in settings \
             and store.pgvector_version >= (0, 8):
-        # As vecpg.search does: a filter (row-level security's too) applied after the index
-        # scan must not leave fewer than k rows.
         settings["iterative_scan"] = "relaxed_order"
-    statement, params, wanted = _statement(collection, vector, k, where, params, settings, include)
-    # An HNSW scan returns at most ef_search rows: a larger scan raises it for the call, never
-    # lowering a higher setting of the connection's own.
     scan = scan_rows(collection, k, settings)
     floor = min(scan, MAX_EF_SEARCH) if "ef_search" not in settings and scan > DEFAULT_EF_SEARCH else 0
+    return settings, floor
+
+
+def _search(collection: SearchTarget, vector: np.ndarray, k: int, where: sql.Composable, params: dict[str, Any],
+            filtered: bool, options: Options | Mapping[str, Any] | None,
+            include: tuple[str, ...]) -> Statement[list[SearchResult]]:
+    settings, floor = vector_settings(collection, options, k, filtered)
+    statement, params, wanted = _statement(collection, vector, k, where, params, settings, include)
     return Statement(statement, params, _HITS[collection.distance], wanted, floor, binary=True)
