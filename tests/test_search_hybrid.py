@@ -85,6 +85,23 @@ def test_fuse_combines_any_two_ranked_lists(conn: psycopg.Connection) -> None:
     assert alone == [("a",), ("b",)]
 
 
+def test_adaptive_fusion_asks_the_vector_model_about_each_keyword_hit(conn: psycopg.Connection) -> None:
+    # A keyword hit the vector model finds far from the query (a word matched out of context)
+    # ranks lower than one it finds close. Without the keyword hits' vector similarities,
+    # vecpg.fuse gives them the vector list's lowest.
+    def fused(keyword_vector_scores: list[float] | None) -> list[str]:
+        rows = conn.execute(
+            "SELECT id FROM vecpg.fuse(ARRAY['a', 'b', 'c', 'd'], ARRAY[0.80, 0.78, 0.60, 0.55]::float8[],"
+            " ARRAY['x', 'y', 'c'], ARRAY[3.0, 2.9, 2.8]::float8[], 'adaptive', 1, 1, 60, 6, %s::float8[])",
+            (keyword_vector_scores,)).fetchall()
+        return [r[0] for r in rows]
+
+    far, close = fused([0.10, 0.10, 0.60]), fused([0.82, 0.10, 0.60])
+    assert far.index("x") > far.index("b") and far.index("y") > far.index("b")
+    assert close[0] == "x"
+    assert fused(None) == fused([0.55, 0.55, 0.60])
+
+
 def test_from_sql_any_client_gets_the_same(docs: vecpg.Collection, conn: psycopg.Connection, embedder) -> None:
     q = embedder.embed(["home computer kit"])[0]
     rows = conn.execute(

@@ -4,7 +4,10 @@
 -- Functions 0011 added.
 DROP FUNCTION vecpg.check_k(integer), vecpg.check_mmr_lambda(double precision),
     vecpg.compact_keyword_stats(text), vecpg.cosine_similarity(vector,vector),
-    vecpg.fold_keyword_stats(text,text,boolean), vecpg.keyword_statistics(text),
+    vecpg.exact_distance_sql(vecpg.collection,text), vecpg.fold_keyword_stats(text,text,boolean),
+    vecpg.fuse(text[],double precision[],text[],double precision[],text,double precision,double precision,double precision,integer,double precision[]),
+    vecpg.fusion_similarity_sql(vecpg.collection,text),
+    vecpg.keyword_candidates_sql(vecpg.collection,text), vecpg.keyword_statistics(text),
     vecpg.keyword_totals(text),
     vecpg.mmr_search(text,vector,integer,double precision,integer,jsonb,jsonb),
     vecpg.mmr_select(text,vector,text[],double precision[],integer,double precision),
@@ -89,6 +92,160 @@ END
 $function$;
 COMMENT ON FUNCTION vecpg.check_vector_query(vecpg.collection,vector,integer) IS NULL;
 
+CREATE OR REPLACE FUNCTION vecpg.fuse(vector_ids text[], vector_scores double precision[], keyword_ids text[], keyword_scores double precision[], method text, vector_weight double precision, keyword_weight double precision, rrf_k double precision, k integer)
+ RETURNS TABLE(id text, score double precision, vector_rank integer, vector_score double precision, keyword_rank integer, keyword_score double precision)
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+ SET plan_cache_mode TO 'force_generic_plan'
+AS $function$
+        #variable_conflict use_column
+        BEGIN
+            RETURN QUERY
+            WITH vr AS (
+                SELECT u.id, u.sim, u.r::integer AS r FROM unnest($1, $2) WITH ORDINALITY AS u(id, sim, r)
+            ),
+            kr AS (
+                SELECT u.id, u.sim, u.r::integer AS r FROM unnest($3, $4) WITH ORDINALITY AS u(id, sim, r)
+            ),
+            
+        joined AS (
+            SELECT coalesce(vr.id, kr.id) AS id, vr.r AS vr, vr.sim AS vs, kr.r AS kr, kr.sim AS ks,
+                   -- aggregates over each list (NULLs, i.e. the other list's documents, are ignored)
+                   avg(vr.sim) OVER () AS v_mean, stddev_pop(vr.sim) OVER () AS v_sd,
+                   min(vr.sim) OVER () AS v_min, max(vr.sim) OVER () AS v_max,
+                   avg(kr.sim) OVER () AS k_mean, stddev_pop(kr.sim) OVER () AS k_sd,
+                   min(kr.sim) OVER () AS k_min, max(kr.sim) OVER () AS k_max
+            FROM vr FULL JOIN kr ON vr.id = kr.id
+        ),
+        weighed AS (
+            SELECT j.*,
+                   $6::float8 * coalesce((j.v_max - j.v_mean) / nullif(j.v_sd, 0), 0) AS v_conf,
+                   $7::float8 * coalesce((j.k_max - j.k_mean) / nullif(j.k_sd, 0), 0) AS k_conf
+            FROM joined j
+        ),
+        fused AS (
+            SELECT w.id, w.vr, w.vs, w.kr, w.ks,
+                   CASE $5::text
+                   WHEN 'adaptive' THEN
+                       coalesce(w.v_conf / nullif(w.v_conf + w.k_conf, 0), 0.5)
+                           * coalesce((coalesce(w.vs, w.v_min) - w.v_mean) / nullif(w.v_sd, 0), 0)
+                     + coalesce(w.k_conf / nullif(w.v_conf + w.k_conf, 0), 0.5)
+                           * coalesce((coalesce(w.ks, w.k_min) - w.k_mean) / nullif(w.k_sd, 0), 0)
+                   WHEN 'rrf' THEN
+                       coalesce($6::float8 / ($8::float8 + w.vr), 0) + coalesce($7::float8 / ($8::float8 + w.kr), 0)
+                   ELSE
+                       $6::float8 * coalesce((w.vs - w.v_min) / nullif(w.v_max - w.v_min, 0), CASE WHEN w.vr IS NULL THEN 0 ELSE 1 END)
+                     + $7::float8 * coalesce((w.ks - w.k_min) / nullif(w.k_max - w.k_min, 0), CASE WHEN w.kr IS NULL THEN 0 ELSE 1 END)
+                   END AS fused
+            FROM weighed w
+            ORDER BY fused DESC, w.id
+            LIMIT $9::integer
+        )
+        
+            SELECT f.id, f.fused, f.vr, f.vs, f.kr, f.ks FROM fused f ORDER BY f.fused DESC, f.id;
+        END
+        $function$;
+COMMENT ON FUNCTION vecpg.fuse(text[],double precision[],text[],double precision[],text,double precision,double precision,double precision,integer) IS 'The k best of two ranked lists fused (method adaptive, rrf or convex; see vecpg.hybrid_search)';
+
+CREATE OR REPLACE FUNCTION vecpg.fusion_sql(method text, vector_weight text, keyword_weight text, rrf_k text, k text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+    SELECT format(
+        $q$
+        joined AS (
+            SELECT coalesce(vr.id, kr.id) AS id, vr.r AS vr, vr.sim AS vs, kr.r AS kr, kr.sim AS ks,
+                   -- aggregates over each list (NULLs, i.e. the other list's documents, are ignored)
+                   avg(vr.sim) OVER () AS v_mean, stddev_pop(vr.sim) OVER () AS v_sd,
+                   min(vr.sim) OVER () AS v_min, max(vr.sim) OVER () AS v_max,
+                   avg(kr.sim) OVER () AS k_mean, stddev_pop(kr.sim) OVER () AS k_sd,
+                   min(kr.sim) OVER () AS k_min, max(kr.sim) OVER () AS k_max
+            FROM vr FULL JOIN kr ON vr.id = kr.id
+        ),
+        weighed AS (
+            SELECT j.*,
+                   %2$s::float8 * coalesce((j.v_max - j.v_mean) / nullif(j.v_sd, 0), 0) AS v_conf,
+                   %3$s::float8 * coalesce((j.k_max - j.k_mean) / nullif(j.k_sd, 0), 0) AS k_conf
+            FROM joined j
+        ),
+        fused AS (
+            SELECT w.id, w.vr, w.vs, w.kr, w.ks,
+                   CASE %1$s::text
+                   WHEN 'adaptive' THEN
+                       coalesce(w.v_conf / nullif(w.v_conf + w.k_conf, 0), 0.5)
+                           * coalesce((coalesce(w.vs, w.v_min) - w.v_mean) / nullif(w.v_sd, 0), 0)
+                     + coalesce(w.k_conf / nullif(w.v_conf + w.k_conf, 0), 0.5)
+                           * coalesce((coalesce(w.ks, w.k_min) - w.k_mean) / nullif(w.k_sd, 0), 0)
+                   WHEN 'rrf' THEN
+                       coalesce(%2$s::float8 / (%4$s::float8 + w.vr), 0) + coalesce(%3$s::float8 / (%4$s::float8 + w.kr), 0)
+                   ELSE
+                       %2$s::float8 * coalesce((w.vs - w.v_min) / nullif(w.v_max - w.v_min, 0), CASE WHEN w.vr IS NULL THEN 0 ELSE 1 END)
+                     + %3$s::float8 * coalesce((w.ks - w.k_min) / nullif(w.k_max - w.k_min, 0), CASE WHEN w.kr IS NULL THEN 0 ELSE 1 END)
+                   END AS fused
+            FROM weighed w
+            ORDER BY fused DESC, w.id
+            LIMIT %5$s::integer
+        )
+        $q$,
+        method, vector_weight, keyword_weight, rrf_k, k)
+$function$;
+COMMENT ON FUNCTION vecpg.fusion_sql(text,text,text,text,text) IS NULL;
+
+CREATE OR REPLACE FUNCTION vecpg.hybrid_inline_sql(c vecpg.collection, predicate text, keyword_list text)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+    SELECT format(
+        $q$
+        WITH %1$s,
+        vr AS (
+            SELECT v.id, %2$s AS sim, (row_number() OVER (ORDER BY v.distance, v.id))::integer AS r FROM v
+        ),
+        kr AS (
+            SELECT s.id, s.score AS sim, (row_number() OVER (ORDER BY s.score DESC, s.id))::integer AS r FROM (%3$s) s
+        ),
+        %4$s
+        SELECT d.id, d.title, d.content, d.metadata, f.fused, f.vr, f.vs, f.kr, f.ks
+        FROM fused f JOIN %5$I.%6$I d ON d.id = f.id
+        ORDER BY f.fused DESC, f.id
+        $q$,
+        l.cte, l.similarity, keyword_list, vecpg.fusion_sql('$4', '$5', '$6', '$7', '$8'), c.schema_name, c.table_name)
+    FROM vecpg.vector_list_sql(c, predicate) l
+$function$;
+COMMENT ON FUNCTION vecpg.hybrid_inline_sql(vecpg.collection,text,text) IS NULL;
+
+CREATE OR REPLACE FUNCTION vecpg.hybrid_sql(c vecpg.collection, predicate text, keyword_list text)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+    SELECT format(
+        $q$
+        WITH %1$s,
+        lists AS (
+            SELECT (SELECT array_agg(v.id ORDER BY v.distance, v.id) FROM v) AS v_ids,
+                   (SELECT array_agg(%2$s ORDER BY v.distance, v.id) FROM v) AS v_sims,
+                   k.ids AS k_ids, k.scores AS k_sims
+            FROM (SELECT array_agg(s.id ORDER BY s.score DESC, s.id) AS ids,
+                         array_agg(s.score ORDER BY s.score DESC, s.id) AS scores FROM (%3$s) s) k
+        )
+        SELECT d.id, d.title, d.content, d.metadata, f.score, f.vector_rank, f.vector_score, f.keyword_rank, f.keyword_score
+        FROM lists l
+        CROSS JOIN LATERAL vecpg.fuse(l.v_ids, l.v_sims, l.k_ids, l.k_sims, $4::text, $5::float8, $6::float8, $7::float8, $8::integer) f
+        JOIN %4$I.%5$I d ON d.id = f.id
+        ORDER BY f.score DESC, f.id
+        $q$,
+        l.cte, l.similarity, keyword_list, c.schema_name, c.table_name)
+    FROM vecpg.vector_list_sql(c, predicate) l
+$function$;
+COMMENT ON FUNCTION vecpg.hybrid_sql(vecpg.collection,text,text) IS NULL;
+
 CREATE OR REPLACE FUNCTION vecpg.keyword_stats_triggers(collection text)
  RETURNS void
  LANGUAGE plpgsql
@@ -100,6 +257,40 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION vecpg.keyword_stats_triggers(text) IS NULL;
+
+CREATE OR REPLACE FUNCTION vecpg.nearest_sql(c vecpg.collection, columns text, predicate text, query text, k text, rerank text DEFAULT '4'::text)
+ RETURNS text
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+DECLARE
+    vs text := quote_ident(vecpg.vector_schema());
+    op text := format('OPERATOR(%s.%s)', vs, vecpg.distance_operator(c.distance));
+    exact text;
+    filter text := CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END;
+BEGIN
+    query := vecpg.stored_query(c, query);
+    exact := format('(d.embedding %s %s)::double precision', op, query);
+    IF c.quantization IS NULL THEN
+        RETURN format('SELECT %s, %s AS distance FROM %I.%I d WHERE d.embedding IS NOT NULL %s '
+                      'ORDER BY d.embedding %s %s LIMIT %s',
+                      columns, exact, c.schema_name, c.table_name, filter, op, query, k);
+    ELSIF c.quantization = 'halfvec' THEN
+        RETURN format('SELECT q.* FROM (SELECT %s, %s AS distance FROM %I.%I d WHERE d.embedding IS NOT NULL %s '
+                      'ORDER BY (d.embedding::%s.halfvec(%s)) %s (%s::%s.halfvec(%s)) LIMIT %s) q ORDER BY q.distance',
+                      columns, exact, c.schema_name, c.table_name, filter,
+                      vs, c.dimension, op, query, vs, c.dimension, k);
+    ELSE
+        RETURN format('SELECT q.* FROM (SELECT %s, %s AS distance FROM %I.%I d WHERE d.embedding IS NOT NULL %s '
+                      'ORDER BY (%s.binary_quantize(d.embedding)::bit(%s)) OPERATOR(%s.<~>) %s.binary_quantize(%s) '
+                      'LIMIT (%s) * (%s)) q ORDER BY q.distance LIMIT %s',
+                      columns, exact, c.schema_name, c.table_name, filter,
+                      vs, c.dimension, vs, vs, query, k, rerank, k);
+    END IF;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.nearest_sql(vecpg.collection,text,text,text,text,text) IS NULL;
 
 CREATE OR REPLACE FUNCTION vecpg.postings_list_sql(c vecpg.collection)
  RETURNS text
@@ -215,3 +406,16 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION vecpg.search(text,vector,integer,jsonb,jsonb) IS 'k nearest documents of a collection to query_embedding that match the filter';
+
+CREATE OR REPLACE FUNCTION vecpg.vector_list_sql(c vecpg.collection, predicate text, OUT cte text, OUT similarity text)
+ RETURNS record
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+    SELECT format('v AS MATERIALIZED (%s)',
+                  vecpg.nearest_sql(c, 'd.id', predicate, '$2', '$3::integer',
+                                    vecpg.rerank_factor(c.search_defaults)::text)),
+        CASE c.distance WHEN 'cosine' THEN '1 - v.distance' ELSE '-v.distance' END
+$function$;
+COMMENT ON FUNCTION vecpg.vector_list_sql(vecpg.collection,text) IS NULL;

@@ -168,6 +168,18 @@ AS $$
     FROM (SELECT c.search_defaults || coalesce(options, '{}') AS merged) m
 $$;
 
+-- The exact distance of row `d` to `query` (already in the stored type: vecpg.stored_query), as
+-- SQL: what vector search orders by and returns, and what hybrid fusion asks of the keyword
+-- list's documents.
+CREATE OR REPLACE FUNCTION vecpg.exact_distance_sql(c vecpg.collection, query text)
+RETURNS text
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT format('(d.embedding OPERATOR(%s.%s) %s)::double precision',
+                  quote_ident(vecpg.vector_schema()), vecpg.distance_operator(c.distance), query)
+$$;
+
 -- The k nearest rows of collection c as one query: `columns` of d and their exact distance to
 -- `query`, filtered by `predicate`, nearest first. The index scan orders by the expression the
 -- collection's vector index is built on (the vectors, their halfvec copies, or their binary
@@ -188,7 +200,7 @@ DECLARE
     filter text := CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END;
 BEGIN
     query := vecpg.stored_query(c, query);
-    exact := format('(d.embedding %s %s)::double precision', op, query);
+    exact := vecpg.exact_distance_sql(c, query);
     IF c.quantization IS NULL THEN
         RETURN format('SELECT %s, %s AS distance FROM %I.%I d WHERE d.embedding IS NOT NULL %s '
                       'ORDER BY d.embedding %s %s LIMIT %s',

@@ -1,21 +1,26 @@
 -- 07_hybrid_search.sql — the vector list and the keyword list fused in one statement.
 --
 -- Methods (options.method):
---   adaptive (default)  each list's scores as z-scores, each list weighted per query by how
---                       clearly its best hit stands out ((max - mean) / stddev): a list that
---                       cannot tell its documents apart gets little say
+--   adaptive (default)  both models score every candidate of either list (the vector model from
+--                       each keyword hit's stored vector; BM25 is 0 for a vector hit outside the
+--                       keyword list), each as z-scores over the pooled candidates; each model is
+--                       weighted per query by how far its best candidate stands out (its largest
+--                       z-score): a model that cannot tell the pool apart gets little say, and no
+--                       document is scored on a guess of what the other model would say
 --   rrf                 reciprocal rank fusion, sum of weight / (rrf_k + rank), rrf_k 60
 --   convex              min-max normalised scores, 0.7 vector + 0.3 keyword unless weights given
 -- vector_weight / keyword_weight scale each list in every method. A document found by only one
--- list still takes part (the other list gives it its floor: 0, or its lowest z-score).
+-- list still takes part (rrf and convex give it the other list's floor: 0).
 -- The exact path writes its statement per query and fuses in vecpg.fuse (static SQL, planned
 -- once per session); the keyword indexes' functions have the fusion written inline.
+-- docs/notes/2026-12-07-fusion.md holds the measurements behind the adaptive method.
 
--- The fusion of two ranked lists, as CTEs `joined`, `weighed` and `fused` that read CTEs `vr`
--- and `kr` (id, sim, r: each list's documents, scores and ranks) and leave in `fused` the k best
--- (id, vr, vs, kr, ks, fused), ordered. The arguments name the parameters holding the method,
--- the two weights, rrf_k and k. The one definition of the fusion methods (as in
--- this file's header): hybrid_inline_sql and vecpg.fuse are both made from it.
+-- The fusion of two ranked lists, as CTEs `joined`, `pooled`, `weighed` and `fused` that read
+-- CTEs `vr` (id, sim, r: the vector list's documents, similarities and ranks) and `kr` (id,
+-- sim, r, vsim: the keyword list's, with each document's vector similarity, NULL when unknown)
+-- and leave in `fused` the k best (id, vr, vs, kr, ks, fused), ordered. The arguments name the
+-- parameters holding the method, the two weights, rrf_k and k. The one definition of the
+-- fusion methods (as in this file's header): hybrid_inline_sql and vecpg.fuse are made from it.
 CREATE OR REPLACE FUNCTION vecpg.fusion_sql(method text, vector_weight text, keyword_weight text, rrf_k text, k text)
 RETURNS text
 LANGUAGE sql IMMUTABLE SECURITY INVOKER
@@ -25,27 +30,32 @@ AS $$
         $q$
         joined AS (
             SELECT coalesce(vr.id, kr.id) AS id, vr.r AS vr, vr.sim AS vs, kr.r AS kr, kr.sim AS ks,
-                   -- aggregates over each list (NULLs, i.e. the other list's documents, are ignored)
-                   avg(vr.sim) OVER () AS v_mean, stddev_pop(vr.sim) OVER () AS v_sd,
+                   -- the vector model's score for every candidate; a keyword hit whose vector is
+                   -- unknown (vecpg.fuse called without them) gets the vector list's lowest
+                   coalesce(vr.sim, kr.vsim, min(vr.sim) OVER ()) AS pv,
+                   coalesce(kr.sim, 0) AS pk,
                    min(vr.sim) OVER () AS v_min, max(vr.sim) OVER () AS v_max,
-                   avg(kr.sim) OVER () AS k_mean, stddev_pop(kr.sim) OVER () AS k_sd,
                    min(kr.sim) OVER () AS k_min, max(kr.sim) OVER () AS k_max
             FROM vr FULL JOIN kr ON vr.id = kr.id
         ),
-        weighed AS (
+        pooled AS (
             SELECT j.*,
-                   %2$s::float8 * coalesce((j.v_max - j.v_mean) / nullif(j.v_sd, 0), 0) AS v_conf,
-                   %3$s::float8 * coalesce((j.k_max - j.k_mean) / nullif(j.k_sd, 0), 0) AS k_conf
+                   coalesce((j.pv - avg(j.pv) OVER ()) / nullif(stddev_pop(j.pv) OVER (), 0), 0) AS zv,
+                   coalesce((j.pk - avg(j.pk) OVER ()) / nullif(stddev_pop(j.pk) OVER (), 0), 0) AS zk
             FROM joined j
+        ),
+        weighed AS (
+            SELECT p.*,
+                   %2$s::float8 * greatest(max(p.zv) OVER (), 0) AS v_conf,
+                   %3$s::float8 * greatest(max(p.zk) OVER (), 0) AS k_conf
+            FROM pooled p
         ),
         fused AS (
             SELECT w.id, w.vr, w.vs, w.kr, w.ks,
                    CASE %1$s::text
                    WHEN 'adaptive' THEN
-                       coalesce(w.v_conf / nullif(w.v_conf + w.k_conf, 0), 0.5)
-                           * coalesce((coalesce(w.vs, w.v_min) - w.v_mean) / nullif(w.v_sd, 0), 0)
-                     + coalesce(w.k_conf / nullif(w.v_conf + w.k_conf, 0), 0.5)
-                           * coalesce((coalesce(w.ks, w.k_min) - w.k_mean) / nullif(w.k_sd, 0), 0)
+                       coalesce(w.v_conf / nullif(w.v_conf + w.k_conf, 0), 0.5) * w.zv
+                     + coalesce(w.k_conf / nullif(w.v_conf + w.k_conf, 0), 0.5) * w.zk
                    WHEN 'rrf' THEN
                        coalesce(%2$s::float8 / (%4$s::float8 + w.vr), 0) + coalesce(%3$s::float8 / (%4$s::float8 + w.kr), 0)
                    ELSE
@@ -70,7 +80,7 @@ BEGIN
         CREATE OR REPLACE FUNCTION vecpg.fuse(
             vector_ids text[], vector_scores double precision[], keyword_ids text[], keyword_scores double precision[],
             method text, vector_weight double precision, keyword_weight double precision, rrf_k double precision,
-            k integer
+            k integer, keyword_vector_scores double precision[] DEFAULT NULL
         )
         RETURNS TABLE (id text, score double precision, vector_rank integer, vector_score double precision,
                        keyword_rank integer, keyword_score double precision)
@@ -85,7 +95,9 @@ BEGIN
                 SELECT u.id, u.sim, u.r::integer AS r FROM unnest($1, $2) WITH ORDINALITY AS u(id, sim, r)
             ),
             kr AS (
-                SELECT u.id, u.sim, u.r::integer AS r FROM unnest($3, $4) WITH ORDINALITY AS u(id, sim, r)
+                SELECT u.id, u.sim, u.r::integer AS r, u.vsim
+                FROM unnest($3, $4, coalesce($10, '{}')) WITH ORDINALITY AS u(id, sim, vsim, r)
+                WHERE u.id IS NOT NULL
             ),
             %s
             SELECT f.id, f.fused, f.vr, f.vs, f.kr, f.ks FROM fused f ORDER BY f.fused DESC, f.id;
@@ -96,8 +108,19 @@ BEGIN
 END
 $fuse$;
 COMMENT ON FUNCTION vecpg.fuse(text[], double precision[], text[], double precision[], text, double precision,
-                               double precision, double precision, integer) IS
-    'The k best of two ranked lists fused (method adaptive, rrf or convex; see vecpg.hybrid_search)';
+                               double precision, double precision, integer, double precision[]) IS
+    'The k best of two ranked lists fused (method adaptive, rrf or convex; see vecpg.hybrid_search); '
+    'keyword_vector_scores, the vector similarity of each keyword hit, lets adaptive fusion score it exactly';
+
+-- A distance as the similarity fusion compares (higher is nearer): 1 - distance for cosine,
+-- -distance for the others (l2 included, which has no similarity of its own).
+CREATE OR REPLACE FUNCTION vecpg.fusion_similarity_sql(c vecpg.collection, distance text)
+RETURNS text
+LANGUAGE sql IMMUTABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT CASE c.distance WHEN 'cosine' THEN '1 - ' ELSE '-' END || distance
+$$;
 
 -- The vector list of a hybrid search statement over collection c, as CTE `v` (id, distance;
 -- $2 the query embedding, $3 how many, `predicate` the filter), and the expression of a row's
@@ -109,7 +132,21 @@ AS $$
     SELECT format('v AS MATERIALIZED (%s)',
                   vecpg.nearest_sql(c, 'd.id', predicate, '$2', '$3::integer',
                                     vecpg.rerank_factor(c.search_defaults)::text)),
-        CASE c.distance WHEN 'cosine' THEN '1 - v.distance' ELSE '-v.distance' END
+        vecpg.fusion_similarity_sql(c, 'v.distance')
+$$;
+
+-- The keyword list `keyword_list` (SQL returning id, score) with each document's vector
+-- similarity to the query embedding $2 (id, score, vsim), computed from its stored vector, so
+-- that adaptive fusion scores every candidate with both models. Shared by hybrid_sql and
+-- hybrid_inline_sql.
+CREATE OR REPLACE FUNCTION vecpg.keyword_candidates_sql(c vecpg.collection, keyword_list text)
+RETURNS text
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT format('SELECT s.id, s.score, %s AS vsim FROM (%s) s LEFT JOIN %I.%I d ON d.id = s.id',
+                  vecpg.fusion_similarity_sql(c, vecpg.exact_distance_sql(c, vecpg.stored_query(c, '$2'))),
+                  keyword_list, c.schema_name, c.table_name)
 $$;
 
 -- A hybrid search statement for collection c: the vector list (filtered by `predicate`) and the
@@ -129,17 +166,19 @@ AS $$
         lists AS (
             SELECT (SELECT array_agg(v.id ORDER BY v.distance, v.id) FROM v) AS v_ids,
                    (SELECT array_agg(%2$s ORDER BY v.distance, v.id) FROM v) AS v_sims,
-                   k.ids AS k_ids, k.scores AS k_sims
+                   k.ids AS k_ids, k.scores AS k_sims, k.vsims AS k_vsims
             FROM (SELECT array_agg(s.id ORDER BY s.score DESC, s.id) AS ids,
-                         array_agg(s.score ORDER BY s.score DESC, s.id) AS scores FROM (%3$s) s) k
+                         array_agg(s.score ORDER BY s.score DESC, s.id) AS scores,
+                         array_agg(s.vsim ORDER BY s.score DESC, s.id) AS vsims FROM (%3$s) s) k
         )
         SELECT d.id, d.title, d.content, d.metadata, f.score, f.vector_rank, f.vector_score, f.keyword_rank, f.keyword_score
         FROM lists l
-        CROSS JOIN LATERAL vecpg.fuse(l.v_ids, l.v_sims, l.k_ids, l.k_sims, $4::text, $5::float8, $6::float8, $7::float8, $8::integer) f
+        CROSS JOIN LATERAL vecpg.fuse(l.v_ids, l.v_sims, l.k_ids, l.k_sims, $4::text, $5::float8, $6::float8, $7::float8, $8::integer,
+                                         l.k_vsims) f
         JOIN %4$I.%5$I d ON d.id = f.id
         ORDER BY f.score DESC, f.id
         $q$,
-        l.cte, l.similarity, keyword_list, c.schema_name, c.table_name)
+        l.cte, l.similarity, vecpg.keyword_candidates_sql(c, keyword_list), c.schema_name, c.table_name)
     FROM vecpg.vector_list_sql(c, predicate) l
 $$;
 
@@ -159,14 +198,16 @@ AS $$
             SELECT v.id, %2$s AS sim, (row_number() OVER (ORDER BY v.distance, v.id))::integer AS r FROM v
         ),
         kr AS (
-            SELECT s.id, s.score AS sim, (row_number() OVER (ORDER BY s.score DESC, s.id))::integer AS r FROM (%3$s) s
+            SELECT s.id, s.score AS sim, (row_number() OVER (ORDER BY s.score DESC, s.id))::integer AS r, s.vsim
+            FROM (%3$s) s
         ),
         %4$s
         SELECT d.id, d.title, d.content, d.metadata, f.fused, f.vr, f.vs, f.kr, f.ks
         FROM fused f JOIN %5$I.%6$I d ON d.id = f.id
         ORDER BY f.fused DESC, f.id
         $q$,
-        l.cte, l.similarity, keyword_list, vecpg.fusion_sql('$4', '$5', '$6', '$7', '$8'), c.schema_name, c.table_name)
+        l.cte, l.similarity, vecpg.keyword_candidates_sql(c, keyword_list), vecpg.fusion_sql('$4', '$5', '$6', '$7', '$8'),
+        c.schema_name, c.table_name)
     FROM vecpg.vector_list_sql(c, predicate) l
 $$;
 
