@@ -11,23 +11,40 @@ class: its surface is small on purpose (a frozen configuration, ``search`` and `
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
 from ..documents import check_k
 from ..errors import InvalidArgument
 from ..filters import parse_filter
-from ..ops.statement import Call, Operation, Steps
+from ..ops.statement import Call, Operation, Steps, steps
+from .batch import BatchSearchable, search_many_query
 from .dispatch import BACKENDS, search_query
 from .mmr import mmr_query
 from .options import MODES, MMROptions, Options, options_for
 from .results import SearchResult
+from .target import Database
 
 if TYPE_CHECKING:
-    from ..collection import Collection
     from ..rerank import Reranker
+
+T = TypeVar("T")
+
+
+class TenantDatabase(Database, Protocol):
+    """A store as the service sees it: search's view, and acting for a tenant."""
+
+    def tenant(self, tenant_id: str) -> AbstractContextManager[Any]: ...
+
+
+class Served(BatchSearchable, Protocol):
+    """A collection as the service sees it (``vecpg.Collection`` is one)."""
+
+    @property
+    def store(self) -> TenantDatabase: ...
 
 
 
@@ -44,7 +61,7 @@ class SearchService:
     the first stage through the Qdrant mirror (vector mode).
     """
 
-    collection: Collection
+    collection: Served
     mode: str = "hybrid"
     k: int = 10
     filter: Any = None
@@ -80,30 +97,52 @@ class SearchService:
 
     def search_many(self, queries: Sequence[str | Sequence[float] | np.ndarray], k: int | None = None, *,
                     filter: Any = None, tenant: str | None = None) -> list[list[SearchResult]]:
-        """``search`` for each query, in input order."""
-        return [self._run(self.operation(q, k, filter=filter), tenant) for q in queries]
+        """``search`` for each query, in input order: the first stage of the whole batch in one
+        statement (``Collection.search_many``), the second stages query by query."""
+        return self._run(self.many_operation(queries, k, filter=filter), tenant)
 
     def operation(self, query: str | Sequence[float] | np.ndarray, k: int | None = None, *,
                   filter: Any = None) -> Operation[list[SearchResult]]:
         """The search as an operation, for a runner of the caller's (the async API's, say)."""
-        k = self.k if k is None else k
-        check_k(k)
-        if self._reranker is not None and not isinstance(query, str):
-            raise InvalidArgument("a reranker reads the query's text: search with a text, not a vector")
-        second = self._reranker is not None or self.mmr is not None
-        # As many candidates as MMR takes by default (20 or 4*k): enough for a reranker to lift a
-        # relevant document from below the first page, few enough to score on a CPU.
-        fetch = MMROptions(candidates=self.candidates).candidates_for(k) if second else k
+        k, fetch = self._sizes(k, [query])
         first = search_query(self.collection, query, fetch, mode=self.mode, filter=self._filter(filter),
                              options=self.options, backend=self.backend)
-        if not second:
+        if fetch == k and self._reranker is None and self.mmr is None:
             return first
-        return self._stages(first, query, k)
+        return self._stages(first, [query], k, single=True)
 
-    def _stages(self, first: Operation[list[SearchResult]], query: Any, k: int) -> Steps[list[SearchResult]]:
-        from ..ops.statement import steps
+    def many_operation(self, queries: Sequence[str | Sequence[float] | np.ndarray], k: int | None = None, *,
+                       filter: Any = None) -> Operation[list[list[SearchResult]]]:
+        """``search_many`` as an operation."""
+        queries = list(queries)
+        k, fetch = self._sizes(k, queries)
+        first = search_many_query(self.collection, queries, fetch, mode=self.mode, filter=self._filter(filter),
+                                  options=self.options)
+        if self._reranker is None and self.mmr is None:
+            return first
+        return self._stages(first, queries, k, single=False)
 
-        hits: list[SearchResult] = yield from steps(first)
+    def _sizes(self, k: int | None, queries: Sequence[Any]) -> tuple[int, int]:
+        """The k asked for, and how many the first stage fetches."""
+        k = self.k if k is None else k
+        check_k(k)
+        if self._reranker is not None and not all(isinstance(q, str) for q in queries):
+            raise InvalidArgument("a reranker reads the query's text: search with a text, not a vector")
+        if self._reranker is None and self.mmr is None:
+            return k, k
+        # As many candidates as MMR takes by default (20 or 4*k): enough for a reranker to lift
+        # a relevant document from below the first page, few enough to score on a CPU.
+        return k, MMROptions(candidates=self.candidates).candidates_for(k)
+
+    def _stages(self, first: Operation[Any], queries: list[Any], k: int, single: bool) -> Steps[Any]:
+        batch = yield from steps(first)
+        answers = []
+        for query, hits in zip(queries, [batch] if single else batch):
+            answers.append((yield from self._second(query, hits, k)))
+        return answers[0] if single else answers
+
+    def _second(self, query: Any, hits: list[SearchResult], k: int) -> Steps[list[SearchResult]]:
+        """The reranker and MMR over one query's candidates."""
         for rank, hit in enumerate(hits, 1):
             hit.first_rank, hit.first_score = rank, hit.score
         relevance: list[float] | None = None
@@ -128,7 +167,7 @@ class SearchService:
             return {"$and": [own, call]}
         return own or call or None
 
-    def _run(self, op: Operation[list[SearchResult]], tenant: str | None) -> list[SearchResult]:
+    def _run(self, op: Operation[T], tenant: str | None) -> T:
         store = self.collection.store
         if tenant is None:
             return store.run(op)
