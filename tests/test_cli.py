@@ -77,7 +77,8 @@ def test_ingest_search_index_and_delete(run, corpus: Path, embedder) -> None:
     hits = json.loads(found.output)
     assert hits[0]["id"] == "moon" and len(hits) == 2
     assert set(hits[0]) == {"id", "title", "content", "metadata", "distance", "score",
-                            "vector_rank", "vector_score", "keyword_rank", "keyword_score", "chunk_no", "highlight"}
+                            "vector_rank", "vector_score", "keyword_rank", "keyword_score", "chunk_no", "highlight",
+                            "first_rank", "first_score", "rerank_score"}
 
     filtered = json.loads(run("search", "oven", "-c", "facts", "--filter", '{"topic": "cooking"}', "--json").output)
     assert {h["id"] for h in filtered} == {"bread", "pasta"}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any, TypeVar
 
 import click
@@ -44,7 +43,7 @@ def tuning_options(names: tuple[str, ...]) -> Callable[[F], F]:
 
 def print_results(results: list[SearchResult], as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps([asdict(r) for r in results]))
+        click.echo(json.dumps([r.to_dict() for r in results]))
         return
     for rank, r in enumerate(results, start=1):
         score = f"{r.score:.4f}" if r.score is not None else f"d={r.distance:.4f}"

@@ -43,6 +43,14 @@ class SearchResult:
     rerank_score: float | None = None
     vector: np.ndarray | None = field(default=None, compare=False)  # arrays have no plain ==
 
+    def to_dict(self) -> dict[str, Any]:
+        """The hit as JSON-ready values (what ``vecpg search --json`` prints): every field, the
+        stored vector as a list of floats and only when the search fetched it."""
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "vector"}
+        if self.vector is not None:
+            fields["vector"] = [float(x) for x in self.vector]
+        return fields
+
     def __repr__(self) -> str:
         """The fields that are set (no None, no empty metadata), long texts shortened:
         ``SearchResult(id='1', content='...', distance=0.12, score=0.88)``."""
