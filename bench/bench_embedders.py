@@ -8,7 +8,7 @@ Run by hand (not a test):  python bench/bench_embedders.py [--data ../shared/dat
    the same chunks of the corpus in turn, so a load on the machine that comes and goes is shared
    between them rather than landing on one.
 2. Cosine of each backend's vectors with sentence-transformers' for the same texts (min, mean).
-3. With --ndcg: nDCG@10 of exact vector search on the SciFact test queries (vecpg.evaluate), the
+3. With --ndcg: nDCG@10 of exact vector search on the SciFact test queries (vecpg.evaluation), the
    whole corpus embedded by sentence-transformers, then by onnx-int8, and the torch-embedded
    collection searched with int8 queries (what set_embedder does to an existing collection).
    Uses vecpg's embedded server unless --url; set VECPG_HOME to keep it apart from your own.
@@ -44,7 +44,7 @@ def main() -> None:
     os.environ["VECPG_MODELS_DIR"] = args.models_dir or tempfile.mkdtemp(prefix="vecpg-bench-models-")
 
     import vecpg
-    from vecpg.evaluate import load_dataset
+    from vecpg.evaluation import load_dataset
 
     dataset = load_dataset(args.data)
     results: dict[str, object] = {}
@@ -58,7 +58,7 @@ def main() -> None:
 
 def throughput(dataset, docs: int, batch_size: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
     from vecpg.embedding import BACKENDS, OnnxEmbedder, SentenceTransformerEmbedder, TransformersEmbedder
-    from vecpg.evaluate import corpus_documents
+    from vecpg.evaluation import corpus_documents
 
     texts = [f"{d['title']} {d['content']}".strip() if d["title"] else d["content"]
              for _, d in zip(range(docs), corpus_documents(dataset))]
@@ -103,7 +103,7 @@ def throughput(dataset, docs: int, batch_size: int) -> dict[str, object]:  # typ
 
 def ndcg(vecpg, dataset, url: str | None) -> dict[str, float]:  # type: ignore[no-untyped-def]
     from vecpg.db.server import EmbeddedServer
-    from vecpg.evaluate import ensure_loaded, evaluate
+    from vecpg.evaluation import ensure_loaded, evaluate
 
     figures = {}
     # On the embedded server, as its superuser: the application role's first bulk load into an

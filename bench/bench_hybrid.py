@@ -31,7 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 import vecpg
-from vecpg.evaluate import ensure_loaded, load_dataset, ndcg_at
+from vecpg.evaluation import ensure_loaded, load_dataset, ndcg_at
 from vecpg.search import hybrid_search, keyword_search, vector_search
 
 EXACT = {"keyword_index": False}

@@ -130,7 +130,7 @@ def load_clustered(n: int, queries: int, name: str) -> Dataset:
 
 
 def _beir(directory: Path) -> tuple[list[tuple[str | None, str]], list[str]]:
-    from vecpg.evaluate import corpus_documents, load_dataset
+    from vecpg.evaluation import corpus_documents, load_dataset
 
     ds = load_dataset(directory)
     docs = [(d["title"], d["content"]) for d in corpus_documents(ds)]

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import vecpg
 from vecpg.db.server import EmbeddedServer
-from vecpg.evaluate import load_dataset
+from vecpg.evaluation import load_dataset
 
 QUERY_TABLE = "public.vecpg_instruction_queries"
 

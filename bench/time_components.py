@@ -36,7 +36,7 @@ from count_instructions import default_expressions
 from psycopg import sql
 
 import vecpg
-from vecpg.evaluate import LATENCY_BLOCK, load_dataset
+from vecpg.evaluation import LATENCY_BLOCK, load_dataset
 from vecpg.search import hybrid_search, search_statement, vector_search
 
 QUERY_TABLE = "pg_temp.vecpg_timed_queries"

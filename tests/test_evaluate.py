@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 import vecpg
 from vecpg.cli import main
 from vecpg.errors import InputFileError
-from vecpg.evaluate import load_dataset, mrr_at, ndcg_at, recall_at
+from vecpg.evaluation import load_dataset, mrr_at, ndcg_at, recall_at
 
 CORPUS = {
     "d1": ("Tides", "The gravity of the Moon raises tides in the oceans twice a day."),

@@ -16,7 +16,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 import vecpg
-from vecpg.evaluate import checked_options
+from vecpg.evaluation import checked_options
 from vecpg.search import HybridOptions, KeywordOptions, Options, VectorOptions, hybrid_query
 from vecpg.search.options import Spec, spec_of
 

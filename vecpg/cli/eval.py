@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..evaluate import checked_options, ensure_loaded, evaluate, load_dataset
+from ..evaluation import checked_options, ensure_loaded, evaluate, load_dataset
 from ..search import MODES
 from .app import connection_options, fail, store_of
 
