@@ -104,11 +104,11 @@ def test_no_module_of_vecpg_imports_itself_through_others() -> None:
     assert not found, "import cycles: " + "; ".join(" <-> ".join(c) for c in found)
 
 
-def test_importing_vecpg_loads_neither_the_worker_nor_the_mirror() -> None:
+def test_importing_vecpg_loads_neither_the_worker_nor_the_mirror_nor_a_framework() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, vecpg; print(sorted(m for m in sys.modules "
-            "if m.startswith(('vecpg.worker', 'vecpg.mirror', 'vecpg.cli', 'torch', 'qdrant'))))")
+    code = ("import sys, vecpg; print(sorted(m for m in sys.modules if m.startswith(('vecpg.worker', "
+            "'vecpg.mirror', 'vecpg.cli', 'vecpg.integrations', 'torch', 'keras', 'tensorflow', 'qdrant'))))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]", loaded
