@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 import vecpg
 from vecpg.cli import main
 from vecpg.errors import InputFileError
-from vecpg.evaluation import load_dataset, mrr_at, ndcg_at, recall_at
+from vecpg.evaluation import load_dataset, load_judgements, mrr_at, ndcg_at, recall_at
 
 CORPUS = {
     "d1": ("Tides", "The gravity of the Moon raises tides in the oceans twice a day."),
@@ -101,3 +101,55 @@ def test_eval_passes_search_options_to_each_mode(db_url: str, beir: Path, embedd
         bad = run(options)
         assert bad.exit_code == 2 and message in bad.stderr, (options, bad.output)
         assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_labelled_queries_from_csv_and_jsonl_against_an_existing_collection(db_url: str, tmp_path: Path,
+                                                                           embedder) -> None:
+    with vecpg.connect(db_url) as store:
+        kb = store.create_collection("kb")
+        kb.upsert([{"id": i, "title": t, "content": x} for i, (t, x) in CORPUS.items()])
+    (tmp_path / "questions.csv").write_text(
+        "query,relevant_ids,grades\n"
+        "why does the sea rise and fall,d1,2\n"
+        '"sourdough, yeast and heat",d2 d4,2 0\n'
+        "nearest neighbour graphs,d3,\n")
+    (tmp_path / "questions.jsonl").write_text(
+        json.dumps({"query": "why does the sea rise and fall", "relevant_ids": ["d1"]}) + "\n"
+        + json.dumps({"query": "lava from volcanoes", "relevant_ids": "d5 d1", "grades": [2, 1]}) + "\n")
+    csv_data = load_judgements(tmp_path / "questions.csv")
+    assert csv_data.qrels == {"q2": {"d1": 2}, "q3": {"d2": 2, "d4": 0}, "q4": {"d3": 1}}
+    assert load_judgements(tmp_path / "questions.jsonl").qrels["q2"] == {"d5": 2, "d1": 1}
+
+    runner = CliRunner()
+    result = runner.invoke(main, ["--url", db_url, "eval", str(tmp_path / "questions.csv"), "-c", "kb",
+                                  "--mmr", "0.5", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.output)
+    assert list(scores) == ["vector", "vector+mmr", "keyword", "keyword+mmr", "hybrid", "hybrid+mmr"]
+    assert scores["vector"]["ndcg@10"] == 1.0 and scores["vector+mmr"]["recall@100"] is None
+    assert scores["vector+mmr"]["mrr@10"] == 1.0  # MMR keeps the most relevant document first
+    table = runner.invoke(main, ["--url", db_url, "eval", str(tmp_path / "questions.jsonl"), "-c", "kb",
+                                 "--modes", "hybrid", "--mmr", "0.3"])
+    assert table.exit_code == 0 and "hybrid+mmr" in table.output, table.output
+    with vecpg.connect(db_url) as store:
+        assert store.collection("kb").count() == 5  # nothing loaded: the collection was searched as it is
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("q.csv", "question,answer\nx,d1\n", "must name the columns query and relevant_ids"),
+    ("q.csv", "query,relevant_ids,grades\nx,d1 d2,1\n", "1 grades for 2 relevant ids"),
+    ("q.csv", "query,relevant_ids\nx,\n", "at least one id"),
+    ("q.jsonl", '{"query": "x", "relevant_ids": ["d1"], "grades": ["high"]}\n', "grades must be integers"),
+    ("q.jsonl", "[1, 2]\n", "expected a JSON object"),
+    ("q.txt", "x\n", ".csv or .jsonl"),
+])
+def test_bad_labelled_files_are_one_clear_line(db_url: str, tmp_path: Path, name: str, text: str,
+                                               message: str) -> None:
+    (tmp_path / name).write_text(text)
+    with vecpg.connect(db_url) as store:
+        store.create_collection("kb", dimension=4)
+    bad = CliRunner().invoke(main, ["--url", db_url, "eval", str(tmp_path / name), "-c", "kb"])
+    assert bad.exit_code == 2 and message in bad.stderr, bad.output
+    assert len(bad.stderr.strip().splitlines()) == 1
+    missing = CliRunner().invoke(main, ["--url", db_url, "eval", str(tmp_path / name), "-c", "nowhere"])
+    assert missing.exit_code == 2

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ..errors import InputFileError
+from ..errors import InputFileError, InvalidArgument
 
 if TYPE_CHECKING:
     from ..collection import Collection
@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 
 @dataclass
 class Dataset:
-    """A BEIR dataset: where its corpus is, its queries and graded judgements of one split."""
+    """Queries and their graded judgements, with where the corpus is (a BEIR dataset's split), or
+    no corpus (labelled queries for a collection that holds the documents already)."""
 
-    corpus: Path
+    corpus: Path | None
     queries: dict[str, str]
     qrels: dict[str, dict[str, int]]
 
@@ -65,8 +66,66 @@ def load_dataset(directory: str | Path, split: str = "test") -> Dataset:
     return Dataset(corpus, {q: t for q, t in queries.items() if q in qrels}, qrels)
 
 
+def load_judgements(path: str | Path) -> Dataset:
+    """Labelled queries from a CSV (with a header row) or JSONL file: ``query``, ``relevant_ids``
+    (one id or several separated by spaces; in JSONL a list too) and optional ``grades`` (one
+    integer per id, 1 when absent). Queries are named by their line number."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: missing")
+    if path.suffix.lower() not in (".csv", ".jsonl"):
+        raise InputFileError(f"{path}: labelled queries come as .csv or .jsonl")
+    queries: dict[str, str] = {}
+    qrels: dict[str, dict[str, int]] = {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        for number, row in _labelled_rows(path, fh):
+            where = f"{path}:{number}"
+            text, ids, grades = row.get("query"), _words(row.get("relevant_ids")), _words(row.get("grades"))
+            if not isinstance(text, str) or not text.strip() or not ids:
+                raise InputFileError(f"{where}: needs a query and at least one id in relevant_ids")
+            if grades and len(grades) != len(ids):
+                raise InputFileError(f"{where}: {len(grades)} grades for {len(ids)} relevant ids")
+            try:
+                graded = {doc: int(g) for doc, g in zip(ids, grades or ["1"] * len(ids))}
+            except ValueError:
+                raise InputFileError(f"{where}: grades must be integers") from None
+            queries[f"q{number}"], qrels[f"q{number}"] = text, graded
+    if not queries:
+        raise InputFileError(f"{path}: no labelled queries")
+    return Dataset(None, queries, qrels)
+
+
+def _labelled_rows(path: Path, fh: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    if path.suffix.lower() == ".csv":
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or not {"query", "relevant_ids"} <= set(reader.fieldnames):
+            raise InputFileError(f"{path}: the header must name the columns query and relevant_ids")
+        for row in reader:
+            yield reader.line_num, row
+        return
+    for number, line in enumerate(fh, start=1):
+        if line.strip():
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputFileError(f"{path}:{number}: not JSON ({exc.msg})") from None
+            if not isinstance(item, dict):
+                raise InputFileError(f"{path}:{number}: expected a JSON object with query and relevant_ids")
+            yield number, item
+
+
+def _words(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return str(value).split()
+
+
 def corpus_documents(dataset: Dataset) -> Iterator[dict[str, Any]]:
     """The corpus as vecpg documents (BEIR's ``_id``, ``title``, ``text``)."""
+    if dataset.corpus is None:
+        raise InvalidArgument("labelled queries come without a corpus: evaluate them against a loaded collection")
     with _open_text(dataset.corpus) as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
