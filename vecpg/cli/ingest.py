@@ -21,11 +21,13 @@ from .app import connection_options, fail, store_of
 @click.option("--via-queue", is_flag=True,
               help="Write text and metadata only; `vecpg worker` computes the vectors (collections with a model).")
 @click.option("--restart", is_flag=True, help="Ingest the file from its start even if an earlier run ingested it.")
+@click.option("--metadata-columns", metavar="COL,COL", default="",
+              help="Columns to keep as metadata keys (e.g. category,author); other unknown columns are ignored.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @connection_options
 @click.pass_context
 def ingest(ctx: click.Context, file: Path, name: str, batch_size: int, commit_every: int, via_queue: bool,
-           restart: bool, quiet: bool) -> None:
+           restart: bool, metadata_columns: str, quiet: bool) -> None:
     """Load a CSV or JSONL file (optionally .gz) or a Parquet file (id, title, content, metadata) into a collection.
 
     The file is read as a stream and committed every --commit-every records with a checkpoint:
@@ -34,7 +36,8 @@ def ingest(ctx: click.Context, file: Path, name: str, batch_size: int, commit_ev
     """
     coll = store_of(ctx).collection(name)
     options = IngestOptions(batch_size=batch_size, commit_every=commit_every, via_queue=via_queue,
-                            restart=restart, progress=not quiet)
+                            restart=restart, progress=not quiet,
+                            metadata_columns=tuple(c.strip() for c in metadata_columns.split(",") if c.strip()))
     plan = plan_ingest(coll, file, restart=restart)
     if plan.status == "done":
         click.echo(f"{file} is already ingested into {name} ({plan.start} records): nothing to do "

@@ -31,12 +31,15 @@ def file_format(path: Path) -> str:
     return found
 
 
-def open_reader(path: Path, skip: int = 0) -> Reader:
-    """A reader of a file's documents, from record ``skip`` on; close it when done."""
+def open_reader(path: Path, skip: int = 0, metadata_columns: tuple[str, ...] = ()) -> Reader:
+    """A reader of a file's documents, from record ``skip`` on (``metadata_columns`` become
+    metadata keys); close it when done."""
     kind = file_format(path)
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
-    return open_parquet(path, skip) if kind == "parquet" else open_text(path, kind, skip)
+    if kind == "parquet":
+        return open_parquet(path, skip, metadata_columns)
+    return open_text(path, kind, skip, metadata_columns)
 
 
 def read_documents(path: str | Path) -> Iterator[dict[str, Any]]:

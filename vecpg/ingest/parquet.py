@@ -32,7 +32,7 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def open_parquet(path: Path, skip: int = 0) -> Reader:
+def open_parquet(path: Path, skip: int = 0, metadata_columns: tuple[str, ...] = ()) -> Reader:
     """A reader of a Parquet file from its record ``skip`` on (0: the first).
 
     Row groups that lie wholly before ``skip`` are not read: resuming costs nothing.
@@ -48,7 +48,7 @@ def open_parquet(path: Path, skip: int = 0) -> Reader:
     if "content" not in schema.names:
         pf.close()
         raise InputFileError(f"{path}: Parquet file has no 'content' column (columns: {', '.join(schema.names) or 'none'})")
-    columns = [c for c in COLUMNS if c in schema.names]
+    columns = [c for c in COLUMNS + metadata_columns if c in schema.names]
     map_metadata = "metadata" in schema.names and pa.types.is_map(schema.field("metadata").type)
 
     groups: list[int] = []
@@ -75,7 +75,7 @@ def open_parquet(path: Path, skip: int = 0) -> Reader:
                     if value is not None and not isinstance(value, str):
                         row["metadata"] = _json_value(dict(value) if map_metadata else value, where)
                     done[0] = number
-                    yield record(row, where)
+                    yield record(row, where, metadata_columns)
         except pa.ArrowException as exc:
             raise InputFileError(f"{path}: cannot read Parquet data ({_first_line(exc)})") from None
         finally:

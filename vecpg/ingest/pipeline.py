@@ -42,6 +42,7 @@ class IngestOptions:
     via_queue: bool = False  # write text and metadata only; the embedding workers add the vectors
     restart: bool = False  # from the first record, whatever an earlier run did
     progress: bool = False  # a bar on stderr
+    metadata_columns: tuple[str, ...] = ()  # columns that become metadata keys
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def run_ingest(collection: Collection, plan: Plan, options: IngestOptions = Inge
     if plan.status == "done":
         return IngestResult(plan, 0, 0, 0.0)
     store = collection.store
-    reader = open_reader(plan.path, skip=plan.start)
+    reader = open_reader(plan.path, skip=plan.start, metadata_columns=options.metadata_columns)
     bar: IngestBar | None = None
     if options.progress:
         from .progress import IngestBar

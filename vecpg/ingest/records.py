@@ -58,12 +58,16 @@ def embedding(value: Any, where: str) -> list[Any] | None:
     return value
 
 
-def record(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """The document of one record of a file; ``where`` names the record in errors."""
+def record(raw: Mapping[str, Any], where: str, metadata_columns: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The document of one record of a file; ``where`` names the record in errors. Columns in
+    ``metadata_columns`` (a CSV's ``category``, say) become metadata keys, empty cells none."""
     content = raw.get("content")
     if content is None or (isinstance(content, str) and not content.strip()):
         raise InputFileError(f"{where}: empty content")
     doc = {"content": content, "metadata": metadata(raw.get("metadata"), where)}
+    for column in metadata_columns:
+        if raw.get(column) not in (None, ""):
+            doc["metadata"][column] = raw[column]
     for key in ("id", "title", "tenant_id"):
         value = raw.get(key)
         if value not in (None, ""):

@@ -21,7 +21,7 @@ def _decoded(path: Path, raw: BinaryIO) -> IO[str]:
     return io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
 
 
-def open_text(path: Path, kind: str, skip: int = 0) -> Reader:
+def open_text(path: Path, kind: str, skip: int = 0, metadata_columns: tuple[str, ...] = ()) -> Reader:
     """A reader of a ``csv`` or ``jsonl`` file from its record ``skip`` on (0: the first).
 
     Skipped records are counted, not checked: they are the ones an earlier run committed.
@@ -42,13 +42,15 @@ def open_text(path: Path, kind: str, skip: int = 0) -> Reader:
         text.close()
         raw.close()
 
-    return Reader(_records(path, kind, raw, text, skip), position, size, "B", close)
+    return Reader(_records(path, kind, raw, text, skip, metadata_columns), position, size, "B", close)
 
 
-def _records(path: Path, kind: str, raw: BinaryIO, text: IO[str], skip: int) -> Iterator[dict[str, Any]]:
+def _records(path: Path, kind: str, raw: BinaryIO, text: IO[str], skip: int,
+             metadata_columns: tuple[str, ...]) -> Iterator[dict[str, Any]]:
     with raw, text:
         try:
-            yield from (_csv(path, text, skip) if kind == "csv" else _jsonl(path, text, skip))
+            yield from (_csv(path, text, skip, metadata_columns) if kind == "csv"
+                        else _jsonl(path, text, skip, metadata_columns))
         except UnicodeDecodeError as exc:
             bad = exc.object[exc.start]
             raise InputFileError(f"{path}: not UTF-8 text (invalid byte 0x{bad:02x})") from None
@@ -60,17 +62,17 @@ def _records(path: Path, kind: str, raw: BinaryIO, text: IO[str], skip: int) -> 
             raise InputFileError(f"{path}: not a valid gzip file ({exc})") from None
 
 
-def _csv(path: Path, fh: IO[str], skip: int) -> Iterator[dict[str, Any]]:
+def _csv(path: Path, fh: IO[str], skip: int, metadata_columns: tuple[str, ...]) -> Iterator[dict[str, Any]]:
     reader = csv.DictReader(fh)
     header = reader.fieldnames or []
     if "content" not in header:
         raise InputFileError(f"{path}: CSV has no 'content' column (columns: {', '.join(header) or 'none'})")
     for number, row in enumerate(reader, start=1):
         if number > skip:
-            yield record(row, f"{path}:{reader.line_num}")
+            yield record(row, f"{path}:{reader.line_num}", metadata_columns)
 
 
-def _jsonl(path: Path, fh: IO[str], skip: int) -> Iterator[dict[str, Any]]:
+def _jsonl(path: Path, fh: IO[str], skip: int, metadata_columns: tuple[str, ...]) -> Iterator[dict[str, Any]]:
     number = 0
     for line_number, line in enumerate(fh, start=1):
         if not line.strip():
@@ -85,7 +87,7 @@ def _jsonl(path: Path, fh: IO[str], skip: int) -> Iterator[dict[str, Any]]:
             raise InputFileError(f"{where}: not valid JSON ({exc.msg})") from None
         if not isinstance(raw, dict):
             raise InputFileError(f"{where}: each line must be a JSON object")
-        yield record(raw, where)
+        yield record(raw, where, metadata_columns)
 
 
 def count_lines(path: Path, kind: str) -> int | None:
