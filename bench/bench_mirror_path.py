@@ -18,7 +18,7 @@ ids and scores (``include=()``) and all of them (title, content, metadata), each
   scores and payloads read into Python.
 
 and, per batch size, ``vecpg.mirror.search.mirror_search_many`` against ``EdgeShard.query_batch``.
-Queries rotate the order of the runs (bench_mirror.measure's reason). QPS is queries / wall time
+Each query runs the runs in a new random order (see measure). QPS is queries / wall time
 (batches: queries of all batches / their time), recall@10 against brute force. The ratio the
 target is about: mirror QPS / Edge direct QPS, per set of fields. Wall time is what callers
 see; the CPU time of this process is printed beside it for the in-process paths, as it moves less
@@ -77,9 +77,15 @@ def read(scored: list[qe.ScoredPoint]) -> list[int]:
 
 def measure(runs: dict[str, Run], queries: np.ndarray, truth: list[set[int]], batch: int, rounds: int
             ) -> dict[str, dict[str, Any]]:
-    """Wall and CPU time of each run over the queries in batches of ``batch``, the runs' order
-    rotating from batch to batch; recall@10 of what they found."""
+    """Wall and CPU time of each run over the queries in batches of ``batch``, the runs in a new
+    random order for each batch; recall@10 of what they found.
+
+    Not rotated: a rotation keeps the cyclic order, so one run always follows the same other,
+    and the run after PostgreSQL's (whose round trip lets other processes take the core) paid
+    for the cold caches every time: Edge direct measured 1.6x slower behind PostgreSQL than
+    before it."""
     names = list(runs)
+    rng = np.random.default_rng(3)
     starts = range(0, len(queries) - batch + 1, batch)
     for run in runs.values():  # warm-up
         for lo in list(starts)[:10]:
@@ -88,9 +94,8 @@ def measure(runs: dict[str, Run], queries: np.ndarray, truth: list[set[int]], ba
     cpu: dict[str, list[float]] = {name: [] for name in names}
     recall: dict[str, list[float]] = {name: [] for name in names}
     for r in range(rounds):
-        for i, lo in enumerate(tqdm(starts, desc=f"batch {batch}, round {r + 1}/{rounds}", leave=False)):
-            shift = (i + r) % len(names)
-            for name in names[shift:] + names[:shift]:
+        for lo in tqdm(starts, desc=f"batch {batch}, round {r + 1}/{rounds}", leave=False):
+            for name in rng.permutation(names):
                 c0, w0 = time.process_time(), time.perf_counter()
                 found = runs[name](queries[lo:lo + batch])
                 wall[name].append(time.perf_counter() - w0)

@@ -3,9 +3,9 @@
 The caller's tenant becomes a condition beside the whole user filter (mirror/filters.py), so
 the mirror enforces what row-level security enforces in PostgreSQL. A mirror lagging more than
 ``store.mirror_max_lag`` seconds, or failing, makes the search fall back to PostgreSQL, or raise
-MirrorError when ``store.mirror_fallback`` is ``"error"``. How current the mirror is comes
-from PostgreSQL at most every ``STATE_TTL`` seconds (see :func:`_state`), so what a search
-through the mirror may miss is bounded by ``mirror_max_lag + STATE_TTL``.
+MirrorError when ``store.mirror_fallback`` is ``"error"``. How current the mirror is, a process
+asks PostgreSQL at most every ``min(STATE_TTL, mirror_max_lag)`` seconds (see STATE_TTL), so a
+search through the mirror misses no change older than ``mirror_max_lag`` plus that interval.
 """
 
 from __future__ import annotations
@@ -83,11 +83,11 @@ def mirror_state(conn: psycopg.Connection, collection: str, max_lag: float) -> t
     return None, shared
 
 
-# Seconds a current mirror's state is trusted per store and collection before PostgreSQL is
+# Seconds a current mirror's state is trusted, at most, per store and collection before PostgreSQL is
 # asked again (asking is a round trip, as long as Qdrant Edge's search itself). Every change
 # the mirror lacks at time t was then either unsynced for at most max_lag when the state was
-# read, or made since: so it is at most max_lag + STATE_TTL old. The interval shrinks with a
-# smaller max_lag (max_lag 0 asks at every search), and a lagging mirror is asked every time.
+# read, or made since: so it is at most max_lag + min(STATE_TTL, max_lag) old (the interval
+# shrinks with max_lag: 0 asks at every search). A lagging mirror is asked at every search.
 STATE_TTL = 0.5
 
 
