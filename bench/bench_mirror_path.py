@@ -189,7 +189,8 @@ def main() -> None:
         for label, fields, payload in (("ids", (), False), ("all fields", ALL, ["doc_id", *ALL])):
             batch_runs[f"mirror_search_many, {label}"] = many(fields)
             batch_runs[f"Edge query_batch, {label}"] = edge_batch(payload)
-        results["batch"][batch] = measure(batch_runs, queries, truth, batch, args.rounds)
+        # As many batches as single searches were timed, not len(queries) / batch of them.
+        results["batch"][batch] = measure(batch_runs, queries, truth, batch, args.rounds * batch)
 
     with store.connection() as conn:
         results["postgres"] = conn.execute("SELECT version()").fetchone()[0].split(" on ")[0]
