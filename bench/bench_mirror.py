@@ -116,21 +116,22 @@ def writer(url: str, n: int, rate: float, tx_rows: int, seconds: float, out: str
 
 # -- helpers -------------------------------------------------------------------------------------
 def measure(runs: dict[str, Any], queries: np.ndarray, truth: list[set[int]], rounds: int = 2) -> dict[str, dict[str, Any]]:
-    """bench_foundation.measure, but the order of the runs rotates from query to query: with the
+    """bench_foundation.measure, but the runs go in a new random order for each query: with the
     fixed order, whichever run came first for a query paid for fetching that query's index pages
     (the PostgreSQL table and index do not fit shared_buffers), and ef_search 40 looked slower
-    than ef_search 100 in a first run."""
+    than ef_search 100 in a first run. Not a rotation, which keeps the cyclic order: the run
+    after PostgreSQL's always paid for the caches other processes cooled during its round trip
+    (bench_mirror_path.measure)."""
     names = list(runs)
+    rng = np.random.default_rng(3)
     for run in runs.values():
         for q in queries[:20]:
             run(q)
     latencies: dict[str, list[float]] = {name: [] for name in runs}
     recalls: dict[str, list[float]] = {name: [] for name in runs}
     for r in range(rounds):
-        for i, (q, expected) in enumerate(tqdm(list(zip(queries, truth)), desc=f"search round {r + 1}/{rounds}",
-                                               leave=False)):
-            shift = (i + r) % len(names)
-            for name in names[shift:] + names[:shift]:
+        for q, expected in tqdm(list(zip(queries, truth)), desc=f"search round {r + 1}/{rounds}", leave=False):
+            for name in rng.permutation(names):
                 start = time.perf_counter()
                 found = runs[name](q)
                 latencies[name].append((time.perf_counter() - start) * 1000)

@@ -169,6 +169,37 @@ def test_search_without_exact_finds_a_stored_vector_first(backend: MirrorBackend
         backend.search("docs", points[0].vector, 0)
 
 
+def test_searches_return_the_fields_asked_for_alone_or_in_batches(backend: MirrorBackend) -> None:
+    rng = np.random.default_rng(4)
+    points = make_points(rng)
+    # A document id that is itself a UUIDv5 looks like a hashed one: only the payload can tell.
+    own_v5 = replace(points[0], doc_id=str(uuid.uuid5(uuid.NAMESPACE_DNS, "example.org")))
+    points = [own_v5, *points[1:]]
+    backend.ensure_collection(CollectionSpec("docs", DIM))
+    backend.upsert("docs", points)
+    queries = [p.vector for p in points[:6]] + rng.standard_normal((4, DIM)).tolist()
+    everything = [backend.search("docs", q, 8, exact=True) for q in queries]
+    assert everything[0][0].doc_id == own_v5.doc_id
+    for fields in ((), ("title",), ("title", "content", "metadata")):
+        alone = [backend.search("docs", q, 8, exact=True, fields=fields) for q in queries]
+        batched = backend.search_many("docs", queries, 8, fields=fields)
+        for full, one, many in zip(everything, alone, batched):
+            assert [h.doc_id for h in one] == [h.doc_id for h in many] == [h.doc_id for h in full]
+            assert [h.score for h in one] == pytest.approx([h.score for h in full], abs=1e-5)
+            assert [h.score for h in many] == pytest.approx([h.score for h in full], abs=1e-5)
+            for h, f in zip(one + many, full + full):  # a mirror without content has no "content"
+                assert {k: v for k, v in h.payload.items() if k != "doc_id"} == \
+                    {k: v for k, v in f.payload.items() if k in fields}
+    acme = backend.search_many("docs", queries[:3], 5, native_tenant_filter(backend, "acme"), fields=())
+    assert all(len(hits) == 5 for hits in acme)
+    assert {h.doc_id for hits in acme for h in hits} <= {p.doc_id for p in points if p.tenant_id == "acme"}
+
+
+def native_tenant_filter(backend: MirrorBackend, tenant: str) -> Any:
+    kind = next(k for k in KINDS if (k.name == "edge") == isinstance(backend, EdgeBackend))
+    return kind.tenant_filter(tenant)
+
+
 def test_upserting_the_same_ids_overwrites(backend: MirrorBackend) -> None:
     rng = np.random.default_rng(2)
     backend.ensure_collection(CollectionSpec("docs", DIM, "l2"))

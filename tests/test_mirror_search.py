@@ -1,10 +1,13 @@
 """Searching through the Qdrant mirror: the same results as PostgreSQL's exact search, the same
-filters, the caller's tenant enforced, and PostgreSQL again when the mirror lags."""
+filters and fields, alone or in batches, the caller's tenant enforced, and PostgreSQL again when
+the mirror lags beyond the documented bound."""
 
 from __future__ import annotations
 
 import json
 import random
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,19 +16,44 @@ from click.testing import CliRunner
 
 import vecpg
 from vecpg.cli import main
+from vecpg.mirror.search import FIELDS, STATE_TTL, mirror_search, mirror_search_many
+
+
+def fill_and_mirror(store: vecpg.Store) -> vecpg.Collection:
+    docs = store.create_collection("docs", dimension=4)
+    rng = random.Random(3)
+    docs.upsert([{"id": f"d{i}", "title": f"title {i}", "content": f"text {i}",
+                  "embedding": [rng.uniform(-1, 1) for _ in range(4)],
+                  "metadata": {"n": i, "tags": ["even" if i % 2 == 0 else "odd"]}} for i in range(60)])
+    docs.enable_mirror()
+    assert docs.sync_mirror() == 1
+    return docs
 
 
 @pytest.fixture
 def mirrored(store: vecpg.Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> vecpg.Collection:
     monkeypatch.setenv("VECPG_QDRANT_PATH", str(tmp_path / "qdrant"))
     monkeypatch.delenv("VECPG_QDRANT_URL", raising=False)
-    docs = store.create_collection("docs", dimension=4)
-    rng = random.Random(3)
-    docs.upsert([{"id": f"d{i}", "content": f"text {i}", "embedding": [rng.uniform(-1, 1) for _ in range(4)],
-                  "metadata": {"n": i, "tags": ["even" if i % 2 == 0 else "odd"]}} for i in range(60)])
-    docs.enable_mirror()
-    assert docs.sync_mirror() == 1
-    return docs
+    return fill_and_mirror(store)
+
+
+@pytest.fixture(params=["edge", "server"])
+def mirrored_on(request: pytest.FixtureRequest, store: vecpg.Store, tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[vecpg.Collection]:
+    """The collection mirrored to Qdrant Edge, or to a Qdrant server (qdrant-client's local mode)."""
+    monkeypatch.setenv("VECPG_QDRANT_PATH", str(tmp_path / "qdrant"))
+    monkeypatch.delenv("VECPG_QDRANT_URL", raising=False)
+    if request.param == "edge":
+        yield fill_and_mirror(store)
+        return
+    from qdrant_client import QdrantClient
+
+    from vecpg.mirror.server import ServerBackend
+
+    client = QdrantClient(path=str(tmp_path / "server"))
+    store.set_mirror_backend(ServerBackend(client=client))
+    yield fill_and_mirror(store)
+    client.close()
 
 
 QUERIES = [np.array(v) for v in ([0.3, -0.2, 0.9, 0.1], [-1, 0.5, 0, 0.2], [0.1, 0.1, 0.1, -0.9])]
@@ -51,6 +79,63 @@ def test_a_lagging_mirror_falls_back_to_postgres_or_fails(mirrored: vecpg.Collec
         mirrored.search(QUERIES[0], k=1, backend="qdrant")
     assert mirrored.sync_mirror() == 1
     assert mirrored.search(QUERIES[0], k=1, backend="qdrant")[0].id == "fresh"  # from Qdrant, caught up
+
+
+@pytest.mark.filterwarnings("ignore:Payload indexes have no effect", "ignore:Local mode performs exact")
+@pytest.mark.parametrize("include", [(), ("title",), ("content", "metadata"), None])
+def test_the_mirror_returns_the_fields_asked_for(mirrored_on: vecpg.Collection, include) -> None:
+    for q in QUERIES:
+        ours = mirrored_on.search(q, k=10, include=include)
+        theirs = mirrored_on.search(q, k=10, include=include, backend="qdrant")
+        assert [(h.id, h.title, h.content, h.metadata) for h in theirs] == \
+            [(h.id, h.title, h.content, h.metadata) for h in ours]
+        assert np.allclose([h.distance for h in theirs], [h.distance for h in ours], atol=1e-5)
+    if include == ():
+        assert theirs[0].title is None and theirs[0].content == "" and theirs[0].metadata == {}
+
+
+@pytest.mark.filterwarnings("ignore:Payload indexes have no effect", "ignore:Local mode performs exact")
+@pytest.mark.parametrize("filter", [{}, {"tags": {"$contains": "odd"}}])
+def test_a_batch_through_the_mirror_is_each_search_through_it(mirrored_on: vecpg.Collection, filter) -> None:
+    queries = np.array(QUERIES + [np.array([0.5, 0.5, -0.5, 0.5])])
+    for fields in ((), ("metadata",), FIELDS):
+        batch = mirror_search_many(mirrored_on, queries, 7, filter, fields)
+        assert batch == [mirror_search(mirrored_on, q, 7, filter, fields) for q in queries]
+        assert [[h.id for h in hits] for hits in batch] == \
+            [[h.id for h in mirrored_on.search(q, k=7, filter=filter)] for q in queries]
+    assert mirror_search_many(mirrored_on, queries[:0], 7, filter) == []
+
+
+def test_a_lagging_mirror_sends_batches_to_postgres_or_fails(mirrored: vecpg.Collection, store: vecpg.Store) -> None:
+    mirrored.upsert([{"id": "fresh", "content": "new", "embedding": [0.3, -0.2, 0.9, 0.1]}])
+    store.mirror_max_lag = 0.0
+    assert mirror_search_many(mirrored, QUERIES, 3, {}) is None  # the caller asks PostgreSQL
+    store.mirror_fallback = "error"
+    with pytest.raises(vecpg.MirrorError, match="lags"):
+        mirror_search_many(mirrored, QUERIES, 3, {})
+    mirrored.sync_mirror()
+    assert mirror_search_many(mirrored, QUERIES, 3, {})[0][0].id == "fresh"
+
+
+def test_a_mirror_falling_behind_is_left_within_the_documented_bound(mirrored: vecpg.Collection,
+                                                                      store: vecpg.Store) -> None:
+    """docs/mirror.md: a search through the mirror misses no change older than max_lag plus the
+    interval its state is trusted for, min(max_lag, STATE_TTL); max_lag 0 asks every time."""
+    store.mirror_max_lag = 0.3
+    store.mirror_fallback = "error"
+    assert mirrored.search(QUERIES[0], k=1, backend="qdrant")  # current: its state is now trusted a while
+    mirrored.upsert([{"id": "fresh", "content": "new", "embedding": [0.3, -0.2, 0.9, 0.1]}])
+    time.sleep(0.3 + min(0.3, STATE_TTL) + 0.05)
+    with pytest.raises(vecpg.MirrorError, match="lags"):
+        mirrored.search(QUERIES[0], k=1, backend="qdrant")
+    store.mirror_fallback = "postgres"
+    assert mirrored.search(QUERIES[0], k=1, backend="qdrant")[0].id == "fresh"  # from PostgreSQL
+
+    mirrored.sync_mirror()
+    store.mirror_max_lag = 0.0
+    assert mirrored.search(QUERIES[0], k=1, backend="qdrant")[0].id == "fresh"  # the mirror, current
+    mirrored.upsert([{"id": "fresher", "content": "newer", "embedding": QUERIES[1]}])
+    assert mirrored.search(QUERIES[1], k=1, backend="qdrant")[0].id == "fresher"  # asked again: PostgreSQL
 
 
 def test_filters_qdrant_cannot_say_are_refused(mirrored: vecpg.Collection) -> None:

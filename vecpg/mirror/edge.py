@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +19,8 @@ import qdrant_edge as qe
 from vecpg import config
 from vecpg.errors import MirrorError
 
-from .points import DOC_ID, TENANT, MirrorPoint, point_id
-from .protocol import CollectionSpec, Hit, Payload, StoredPoint, Vector, check_k, check_name
+from .points import DOC_ID, TENANT, MirrorPoint, doc_id_of, point_id
+from .protocol import CollectionSpec, Fields, Hit, Payload, StoredPoint, Vector, check_k, check_name
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
@@ -50,6 +51,45 @@ def _config(spec: CollectionSpec) -> qe.EdgeConfig:
 def _index_schema(field: str) -> qe.KeywordIndexParams:
     # is_tenant lets Qdrant keep each tenant's points together, which filtered search rewards.
     return qe.KeywordIndexParams(is_tenant=True) if field == TENANT else qe.KeywordIndexParams()
+
+
+def _selector(fields: Fields) -> bool | list[str]:
+    if fields is None:
+        return True
+    return [DOC_ID, *fields] if fields else False
+
+
+# Hit(...) runs a Python-level __new__; this is the same tuple built in C (a search makes k of them).
+_hit: Callable[[tuple[str | None, float, Payload]], Hit] = partial(tuple.__new__, Hit)  # type: ignore[assignment]
+
+
+def _hits(shard: qe.EdgeShard, results: list[list[qe.ScoredPoint]], fields: Fields) -> list[list[Hit]]:
+    """Scored points as hits. Without payload, the document ids point ids cannot give are read
+    from those points' payloads in one retrieve; call with the lock held, so that nothing has
+    changed since the query."""
+    if fields is None or fields:
+        return [[_hit((p[DOC_ID], s.score, p)) for s in scored if (p := s.payload)] for scored in results]
+    unknown: list[qe.PointId] = []
+    hits = []
+    for scored in results:
+        row = []
+        for s in scored:
+            pid = s.id
+            doc_id = str(pid) if type(pid) is int else doc_id_of(pid)  # the common case inline: it is per hit
+            if doc_id is None:
+                unknown.append(pid)
+            row.append(_hit((doc_id, s.score, {})))
+        hits.append(row)
+    if not unknown:
+        return hits
+    names = {r.id: r.payload[DOC_ID] for r in shard.retrieve(unknown, [DOC_ID], False) if r.payload}
+    return [[h._replace(doc_id=names[s.id]) if h.doc_id is None else h
+             for s, h in zip(scored, row) if h.doc_id is not None or s.id in names]
+            for scored, row in zip(results, hits)]
+
+
+def _query(vector: Sequence[float]) -> qe.Query:
+    return qe.Query.Nearest(vector if isinstance(vector, list) else list(vector))
 
 
 def _dense(vector: Any) -> Vector:
@@ -178,15 +218,25 @@ class EdgeBackend:
             return self._shard(name).count(qe.CountRequest(exact=True))
 
     def search(self, name: str, vector: Sequence[float], k: int, filter: qe.Filter | None = None, *,
-               exact: bool = False) -> list[Hit]:
+               exact: bool = False, fields: Fields = None) -> list[Hit]:
         check_k(k)
         # exact: a full scan, and over the original vectors, not the int8 copies.
         params = qe.SearchParams(exact=True, quantization=qe.QuantizationSearchParams(ignore=True)) if exact else None
-        request = qe.QueryRequest(limit=k, query=qe.Query.Nearest(list(vector)), filter=filter,
-                                  with_payload=True, with_vector=False, params=params)
+        request = qe.QueryRequest(limit=k, query=_query(vector), filter=filter,
+                                  with_payload=_selector(fields), with_vector=False, params=params)
         with self._lock:
-            scored = self._shard(name).query(request)
-        return [Hit(p.payload[DOC_ID], p.score, p.payload) for p in scored if p.payload]
+            shard = self._shard(name)
+            return _hits(shard, [shard.query(request)], fields)[0]
+
+    def search_many(self, name: str, vectors: Sequence[Sequence[float]], k: int, filter: qe.Filter | None = None, *,
+                    fields: Fields = None) -> list[list[Hit]]:
+        check_k(k)
+        selector = _selector(fields)
+        batch = qe.QueryBatchRequest([qe.QueryRequest(limit=k, query=_query(v), filter=filter,
+                                                      with_payload=selector, with_vector=False) for v in vectors])
+        with self._lock:
+            shard = self._shard(name)
+            return _hits(shard, shard.query_batch(batch), fields)
 
     def optimize(self, name: str) -> bool:
         """Build HNSW and quantized segments now; Edge runs no optimizer in the background.

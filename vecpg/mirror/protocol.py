@@ -31,6 +31,8 @@ Distance = Literal["cosine", "l2", "ip"]
 DISTANCES: tuple[str, ...] = ("cosine", "l2", "ip")
 Vector = list[float]
 Payload = dict[str, Any]
+# The payload keys a search returns besides doc_id; None for all of them.
+Fields = tuple[str, ...] | None
 
 # vecpg's collection names: each becomes a shard directory, so nothing else may pass.
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -139,10 +141,16 @@ class MirrorBackend(Protocol):
         ...
 
     def search(self, name: str, vector: Sequence[float], k: int, filter: Any = None, *,
-               exact: bool = False) -> list[Hit]:
+               exact: bool = False, fields: Fields = None) -> list[Hit]:
         """The k nearest points, nearest first. ``filter`` is the backend's own Filter object
         (from vecpg.mirror.filters), passed through untouched. ``exact`` scans every vector
-        with the original (not quantized) values instead of walking HNSW."""
+        with the original (not quantized) values instead of walking HNSW. ``fields``: the
+        payload keys each hit carries besides doc_id (``()``: none), None for the whole payload."""
+        ...
+
+    def search_many(self, name: str, vectors: Sequence[Sequence[float]], k: int, filter: Any = None, *,
+                    fields: Fields = None) -> list[list[Hit]]:
+        """:meth:`search` for each vector, as one batch request; the hits of each, in input order."""
         ...
 
     def close(self) -> None:

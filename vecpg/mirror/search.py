@@ -3,13 +3,17 @@
 The caller's tenant becomes a condition beside the whole user filter (mirror/filters.py), so
 the mirror enforces what row-level security enforces in PostgreSQL. A mirror lagging more than
 ``store.mirror_max_lag`` seconds, or failing, makes the search fall back to PostgreSQL, or raise
-MirrorError when ``store.mirror_fallback`` is ``"error"``.
+MirrorError when ``store.mirror_fallback`` is ``"error"``. How current the mirror is, a process
+asks PostgreSQL at most every ``min(STATE_TTL, mirror_max_lag)`` seconds (see STATE_TTL), so a
+search through the mirror misses no change older than ``mirror_max_lag`` plus that interval.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from weakref import WeakKeyDictionary
 
 import numpy as np
@@ -18,8 +22,8 @@ import psycopg
 from ..errors import MirrorError
 from ..search.results import SearchResult
 from .filters import tenant_filter
-from .points import CONTENT, DOC_ID, METADATA, TITLE
-from .protocol import Hit, MirrorBackend
+from .points import CONTENT, METADATA, TITLE
+from .protocol import Fields, Hit, MirrorBackend
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -46,18 +50,21 @@ if TYPE_CHECKING:
         def store(self) -> _Store: ...
 
 FALLBACKS = ("postgres", "error")
+# The document fields a search returns besides id and scores: vecpg's names are the payload's keys.
+FIELDS: tuple[str, ...] = (TITLE, CONTENT, METADATA)
+T = TypeVar("T")
+
+# Qdrant's score is the similarity for cosine and ip, the distance itself for l2 (protocol.py):
+# vecpg's distance is offset + sign * score, and its score Qdrant's but for l2 (none).
+_DISTANCES: dict[str, tuple[float, float, bool]] = {"cosine": (1.0, -1.0, True), "ip": (0.0, -1.0, True),
+                                                    "l2": (0.0, 1.0, False)}
 
 
-def _result(hit: Hit, distance: str) -> SearchResult:
-    # Qdrant's score is the similarity for cosine and ip, the distance itself for l2.
-    if distance == "cosine":
-        dist, score = 1.0 - hit.score, hit.score
-    elif distance == "ip":
-        dist, score = -hit.score, hit.score
-    else:
-        dist, score = hit.score, None
-    p = hit.payload
-    return SearchResult(p[DOC_ID], p.get(TITLE), p.get(CONTENT) or "", p.get(METADATA) or {}, dist, score)
+def _results(hits: list[Hit], distance: str) -> list[SearchResult]:
+    # Fields not asked for are absent from the payload and come back empty, as from PostgreSQL.
+    offset, sign, scored = _DISTANCES[distance]
+    return [SearchResult(doc_id, p.get(TITLE), p.get(CONTENT) or "", p.get(METADATA) or {}, offset + sign * s,
+                         s if scored else None) for doc_id, s, p in hits]
 
 
 def mirror_state(conn: psycopg.Connection, collection: str, max_lag: float) -> tuple[str | None, bool]:
@@ -76,9 +83,11 @@ def mirror_state(conn: psycopg.Connection, collection: str, max_lag: float) -> t
     return None, shared
 
 
-# A current mirror is trusted this long per store and collection before its lag is asked again:
-# asking costs a round trip, a third of a search through Qdrant Edge. So a lag bound holds
-# within this many seconds. A lagging mirror is asked again at every search.
+# Seconds a current mirror's state is trusted, at most, per store and collection before PostgreSQL is
+# asked again (asking is a round trip, as long as Qdrant Edge's search itself). Every change
+# the mirror lacks at time t was then either unsynced for at most max_lag when the state was
+# read, or made since: so it is at most max_lag + min(STATE_TTL, max_lag) old (the interval
+# shrinks with max_lag: 0 asks at every search). A lagging mirror is asked at every search.
 STATE_TTL = 0.5
 
 
@@ -89,30 +98,64 @@ def _state(collection: Collection) -> tuple[str | None, bool]:
     store = collection.store
     cache = _STATES.setdefault(store, {})
     now = time.monotonic()
+    max_lag = store.mirror_max_lag
     cached = cache.get(collection.name)
-    if cached is not None and now - cached[0] < STATE_TTL and cached[1] == store.mirror_max_lag:
+    if cached is not None and now - cached[0] < min(STATE_TTL, max_lag) and cached[1] == max_lag:
         return cached[2], cached[3]
     with store.connection() as conn:
-        problem, shared = mirror_state(conn, collection.name, store.mirror_max_lag)
+        problem, shared = mirror_state(conn, collection.name, max_lag)
     if problem is None:
-        cache[collection.name] = (now, store.mirror_max_lag, problem, shared)
+        cache[collection.name] = (now, max_lag, problem, shared)
     return problem, shared
 
 
-def mirror_search(collection: Collection, vector: np.ndarray, k: int, filter: Any) -> list[SearchResult] | None:
-    """The k nearest points of the mirror, or None when the search should go to PostgreSQL."""
+@lru_cache(maxsize=1024)
+def _scope(tenant: str | None, shared_rows: bool, models: str) -> Any:
+    """The condition of a search without a user filter: the tenant's alone, built once."""
+    return tenant_filter(None, tenant, shared_rows, models)
+
+
+def _through_mirror(collection: Collection, filter: Any, ask: Callable[[MirrorBackend, Any], T]) -> T | None:
+    """``ask(backend, condition)`` (condition: the filter within the caller's tenant), or None
+    when the search should go to PostgreSQL; MirrorError instead with mirror_fallback "error"."""
     store = collection.store
     problem, shared_rows = _state(collection)
     if problem is None:
         backend: MirrorBackend = store.mirror_backend()
         # A filter Qdrant cannot say exactly is the caller's error (FilterError), not a reason to fall back.
-        condition = tenant_filter(filter, store.current_tenant, shared_rows, backend.filter_models)
+        condition = (tenant_filter(filter, store.current_tenant, shared_rows, backend.filter_models) if filter
+                     else _scope(store.current_tenant, shared_rows, backend.filter_models))
         try:
-            # tolist() gives Python floats ten times faster than a comprehension over numpy scalars.
-            hits = backend.search(collection.name, np.asarray(vector, dtype=np.float64).tolist(), k, condition)
-            return [_result(h, collection.distance) for h in hits]
+            return ask(backend, condition)
         except Exception as exc:  # noqa: BLE001 - an unreachable or failing Qdrant, whatever raised it
             problem = f"Qdrant failed: {exc}"
     if store.mirror_fallback == "error":
         raise MirrorError(problem)
     return None
+
+
+def mirror_search(collection: Collection, vector: np.ndarray, k: int, filter: Any,
+                  fields: Fields = FIELDS) -> list[SearchResult] | None:
+    """The k nearest points of the mirror with the document ``fields`` asked for (``()``: ids and
+    scores only, which reads no payload), or None when the search should go to PostgreSQL."""
+    # tolist() gives Python floats ten times faster than a comprehension over numpy scalars.
+    query = np.asarray(vector, dtype=np.float32).tolist()
+    hits = _through_mirror(collection, filter,
+                           lambda backend, condition: backend.search(collection.name, query, k, condition, fields=fields))
+    return None if hits is None else _results(hits, collection.distance)
+
+
+def mirror_search_many(collection: Collection, vectors: Sequence[Sequence[float]] | np.ndarray, k: int, filter: Any,
+                       fields: Fields = FIELDS) -> list[list[SearchResult]] | None:
+    """:func:`mirror_search` for each vector, as one batch request to Qdrant (one state check,
+    one filter); the results of each vector in input order, or None for PostgreSQL."""
+    queries = np.asarray(vectors, dtype=np.float32).tolist()
+    if not queries:
+        return []
+    batches = _through_mirror(collection, filter,
+                              lambda backend, condition: backend.search_many(collection.name, queries, k, condition,
+                                                                             fields=fields))
+    if batches is None:
+        return None
+    distance = collection.distance
+    return [_results(hits, distance) for hits in batches]

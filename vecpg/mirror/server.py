@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from vecpg.errors import InvalidArgument, MirrorError, MissingDependency, VecpgError
 
 from .points import DOC_ID, TENANT, MirrorPoint, point_id
-from .protocol import CollectionSpec, Hit, Payload, StoredPoint, Vector, check_k
+from .protocol import CollectionSpec, Fields, Hit, Payload, StoredPoint, Vector, check_k
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
@@ -48,6 +48,16 @@ _DISTANCE = {"cosine": models.Distance.COSINE, "l2": models.Distance.EUCLID, "ip
 def _index_schema(field: str) -> models.KeywordIndexParams:
     # is_tenant lets Qdrant keep each tenant's points together, which filtered search rewards.
     return models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=field == TENANT or None)
+
+
+def _selector(fields: Fields) -> bool | list[str]:
+    # doc_id always: a point id alone cannot always name its document (points.doc_id_of), and a
+    # second request to ask would race the writer.
+    return True if fields is None else [DOC_ID, *fields]
+
+
+def _hits(points: list[models.ScoredPoint]) -> list[Hit]:
+    return [Hit(p.payload[DOC_ID], p.score, p.payload) for p in points if p.payload]
 
 
 def _dense(vector: Any) -> Vector:
@@ -149,14 +159,23 @@ class ServerBackend:
 
     @_wrapped
     def search(self, name: str, vector: Sequence[float], k: int, filter: models.Filter | None = None, *,
-               exact: bool = False) -> list[Hit]:
+               exact: bool = False, fields: Fields = None) -> list[Hit]:
         check_k(k)
         # exact: a full scan, and over the original vectors, not the int8 copies.
         params = (models.SearchParams(exact=True, quantization=models.QuantizationSearchParams(ignore=True))
                   if exact else None)
         response = self.client.query_points(name, query=list(vector), limit=k, query_filter=filter,
-                                            search_params=params, with_payload=True, with_vectors=False)
-        return [Hit(p.payload[DOC_ID], p.score, p.payload) for p in response.points if p.payload]
+                                            search_params=params, with_payload=_selector(fields), with_vectors=False)
+        return _hits(response.points)
+
+    @_wrapped
+    def search_many(self, name: str, vectors: Sequence[Sequence[float]], k: int, filter: models.Filter | None = None,
+                    *, fields: Fields = None) -> list[list[Hit]]:
+        check_k(k)
+        selector = _selector(fields)
+        requests = [models.QueryRequest(query=list(v), limit=k, filter=filter, with_payload=selector, with_vector=False)
+                    for v in vectors]
+        return [_hits(r.points) for r in self.client.query_batch_points(name, requests=requests)]
 
     def close(self) -> None:
         if self._owns_client:

@@ -57,17 +57,6 @@ def _check_fields(include: Iterable[str], mode: str) -> tuple[str, ...]:
     return tuple(f for f in FIELDS if f in asked)
 
 
-def _only(hit: SearchResult, fields: tuple[str, ...]) -> SearchResult:
-    # As PostgreSQL's search returns them: the fields not asked for empty.
-    if "title" not in fields:
-        hit.title = None
-    if "content" not in fields:
-        hit.content = ""
-    if "metadata" not in fields:
-        hit.metadata = {}
-    return hit
-
-
 def search_query(
     collection: Searchable,
     query: str | Sequence[float] | np.ndarray,
@@ -116,9 +105,9 @@ def _vector_steps(collection: Searchable, query: Any, k: int, flt: Any, opts: Op
     if backend == "qdrant":
         from ..mirror.search import mirror_search  # the mirror's code loads only when asked for
 
-        hits = yield Call(mirror_search, (collection, vector, k, flt))
+        hits = yield Call(mirror_search, (collection, vector, k, flt, fields))
         if hits is not None:
-            return [_only(h, fields) for h in hits] if fields != FIELDS else hits
+            return hits
     if chunks:
         return (yield chunk_query(collection, vector, k, flt, opts))
     return (yield from steps(vector_query(collection, vector, k, flt, opts, fields)))
