@@ -106,6 +106,25 @@ def test_a_batch_through_the_mirror_is_each_search_through_it(mirrored_on: vecpg
     assert mirror_search_many(mirrored_on, queries[:0], 7, filter) == []
 
 
+@pytest.mark.filterwarnings("ignore:Payload indexes have no effect", "ignore:Local mode performs exact")
+def test_search_many_and_the_search_service_go_through_the_mirror(mirrored_on: vecpg.Collection,
+                                                                  store: vecpg.Store) -> None:
+    queries = np.array(QUERIES)
+    through = mirrored_on.search_many(queries, 5, backend="qdrant", filter={"tags": {"$contains": "odd"}})
+    assert through == mirror_search_many(mirrored_on, queries, 5, {"tags": {"$contains": "odd"}})
+    service = vecpg.SearchService(mirrored_on, mode="vector", k=3, backend="qdrant")
+    assert [[h.id for h in hits] for hits in service.search_many(list(queries))] == \
+        [[h.id for h in hits] for hits in mirrored_on.search_many(queries, 3)]
+    with pytest.raises(vecpg.InvalidArgument, match="stored vectors"):
+        mirrored_on.search_many(queries, 5, backend="qdrant", vectors=True)
+    with pytest.raises(vecpg.InvalidArgument, match="without tuning options"):
+        mirrored_on.search_many(queries, 5, backend="qdrant", ef_search=50)
+    # A mirror that is behind leaves the batch to PostgreSQL, as single searches do.
+    mirrored_on.upsert([{"id": "fresh", "content": "new", "embedding": [0.3, -0.2, 0.9, 0.1]}])
+    store.mirror_max_lag = 0.0
+    assert mirrored_on.search_many(queries, 20, backend="qdrant")[0] == mirrored_on.search_many(queries, 20)[0]
+
+
 def test_a_lagging_mirror_sends_batches_to_postgres_or_fails(mirrored: vecpg.Collection, store: vecpg.Store) -> None:
     mirrored.upsert([{"id": "fresh", "content": "new", "embedding": [0.3, -0.2, 0.9, 0.1]}])
     store.mirror_max_lag = 0.0

@@ -282,6 +282,7 @@ class Collection:
         filter: Any = None,
         options: Options | Mapping[str, Any] | None = None,
         vectors: bool = False,
+        backend: str = "postgres",
         **tuning: Any,
     ) -> list[list[SearchResult]]:
         """The k best documents for each of several queries, in one statement and one round trip:
@@ -290,9 +291,10 @@ class Collection:
         ``queries``: texts, vectors (vector mode) or a 2-D array with a vector per row; texts are
         embedded in one batch. ``mode``, ``filter``, options and ``tenant=`` as for ``search``,
         the same for every query. ``vectors=True``: each result's stored embedding in ``vector``.
+        ``backend="qdrant"``: the whole batch through the Qdrant mirror, as ``search`` does.
         """
         return self._run(search_many_query(self, queries, k, mode=mode, filter=filter, options=options,
-                                           vectors=vectors, tuning=tuning))
+                                           vectors=vectors, tuning=tuning, backend=backend))
 
     # -- chunks -------------------------------------------------------------------------------
     def enable_chunking(self, chunk_tokens: int | None = None, chunk_overlap: int | None = None) -> int:

@@ -25,7 +25,7 @@ from ..ops.documents import embedding_array
 from ..ops.statement import Call, Operation, Result, Statement, Steps
 from ..resources import composed
 from ..storage import STORAGES
-from .dispatch import Searchable
+from .dispatch import Searchable, check_backend_of_search
 from .options import Options, options_for
 from .results import SearchResult, score_of
 from .vector import DEFAULT_RERANK, FIELDS, NO_FILTER, nearest, pgvector_settings, vector_settings
@@ -56,19 +56,25 @@ def search_many_query(
     options: Options | Mapping[str, Any] | None = None,
     vectors: bool = False,
     tuning: Mapping[str, Any] | None = None,
+    backend: str = "postgres",
 ) -> Operation[Batch]:
     """``Collection.search_many`` as an operation: every query checked (and every vector's
     dimension) before a model or the database is asked; then one statement, after one batch of
     the model when there are texts and one compilation when the filter is of a new shape."""
-    opts = options_for(mode, options, **(tuning or {}))
+    tuning = tuning or {}
+    opts = options_for(mode, options, **tuning)
     check_k(k)
     flt = parse_filter(filter)
     if not isinstance(vectors, bool):
         raise InvalidArgument(f"vectors must be true or false, got {vectors!r}")
+    check_backend_of_search(backend, mode, bool(options) or any(v is not None for v in tuning.values()))
+    if backend == "qdrant" and vectors:
+        # Qdrant keeps cosine vectors normalised: they would not be the stored ones.
+        raise InvalidArgument("the Qdrant mirror does not return stored vectors: search PostgreSQL for vectors=True")
     items = _checked(collection, queries, mode)
-    if items and mode == "vector" and not flt and not any(isinstance(q, str) for q in items):
+    if items and mode == "vector" and not flt and backend == "postgres" and not any(isinstance(q, str) for q in items):
         return _vector_batch(collection, items, k, NO_FILTER, {}, False, opts, vectors)  # type: ignore[arg-type]
-    return _steps(collection, items, k, mode, flt, opts, vectors)
+    return _steps(collection, items, k, mode, flt, opts, vectors, backend)
 
 
 def _checked(collection: BatchSearchable, queries: Any, mode: str) -> list[str | np.ndarray]:
@@ -95,7 +101,7 @@ def _checked(collection: BatchSearchable, queries: Any, mode: str) -> list[str |
 
 
 def _steps(collection: BatchSearchable, items: list[str | np.ndarray], k: int, mode: str, flt: dict[str, Any],
-           opts: Options, vectors: bool) -> Steps[Batch]:
+           opts: Options, vectors: bool, backend: str = "postgres") -> Steps[Batch]:
     if not items:
         return []
     texts = [q for q in items if isinstance(q, str)]
@@ -106,6 +112,12 @@ def _steps(collection: BatchSearchable, items: list[str | np.ndarray], k: int, m
     if mode == "keyword":
         return (yield _text_batch(collection, "keyword_search_many", texts, None, k, flt, opts, vectors))
     query_vectors = [embedded[q] if isinstance(q, str) else q for q in items]
+    if backend == "qdrant":
+        from ..mirror.search import mirror_search_many  # the mirror's code loads only when asked for
+
+        hits = yield Call(mirror_search_many, (collection, query_vectors, k, flt))
+        if hits is not None:  # else the mirror is behind, and the collection's rules say PostgreSQL
+            return hits
     if mode == "hybrid":
         return (yield _text_batch(collection, "hybrid_search_many", texts, query_vectors, k, flt, opts, vectors))
     where, params = yield from collection.store.filters.compile(flt)

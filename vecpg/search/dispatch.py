@@ -57,6 +57,14 @@ def _check_fields(include: Iterable[str], mode: str) -> tuple[str, ...]:
     return tuple(f for f in FIELDS if f in asked)
 
 
+def check_backend_of_search(backend: str, mode: str, tuned: bool) -> None:
+    """The mirror serves plain vector searches: no options, tuning or chunks (``tuned``)."""
+    if backend not in BACKENDS:
+        raise InvalidArgument(f"backend must be postgres or qdrant, got {backend!r}")
+    if backend == "qdrant" and (mode != "vector" or tuned):
+        raise InvalidArgument("the Qdrant mirror serves vector searches without tuning options or chunks")
+
+
 def search_query(
     collection: Searchable,
     query: str | Sequence[float] | np.ndarray,
@@ -76,10 +84,7 @@ def search_query(
     opts = options_for(mode, options, **tuning)  # cheap checks before the model runs
     check_k(k)
     flt = parse_filter(filter)
-    if backend not in BACKENDS:
-        raise InvalidArgument(f"backend must be postgres or qdrant, got {backend!r}")
-    if backend == "qdrant" and (mode != "vector" or options or chunks or any(v is not None for v in tuning.values())):
-        raise InvalidArgument("the Qdrant mirror serves vector searches without tuning options or chunks")
+    check_backend_of_search(backend, mode, bool(options) or chunks or any(v is not None for v in tuning.values()))
     if chunks and mode != "vector":
         raise InvalidArgument("searching by chunks is a vector search: use mode='vector'")
     fields = check_fields(include, mode)

@@ -117,7 +117,7 @@ class SearchService:
         queries = list(queries)
         k, fetch = self._sizes(k, queries)
         first = search_many_query(self.collection, queries, fetch, mode=self.mode, filter=self._filter(filter),
-                                  options=self.options)
+                                  options=self.options, backend=self.backend)
         if self._reranker is None and self.mmr is None:
             return first
         return self._stages(first, queries, k, single=False)
