@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 import click
 
 from ..filters import parse_filter
-from ..search import MODES, HybridOptions, KeywordOptions, SearchResult, VectorOptions
+from ..search import MODES, HybridOptions, KeywordOptions, SearchResult, SearchService, VectorOptions, options_for
 from ..search.options import Options, spec_of
-from .app import connection_options, store_of
+from .app import connection_options, fail, store_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 # The tuning options the command line offers, in --help order; their types, choices and help
@@ -55,6 +55,8 @@ def print_results(results: list[SearchResult], as_json: bool) -> None:
             ranks = [f"{leg} #{rank}" if rank else f"no {leg}" for leg, rank in
                      (("vector", r.vector_rank), ("keyword", r.keyword_rank))]
             why = f" ({', '.join(ranks)})"
+        if r.first_rank is not None:
+            why += f" (first stage #{r.first_rank})"
         click.echo(f"{rank:2}. {score}{why}  [{r.id}] {r.title or ''}".rstrip())
         click.echo(f"    {snippet}")
 
@@ -69,12 +71,24 @@ def print_results(results: list[SearchResult], as_json: bool) -> None:
 @click.option("--backend", type=click.Choice(["postgres", "qdrant"]), default="postgres", show_default=True,
               help="Search the Qdrant mirror instead (vector mode; falls back to PostgreSQL when it lags).")
 @click.option("--chunks", is_flag=True, help="Vector mode: rank documents by their best chunk (a chunked collection).")
+@click.option("--reranker", metavar="NAME|PATH",
+              help="Rerank the first stage's candidates with this reranker (docs/reranking.md).")
+@click.option("--mmr", type=click.FloatRange(0, 1), metavar="LAMBDA",
+              help="Diversify the results with maximal marginal relevance (1 = relevance only).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array of results.")
 @connection_options
 @click.pass_context
 def search(ctx: click.Context, text: str, name: str, k: int, mode: str, filter_json: str | None, backend: str,
-           chunks: bool, as_json: bool, **tuning: Any) -> None:
+           chunks: bool, reranker: str | None, mmr: float | None, as_json: bool, **tuning: Any) -> None:
     """Search a collection with a text query."""
     flt = parse_filter(filter_json)
     coll = store_of(ctx).collection(name)
-    print_results(coll.search(text, k=k, mode=mode, filter=flt, backend=backend, chunks=chunks, **tuning), as_json)
+    if reranker is None and mmr is None:
+        print_results(coll.search(text, k=k, mode=mode, filter=flt, backend=backend, chunks=chunks, **tuning), as_json)
+        return
+    if chunks:
+        fail("--chunks takes no second stage: drop --reranker and --mmr")
+    options = {name: value for name, value in tuning.items() if value is not None}
+    service = SearchService(coll, mode=mode, k=k, filter=flt, reranker=reranker, mmr=mmr,
+                            options=options_for(mode, options), backend=backend)
+    print_results(service.search(text), as_json)
