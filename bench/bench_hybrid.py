@@ -28,11 +28,11 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+from common import hybrid_search, keyword_search, vector_search
 from tqdm import tqdm
 
 import vecpg
 from vecpg.evaluation import ensure_loaded, load_dataset, ndcg_at
-from vecpg.search import hybrid_search, keyword_search, vector_search
 
 EXACT = {"keyword_index": False}
 METHODS = {

@@ -22,10 +22,10 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+from common import hybrid_search, vector_search
 from tqdm import tqdm
 
 import vecpg
-from vecpg.search import hybrid_search, vector_search
 
 STORAGES = ("MAIN", "EXTERNAL")
 

@@ -65,3 +65,23 @@ def ground_truth(data: np.ndarray, queries: np.ndarray, k: int = 10, mask: np.nd
         best_s = np.take_along_axis(s, top, axis=1)
         best_i = np.take_along_axis(i, top, axis=1)
     return [set(row[score > -np.inf].tolist()) for row, score in zip(best_i, best_s)]
+
+
+# The three searches as one call each, for scripts that time them: each runs its operation
+# (vecpg/search/) through the collection's store, as Collection.search does after its checks.
+def vector_search(coll, vector, k, filter=None, options=None):  # type: ignore[no-untyped-def]
+    from vecpg.search import vector_query
+
+    return coll.store.run(vector_query(coll, vector, k, filter, options))
+
+
+def keyword_search(coll, text, k, filter=None, options=None):  # type: ignore[no-untyped-def]
+    from vecpg.search import keyword_query
+
+    return coll.store.run(keyword_query(coll, text, k, filter, options))
+
+
+def hybrid_search(coll, text, vector, k, filter=None, options=None):  # type: ignore[no-untyped-def]
+    from vecpg.search import hybrid_query
+
+    return coll.store.run(hybrid_query(coll, text, vector, k, filter, options))

@@ -32,12 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from common import hybrid_search, vector_search
 from count_instructions import default_expressions
 from psycopg import sql
 
 import vecpg
 from vecpg.evaluation import LATENCY_BLOCK, load_dataset
-from vecpg.search import hybrid_search, search_statement, vector_search
+from vecpg.search import search_statement
 
 QUERY_TABLE = "pg_temp.vecpg_timed_queries"
 
