@@ -228,13 +228,14 @@ def repo_root() -> Path:
 
 class CountingEmbedder:
     """The real model, counting the texts it is asked to embed (model calls are what the
-    embedding queue promises to save). ``fail_on``: texts containing it raise, as a model
-    failing on one input would."""
+    embedding queue and the query cache promise to save): ``texts`` all of them, ``calls`` each
+    call's. ``fail_on``: texts containing it raise, as a model failing on one input would."""
 
     def __init__(self, inner: vecpg.Embedder, fail_on: str | None = None) -> None:
         self.inner, self.fail_on = inner, fail_on
         self.model, self.dimension = inner.model, inner.dimension
         self.texts: list[str] = []
+        self.calls: list[list[str]] = []
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -242,6 +243,7 @@ class CountingEmbedder:
             raise RuntimeError(f"cannot embed a text containing {self.fail_on!r}")
         with self._lock:
             self.texts.extend(texts)
+            self.calls.append(list(texts))
         return self.inner.embed(texts)
 
     def for_collection(self, model: str, embedder: str | None = None) -> CountingEmbedder:

@@ -4,30 +4,18 @@ used out first), keyed by model and backend, and documents being written never e
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 
 import numpy as np
 import pytest
+from conftest import CountingEmbedder
 
 import vecpg
 from vecpg import config
 from vecpg.embedding import QueryCache
 
 
-class Counting:
-    """The real embedder, counting the texts it is asked to embed."""
-
-    def __init__(self, inner: vecpg.Embedder) -> None:
-        self.inner, self.model, self.dimension = inner, inner.model, inner.dimension
-        self.calls: list[list[str]] = []
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls.append(list(texts))
-        return self.inner.embed(texts)
-
-
 def test_a_repeated_query_does_not_call_the_model(db_url: str, embedder) -> None:
-    counting = Counting(embedder)
+    counting = CountingEmbedder(embedder)
     with vecpg.connect(db_url, embedder=counting) as store:  # type: ignore[arg-type]
         docs = store.create_collection("docs")
         docs.upsert([{"id": "bread", "content": "Bake sourdough at 230 C."}, {"id": "moon", "content": "Tides."}])
@@ -52,7 +40,7 @@ def test_the_cache_keys_on_model_and_backend(store: vecpg.Store) -> None:
 
 
 def test_the_cache_is_bounded_least_recently_used_out(embedder) -> None:
-    counting = Counting(embedder)
+    counting = CountingEmbedder(embedder)
     cache = QueryCache(2)
 
     def query(text: str) -> np.ndarray:
@@ -67,7 +55,7 @@ def test_the_cache_is_bounded_least_recently_used_out(embedder) -> None:
 
 
 def test_size_zero_disables_and_the_size_is_configured_once(embedder, monkeypatch: pytest.MonkeyPatch) -> None:
-    counting = Counting(embedder)
+    counting = CountingEmbedder(embedder)
     off = QueryCache(0)
     for _ in range(2):
         off.vector(counting, "x", lambda: counting.embed(["x"])[0])  # type: ignore[arg-type]

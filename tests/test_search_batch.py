@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import psycopg
 import pytest
-from conftest import clustered
+from conftest import CountingEmbedder, clustered
 from psycopg.types.json import Jsonb
 
 import vecpg
@@ -101,20 +101,8 @@ def test_text_queries_in_every_mode_get_their_own_searchs_results(facts: vecpg.C
     assert by_text == by_vector == facts.search(TEXTS[0], k=4)
 
 
-class Calls:
-    """The real model, recording each call's texts."""
-
-    def __init__(self, inner: vecpg.Embedder) -> None:
-        self.inner, self.model, self.dimension = inner, inner.model, inner.dimension
-        self.calls: list[list[str]] = []
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls.append(list(texts))
-        return self.inner.embed(texts)
-
-
 def test_texts_are_embedded_in_one_call_of_the_model(db_url: str, embedder: vecpg.Embedder) -> None:
-    calls = Calls(embedder)
+    calls = CountingEmbedder(embedder)
     with vecpg.connect(db_url, embedder=calls) as store:  # type: ignore[arg-type]
         facts = store.create_collection("facts")
         facts.upsert([{"id": i, "content": c} for i, (c, _) in FACTS.items()])
