@@ -1,0 +1,2 @@
+"""Retrieval-augmented generation: answers with cited sources (issue 22, in progress: the
+language-model protocol)."""
