@@ -1,0 +1,150 @@
+"""The RAG pipeline: retrieve through a ``SearchService``, fit the passages into the model's
+token budget, build the prompt, call the model, map the answer's citations back to sources.
+
+When nothing relevant is retrieved (no hit, or none scoring ``min_score``), the model is not
+asked: the answer says so, as it would otherwise guess.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..documents import check_text
+from ..errors import InvalidArgument
+from ..search.service import SearchService
+from .context import Context, Source, fit
+from .llm.protocol import LLM, Message, StreamingLLM, as_llm
+from .prompt import PromptTemplate, citations
+
+NO_CONTEXT = "I found nothing relevant to this question in the collection, so I cannot answer it from its documents."
+MAX_QUESTION_CHARS = 4000  # a question, not a document: longer is a mistake or an attack
+
+
+@dataclass
+class Answer:
+    """An answer and how it came about.
+
+    ``sources``: every passage the prompt held, numbered as in the prompt; ``cited``: those the
+    answer cites, in order of first citation; ``unknown_citations``: numbers it cites that point
+    to no source; ``dropped``: ids of retrieved documents left out for the token budget (and
+    ``Source.truncated`` marks passages cut at a sentence end); ``found`` False when nothing
+    relevant was retrieved (the model was not asked); ``timings``: seconds per stage
+    (retrieve, assemble, generate).
+    """
+
+    question: str
+    text: str
+    sources: list[Source]
+    cited: list[Source]
+    unknown_citations: list[int]
+    dropped: list[str]
+    found: bool
+    prompt: list[Message]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values (``vecpg ask --json``)."""
+        return {"question": self.question, "answer": self.text, "found": self.found,
+                "sources": [asdict(s) for s in self.sources], "cited": [s.number for s in self.cited],
+                "unknown_citations": self.unknown_citations, "dropped": self.dropped, "timings": self.timings}
+
+
+@dataclass
+class RAG:
+    """Questions answered from a collection with cited sources.
+
+    ``search``: the retrieval (a ``SearchService``: hybrid by default, its filter, reranker,
+    MMR); ``llm``: any ``vecpg.rag.llm.LLM`` or a callable from prompt text to answer text;
+    ``token_budget``: tokens of the model's own tokenizer the passages may take; ``min_score``:
+    the first-stage score (or the reranker's, when there is one) the best hit must reach for
+    the question to count as answerable; ``template``: the prompt's wording.
+    """
+
+    search: SearchService
+    llm: LLM | Callable[[str], str]
+    token_budget: int = 1500
+    min_score: float | None = None
+    max_tokens: int = 512
+    template: PromptTemplate = field(default_factory=PromptTemplate)
+
+    def __post_init__(self) -> None:
+        self.llm = as_llm(self.llm)
+        if not isinstance(self.token_budget, int) or self.token_budget < 1:
+            raise InvalidArgument(f"token_budget must be a positive integer, got {self.token_budget!r}")
+        if not isinstance(self.max_tokens, int) or self.max_tokens < 1:
+            raise InvalidArgument(f"max_tokens must be a positive integer, got {self.max_tokens!r}")
+
+    def prepare(self, question: str, *, filter: Any = None, tenant: str | None = None) -> Answer:
+        """Retrieval and the prompt, without calling the model (``vecpg ask --show-prompt``):
+        an Answer whose ``text`` is empty, or the no-context message when nothing was found."""
+        question = check_question(question)
+        start = time.perf_counter()
+        hits = self.search.search(question, filter=filter, tenant=tenant)
+        retrieved = time.perf_counter()
+        scores = [h.rerank_score if h.rerank_score is not None else h.score for h in hits]
+        best = max((s for s in scores if s is not None), default=None)
+        found = bool(hits) and (self.min_score is None or (best is not None and best >= self.min_score))
+        model: LLM = self.llm  # type: ignore[assignment]
+        context = fit(hits, self.token_budget, model.count_tokens) if found else Context([])
+        found = found and bool(context.sources)
+        prompt = self.template.messages(question, context.sources) if found else []
+        timings = {"retrieve": retrieved - start, "assemble": time.perf_counter() - retrieved}
+        return Answer(question, "" if found else NO_CONTEXT, context.sources, [], [], context.dropped, found,
+                      prompt, timings)
+
+    def ask(self, question: str, *, filter: Any = None, tenant: str | None = None) -> Answer:
+        """The answer to a question, with its sources and the time each stage took."""
+        answer = self.prepare(question, filter=filter, tenant=tenant)
+        if not answer.found:
+            return answer
+        start = time.perf_counter()
+        model: LLM = self.llm  # type: ignore[assignment]
+        text = model.complete(answer.prompt, max_tokens=self.max_tokens)
+        answer.timings["generate"] = time.perf_counter() - start
+        return self._finish(answer, text)
+
+    def stream(self, question: str, *, filter: Any = None, tenant: str | None = None) -> Iterator[str | Answer]:
+        """The answer's text in pieces as the model writes them (one piece for a model that does
+        not stream), then the ``Answer``."""
+        answer = self.prepare(question, filter=filter, tenant=tenant)
+        if not answer.found:
+            yield answer.text
+            yield answer
+            return
+        start = time.perf_counter()
+        model = self.llm
+        pieces: list[str] = []
+        if isinstance(model, StreamingLLM):
+            for piece in model.stream(answer.prompt, max_tokens=self.max_tokens):
+                if not pieces:
+                    answer.timings["first_token"] = time.perf_counter() - start
+                pieces.append(piece)
+                yield piece
+        else:
+            text = model.complete(answer.prompt, max_tokens=self.max_tokens)  # type: ignore[union-attr]
+            pieces.append(text)
+            yield text
+        answer.timings["generate"] = time.perf_counter() - start
+        yield self._finish(answer, "".join(pieces))
+
+    @staticmethod
+    def _finish(answer: Answer, text: str) -> Answer:
+        answer.text = text.strip()
+        answer.cited, answer.unknown_citations = citations(answer.text, answer.sources)
+        return answer
+
+
+def check_question(question: Any) -> str:
+    """A question as the pipeline takes it: text, not empty, not a document."""
+    question = check_text(question, "the question")
+    if not question.strip():
+        raise InvalidArgument("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidArgument(f"the question is {len(question):,} characters long: at most {MAX_QUESTION_CHARS:,}")
+    bad = next((c for c in question if (ord(c) < 32 and c not in "\n\t\r") or 0x7f <= ord(c) < 0xa0), None)
+    if bad is not None:
+        raise InvalidArgument(f"the question contains the control character {bad!r}")
+    return question
