@@ -133,3 +133,24 @@ def test_citation_markers_in_every_form() -> None:
     sources = [Source(1, "a", None, 1.0, "x"), Source(2, "b", None, 0.5, "y")]
     cited, unknown = citations("A [2], B [1, 2] and C [3][0]; not a list [x].", sources)
     assert [s.id for s in cited] == ["b", "a"] and unknown == [3, 0]
+
+
+def test_vecpg_ask_shows_the_prompt_without_a_model(db_url: str, kb: vecpg.Collection) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from vecpg.cli import main
+
+    runner = CliRunner()
+    shown = runner.invoke(main, ["--url", db_url, "ask", "why do tides rise?", "-c", "kb", "--show-prompt", "-k", "2"])
+    assert shown.exit_code == 0, shown.output
+    assert "--- system ---" in shown.output and '<source n="1" title="Tides">' in shown.output
+    assert "[1] tides" in shown.output
+    data = json.loads(runner.invoke(main, ["--url", db_url, "ask", "why do tides rise?", "-c", "kb",
+                                           "--show-prompt", "--json", "--filter", '{"id": "bread"}']).output)
+    assert [s["id"] for s in data["sources"]] == ["bread"] and data["prompt"][0]["role"] == "system"
+    bad = runner.invoke(main, ["--url", db_url, "ask", "tides\x07", "-c", "kb", "--show-prompt"])
+    assert bad.exit_code == 2 and "control character" in bad.stderr
+    unknown = runner.invoke(main, ["--url", db_url, "ask", "tides", "-c", "kb", "--llm", "no-such-model"])
+    assert unknown.exit_code == 2 and "--llm takes" in unknown.stderr

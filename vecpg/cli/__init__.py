@@ -5,6 +5,7 @@ the error handling they share.
 """
 
 from .app import main
+from .ask import ask
 from .collection import collection
 from .db import db
 from .demo import demo
@@ -18,7 +19,7 @@ from .tune import index_tune
 from .worker import worker
 
 index.add_command(index_tune)  # its own module: see vecpg/cli/tune.py
-for _command in (migrate_cmd, db, collection, ingest, search, delete, index, mirror, worker, eval_cmd, demo):
+for _command in (migrate_cmd, db, collection, ingest, search, delete, index, mirror, worker, eval_cmd, ask, demo):
     main.add_command(_command)
 
 __all__ = ["main"]
