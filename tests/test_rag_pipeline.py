@@ -154,3 +154,36 @@ def test_vecpg_ask_shows_the_prompt_without_a_model(db_url: str, kb: vecpg.Colle
     assert bad.exit_code == 2 and "control character" in bad.stderr
     unknown = runner.invoke(main, ["--url", db_url, "ask", "tides", "-c", "kb", "--llm", "no-such-model"])
     assert unknown.exit_code == 2 and "--llm takes" in unknown.stderr
+
+
+def test_sql_gives_the_same_retrieval_as_numbered_passages(kb: vecpg.Collection, conn, embedder) -> None:
+    import psycopg
+
+    q = embedder.embed(["why do tides rise and fall?"])[0]
+    rows = conn.execute("SELECT n, id, passage, tokens, truncated FROM vecpg.rag_context('kb', %s, %s, 3, 1000)",
+                        ("why do tides rise and fall?", q)).fetchall()
+    hybrid = [h.id for h in kb.search("why do tides rise and fall?", k=3, mode="hybrid")]
+    assert [r[1] for r in rows] == hybrid and [r[0] for r in rows] == [1, 2, 3]
+    assert rows[0][2] == DOCS["tides"][1] and not any(r[4] for r in rows)
+    # A small budget: passages cut at sentence ends, what does not fit reported with n NULL.
+    cut = conn.execute("SELECT n, id, passage, tokens, truncated FROM vecpg.rag_context('kb', %s, %s, 3, 20)",
+                       ("why do tides rise and fall?", q)).fetchall()
+    assert cut[0][0] == 1 and cut[0][4] and cut[0][2].endswith(".") and cut[0][3] <= 20
+    assert DOCS["tides"][1].startswith(cut[0][2]) and sum(r[3] or 0 for r in cut) <= 20
+    assert len(cut) == 3 and all((r[0] is None) == (r[2] is None) for r in cut)
+    with pytest.raises(psycopg.DatabaseError, match="token_budget"):
+        conn.execute("SELECT * FROM vecpg.rag_context('kb', 'tides', %s, 3, 0)", (q,))
+
+
+def test_sql_context_keeps_to_the_tenant(store: vecpg.Store, logins: dict[str, str]) -> None:
+    import psycopg
+
+    store.create_collection("shared", dimension=2)
+    with vecpg.connect(logins["writer"], pool_size=1) as writer:
+        coll = writer.collection("shared")
+        coll.upsert([{"id": "a", "content": "Acme launches on March 3.", "embedding": [1, 0]}], tenant="acme")
+        coll.upsert([{"id": "g", "content": "Globex launches on June 9.", "embedding": [1, 0.1]}], tenant="globex")
+    with psycopg.connect(logins["reader"]) as reader:
+        reader.execute("SELECT set_config('vecpg.tenant_id', 'acme', true)")
+        rows = reader.execute("SELECT id, passage FROM vecpg.rag_context('shared', 'launch', '[1,0]', 5)").fetchall()
+    assert rows == [("a", "Acme launches on March 3.")]

@@ -4,13 +4,15 @@
 -- Functions 0011 added.
 DROP FUNCTION vecpg.check_k(integer), vecpg.check_mmr_lambda(double precision),
     vecpg.compact_keyword_stats(text), vecpg.cosine_similarity(vector,vector),
-    vecpg.exact_distance_sql(vecpg.collection,text), vecpg.fold_keyword_stats(text,text,boolean),
+    vecpg.estimated_tokens(text), vecpg.exact_distance_sql(vecpg.collection,text),
+    vecpg.fold_keyword_stats(text,text,boolean),
     vecpg.fuse(text[],double precision[],text[],double precision[],text,double precision,double precision,double precision,integer,double precision[]),
     vecpg.fusion_similarity_sql(vecpg.collection,text),
     vecpg.keyword_candidates_sql(vecpg.collection,text), vecpg.keyword_statistics(text),
     vecpg.keyword_totals(text),
     vecpg.mmr_search(text,vector,integer,double precision,integer,jsonb,jsonb),
     vecpg.mmr_select(text,vector,text[],double precision[],integer,double precision),
+    vecpg.rag_context(text,text,vector,integer,integer,jsonb,jsonb),
     vecpg.score_sql(vecpg.collection,text),
     vecpg.search_many(text,vector[],integer,jsonb,jsonb,boolean),
     vecpg.vector_search_options(vecpg.collection,text,jsonb,integer);
