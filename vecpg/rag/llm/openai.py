@@ -223,7 +223,7 @@ class OpenAIChat:
                     if isinstance(chunk, dict) and chunk.get("error"):
                         raise LLMError(f"{self._where} stopped the stream: {self._scrub(_server_message(event.encode()))}")
                     choices = chunk.get("choices") if isinstance(chunk, dict) else None
-                    if not choices:
+                    if not choices or not isinstance(choices[0], dict):
                         continue
                     finished = finished or bool(choices[0].get("finish_reason"))
                     piece = (choices[0].get("delta") or {}).get("content")
