@@ -75,6 +75,21 @@ class MissingDependency(VecpgError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 
 
+class LLMError(VecpgError):
+    """A language model could not answer: its endpoint unreachable or refusing (``status`` holds the
+    HTTP status, the message the server's own explanation), or its answer malformed."""
+
+    status: int | None = None
+
+
+class LLMAuthError(LLMError, PermissionError):
+    """The language model's endpoint refused the credentials (HTTP 401 or 403)."""
+
+
+class LLMTimeout(LLMError, TimeoutError):
+    """The language model's endpoint did not answer within the timeout."""
+
+
 # SQLSTATEs raised by the functions in sql/ (listed in the header of sql/idempotent/00_catalog.sql).
 _SQLSTATE_ERRORS: dict[str, type[VecpgError]] = {
     "VP001": CollectionNotFound,
