@@ -7,7 +7,7 @@
 CREATE OR REPLACE FUNCTION vecpg.estimated_tokens(t text)
 RETURNS integer
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SECURITY INVOKER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
     SELECT ceil(char_length(t) / 4.0)::integer
 $$;
