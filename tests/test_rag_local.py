@@ -150,3 +150,17 @@ def test_importing_the_llm_package_loads_no_model_library() -> None:
             "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
+
+
+def test_the_pipeline_answers_with_the_offline_model(store: vecpg.Store, smollm: LocalLLM) -> None:
+    from vecpg.rag import RAG
+
+    kb = store.create_collection("kb_offline")
+    kb.upsert([{"id": "paris", "title": "France", "content": "Paris is the capital of France."},
+               {"id": "bread", "content": "Sourdough rises with wild yeast."}])
+    rag = RAG(vecpg.SearchService(kb, k=2), smollm, token_budget=200, max_tokens=24)
+    *pieces, answer = rag.stream("What is the capital of France?")
+    assert answer.found and answer.sources[0].id == "paris"
+    assert answer.text == "".join(pieces).strip() and answer.text
+    assert smollm.count_tokens(answer.text) <= 24
+    assert {"retrieve", "assemble", "generate", "first_token"} <= set(answer.timings)
