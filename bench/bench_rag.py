@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--llm", default="offline")
     parser.add_argument("--answers", type=int, default=20)
     parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--collection", default="bench_rag_scifact")
     args = parser.parse_args()
 
     data = load_dataset(args.data)
@@ -44,7 +45,7 @@ def main() -> None:
     load_seconds = time.perf_counter() - started
     results: dict[str, object] = {"load_s": round(load_seconds, 1)}
     with vecpg.connect(args.url) as store:
-        coll = store.get_or_create_collection("bench_rag_scifact")
+        coll = store.get_or_create_collection(args.collection)
         ensure_loaded(coll, data, progress=True)
 
         recall: dict[str, dict[int, float]] = {}
