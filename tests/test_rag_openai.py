@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+import vecpg
 from vecpg.errors import InvalidArgument, LLMAuthError, LLMError, LLMTimeout
 from vecpg.rag.llm import LLM, Message, OpenAIChat, StreamingLLM
 from vecpg.rag.llm.openai import MAX_RETRY_WAIT, api_root, retry_delay
@@ -395,3 +396,25 @@ def test_count_tokens_with_a_tokenizer_path() -> None:
     llm = OpenAIChat("http://127.0.0.1:9/v1", "m", tokenizer=path)
     assert llm.count_tokens(text) == expected
     assert expected != llm.count_tokens("") and expected != -(-len(text) // 4)
+
+
+def test_vecpg_ask_streams_an_endpoints_answer_with_its_sources(server: FakeOpenAI, db_url: str,
+                                                                 store: vecpg.Store) -> None:
+    from click.testing import CliRunner
+
+    from vecpg.cli import main
+
+    store.create_collection("facts").upsert([{"id": "paris", "title": "France",
+                                              "content": "Paris is the capital of France."}])
+    runner = CliRunner()
+    streamed = runner.invoke(main, ["--url", db_url, "ask", "What is the capital of France?", "-c", "facts",
+                                    "--llm", server.url, "-k", "1"])
+    assert streamed.exit_code == 0, streamed.output
+    assert ANSWER in streamed.output and "[1] paris  France" in streamed.output
+    assert "Paris is the capital of France." in server.chats[-1].body["messages"][1]["content"]
+    data = json.loads(runner.invoke(main, ["--url", db_url, "ask", "What is the capital of France?", "-c",
+                                           "facts", "--llm", server.url, "--json"]).output)
+    assert data["answer"] == ANSWER and data["cited"] == [1] and data["sources"][0]["id"] == "paris"
+    server.replies.append(Reply(status=401, body={"error": {"message": "bad key"}}))
+    refused = runner.invoke(main, ["--url", db_url, "ask", "capital?", "-c", "facts", "--llm", server.url])
+    assert refused.exit_code == 2 and "bad key" in refused.stderr
