@@ -163,10 +163,14 @@ _Checked = tuple[Any, ...]
 _ID, _TITLE, _CONTENT, _METADATA, _EMBEDDING, _TENANT = range(6)
 
 
+def embedding_text(title: str | None, content: str) -> str:
+    """Title and content together: what the collection's model embeds (and a reranker reads),
+    character for character what SQL's vecpg.embedding_text gives the embedding workers."""
+    return f"{title} {content}".strip(" ") if title else content
+
+
 def _text_to_embed(row: _Checked) -> str:
-    """Title and content together: what the collection's model embeds, character for character
-    what SQL's vecpg.embedding_text gives the embedding workers."""
-    return f"{row[_TITLE]} {row[_CONTENT]}".strip(" ") if row[_TITLE] else row[_CONTENT]
+    return embedding_text(row[_TITLE], row[_CONTENT])
 
 
 def _bad_text(value: Any, name: str, row: int, doc_id: Any) -> InvalidDocument:
