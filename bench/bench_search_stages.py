@@ -32,6 +32,8 @@ def main() -> None:
     parser.add_argument("--url", default=None)
     parser.add_argument("--cross-encoder", default=None, help="a local cross-encoder directory to measure too")
     parser.add_argument("--mmr", type=float, default=0.7)
+    parser.add_argument("--collections", default="bench_stages_scifact,bench_stages_msmarco",
+                        help="the two collections to load SciFact and msmarco-5k into (reused when loaded)")
     args = parser.parse_args()
 
     from vecpg.rerank import BUILTINS
@@ -39,9 +41,9 @@ def main() -> None:
     rerankers = list(BUILTINS) + ([args.cross_encoder] if args.cross_encoder else [])
     table: dict[str, dict[str, dict]] = {}
     with vecpg.connect(args.url) as store:
-        for label, folder in DATASETS.items():
+        for (label, folder), name in zip(DATASETS.items(), args.collections.split(",")):
             data = load_dataset(Path(args.data) / folder)
-            coll = store.get_or_create_collection(f"bench_stages_{folder.replace('-', '_')}")
+            coll = store.get_or_create_collection(name)
             ensure_loaded(coll, data, progress=True)
             rows = evaluate(coll, data, ("vector", "keyword", "hybrid"), progress=True, mmr=args.mmr)
             for name in rerankers:
