@@ -187,3 +187,71 @@ def test_sql_context_keeps_to_the_tenant(store: vecpg.Store, logins: dict[str, s
         reader.execute("SELECT set_config('vecpg.tenant_id', 'acme', true)")
         rows = reader.execute("SELECT id, passage FROM vecpg.rag_context('shared', 'launch', '[1,0]', 5)").fetchall()
     assert rows == [("a", "Acme launches on March 3.")]
+
+
+FILLER = "Sourdough bread needs a lively starter, a long rise and a hot oven with steam. "
+VOLCANO = "Volcanoes erupt molten lava and ash when magma rises through the crust. "
+MANUAL = FILLER * 12 + VOLCANO * 2 + FILLER * 12 + "Lava cools into basalt, a dark volcanic rock. " + FILLER * 4
+
+
+@pytest.fixture
+def chunked(store: vecpg.Store, conn, db_url: str, counting) -> vecpg.Collection:
+    from vecpg.worker import Worker
+
+    coll = store.create_collection("manuals")
+    coll.enable_chunking(64, 16)
+    conn.execute("SELECT vecpg.add_document('manuals', 'manual', 'Kitchen and geology notes', %s)", (MANUAL,))
+    conn.execute("SELECT vecpg.add_document('manuals', 'tea', NULL, 'Green tea is steeped briefly.')")
+    with Worker(db_url, embedder_for=counting.for_collection) as worker:
+        worker.run_once()
+    return coll
+
+
+def pieces_of(passage: str) -> list[str]:
+    return passage.split(" … ")
+
+
+def test_a_long_document_gives_the_chunks_that_answer_merged_in_document_order(chunked: vecpg.Collection) -> None:
+    model = Scripted("Magma rising through the crust [1].")
+    answer = RAG(vecpg.SearchService(chunked, k=2, mode="vector"), model).ask("how do volcanoes erupt lava?")
+    passage = answer.sources[0].passage
+    assert answer.sources[0].id == "manual" and "Volcanoes erupt" in passage
+    assert not passage.startswith("Kitchen")  # the title is in the source's tag, not repeated in its text
+    # At most three chunks, merged where they overlap: disjoint pieces of the content, in its order.
+    positions = [MANUAL.index(piece) for piece in pieces_of(passage)]
+    assert 1 <= len(positions) <= 3 and positions == sorted(positions) and len(passage) < len(MANUAL) / 2
+    for piece, start, following in zip(pieces_of(passage), positions, positions[1:]):
+        assert start + len(piece) < following  # merged pieces do not overlap or touch
+    assert all(p[0].isupper() and p.endswith(".") for p in pieces_of(passage))  # whole sentences
+    assert answer.sources[1].passage == "Green tea is steeped briefly."  # a short document: its content
+    # All of a document's chunks merge back into its content.
+    every = RAG(vecpg.SearchService(chunked, k=1, mode="vector"), model, per_document=100)
+    assert every.prepare("how do volcanoes erupt lava?").sources[0].passage == MANUAL.strip()
+
+
+def test_a_small_budget_keeps_the_best_passage_of_a_long_document(chunked: vecpg.Collection) -> None:
+    question = "how do volcanoes erupt lava?"
+    rag = RAG(vecpg.SearchService(chunked, k=1, mode="vector"), Scripted(), token_budget=60)
+    hits, passages = rag.search.run(rag.retrieval(question))
+    assert len(passages["manual"]) > 1
+    best = min(passages["manual"], key=lambda p: p.relevance).text
+    source = rag.prepare(question).sources[0]
+    assert source.truncated and len(source.passage.split()) <= 60
+    assert best.startswith(source.passage) and source.passage.endswith(".")  # the best one, cut at a sentence end
+    with pytest.raises(vecpg.InvalidArgument, match="per_document"):
+        RAG(vecpg.SearchService(chunked), Scripted(), per_document=0)
+
+
+def test_sql_merges_chunks_as_the_pipeline_does(chunked: vecpg.Collection, conn, embedder) -> None:
+    question = "how do volcanoes erupt lava?"
+    q = embedder.embed([question])[0]
+    python = RAG(vecpg.SearchService(chunked, k=2), Scripted()).prepare(question)
+    rows = conn.execute("SELECT n, id, passage FROM vecpg.rag_context('manuals', %s, %s, 2, 5000)",
+                        (question, q)).fetchall()
+    assert [(r[1], r[2]) for r in rows] == [(s.id, s.passage) for s in python.sources]
+    parts = conn.execute("SELECT passage_no, relevance, passage FROM vecpg.rag_passages('manuals', %s, "
+                         "ARRAY['manual', 'tea', 'nobody'], 2) WHERE id = 'manual' ORDER BY passage_no",
+                         (q,)).fetchall()
+    assert 1 <= len(parts) <= 2 and min(p[1] for p in parts) == 1 and all(p[2] in MANUAL for p in parts)
+    first = conn.execute("SELECT passage FROM vecpg.rag_passages('manuals', NULL, ARRAY['manual'], 1)").fetchone()
+    assert MANUAL.startswith(first[0])  # without a question: the document's first chunk

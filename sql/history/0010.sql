@@ -12,8 +12,8 @@ DROP FUNCTION vecpg.check_k(integer), vecpg.check_mmr_lambda(double precision),
     vecpg.keyword_totals(text),
     vecpg.mmr_search(text,vector,integer,double precision,integer,jsonb,jsonb),
     vecpg.mmr_select(text,vector,text[],double precision[],integer,double precision),
-    vecpg.rag_context(text,text,vector,integer,integer,jsonb,jsonb),
-    vecpg.score_sql(vecpg.collection,text),
+    vecpg.rag_context(text,text,vector,integer,integer,jsonb,jsonb,integer),
+    vecpg.rag_passages(text,vector,text[],integer), vecpg.score_sql(vecpg.collection,text),
     vecpg.search_many(text,vector[],integer,jsonb,jsonb,boolean),
     vecpg.vector_search_options(vecpg.collection,text,jsonb,integer);
 

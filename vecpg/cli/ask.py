@@ -28,19 +28,22 @@ from .app import connection_options, store_of
               help="Tokens of the model's tokenizer the passages may take.")
 @click.option("--max-tokens", type=click.IntRange(min=1), default=512, show_default=True,
               help="Tokens the answer may take.")
+@click.option("--per-document", type=click.IntRange(1, 100), default=3, show_default=True,
+              help="In a chunked collection, a document's chunks nearest to the question that make its passages.")
 @click.option("--show-prompt", is_flag=True, help="Print the prompt and its sources, and exit without calling a model.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (no streaming).")
 @connection_options
 @click.pass_context
 def ask(ctx: click.Context, question: str, name: str, mode: str, k: int, filter_json: str | None,
-        reranker: str | None, llm_spec: str | None, token_budget: int, max_tokens: int, show_prompt: bool,
-        as_json: bool) -> None:
+        reranker: str | None, llm_spec: str | None, token_budget: int, max_tokens: int, per_document: int,
+        show_prompt: bool, as_json: bool) -> None:
     """Answer a question from a collection's documents, citing them as [n]."""
     coll = store_of(ctx).collection(name)
     service = SearchService(coll, mode=mode, k=k, filter=parse_filter(filter_json), reranker=reranker)
+    settings = {"token_budget": token_budget, "max_tokens": max_tokens, "per_document": per_document}
     if show_prompt:
         # No model is loaded: passages are budgeted in words, a stand-in for the model's tokens.
-        rag = RAG(service, lambda prompt: "", token_budget=token_budget, max_tokens=max_tokens)
+        rag = RAG(service, lambda prompt: "", **settings)
         prepared = rag.prepare(question)
         if as_json:
             click.echo(json.dumps({**prepared.to_dict(), "prompt": [asdict(m) for m in prepared.prompt]}))
@@ -53,7 +56,7 @@ def ask(ctx: click.Context, question: str, name: str, mode: str, k: int, filter_
         return
     from ..rag.llm.resolve import llm_for
 
-    rag = RAG(service, llm_for(llm_spec), token_budget=token_budget, max_tokens=max_tokens)
+    rag = RAG(service, llm_for(llm_spec), **settings)
     if as_json:
         click.echo(json.dumps(rag.ask(question).to_dict()))
         return

@@ -14,8 +14,12 @@ from typing import Any
 
 from ..documents import check_text
 from ..errors import InvalidArgument
+from ..ops import catalog
+from ..ops.statement import Call, Steps, steps
+from ..search.results import SearchResult
 from ..search.service import SearchService
 from .context import Context, Source, fit
+from .passages import Passage, check_per_document, passages_query
 from .llm.protocol import LLM, Message, StreamingLLM, as_llm
 from .prompt import PromptTemplate, citations
 
@@ -58,7 +62,9 @@ class RAG:
 
     ``search``: the retrieval (a ``SearchService``: hybrid by default, its filter, reranker,
     MMR); ``llm``: any ``vecpg.rag.llm.LLM`` or a callable from prompt text to answer text;
-    ``token_budget``: tokens of the model's own tokenizer the passages may take; ``min_score``:
+    ``token_budget``: tokens of the model's own tokenizer the passages may take;
+    ``per_document``: in a chunked collection, how many of a document's chunks nearest to the
+    question make its passages (merged where they overlap); ``min_score``:
     the first-stage score (or the reranker's, when there is one) the best hit must reach for
     the question to count as answerable; ``template``: the prompt's wording.
     """
@@ -68,6 +74,7 @@ class RAG:
     token_budget: int = 1500
     min_score: float | None = None
     max_tokens: int = 512
+    per_document: int = 3
     template: PromptTemplate = field(default_factory=PromptTemplate)
 
     def __post_init__(self) -> None:
@@ -76,24 +83,41 @@ class RAG:
             raise InvalidArgument(f"token_budget must be a positive integer, got {self.token_budget!r}")
         if not isinstance(self.max_tokens, int) or self.max_tokens < 1:
             raise InvalidArgument(f"max_tokens must be a positive integer, got {self.max_tokens!r}")
+        check_per_document(self.per_document)
 
     def prepare(self, question: str, *, filter: Any = None, tenant: str | None = None) -> Answer:
         """Retrieval and the prompt, without calling the model (``vecpg ask --show-prompt``):
         an Answer whose ``text`` is empty, or the no-context message when nothing was found."""
         question = check_question(question)
         start = time.perf_counter()
-        hits = self.search.search(question, filter=filter, tenant=tenant)
+        hits, passages = self.search.run(self.retrieval(question, filter=filter), tenant)
         retrieved = time.perf_counter()
         scores = [h.rerank_score if h.rerank_score is not None else h.score for h in hits]
         best = max((s for s in scores if s is not None), default=None)
         found = bool(hits) and (self.min_score is None or (best is not None and best >= self.min_score))
         model: LLM = self.llm  # type: ignore[assignment]
-        context = fit(hits, self.token_budget, model.count_tokens) if found else Context([])
+        context = fit(hits, self.token_budget, model.count_tokens, passages) if found else Context([])
         found = found and bool(context.sources)
         prompt = self.template.messages(question, context.sources) if found else []
         timings = {"retrieve": retrieved - start, "assemble": time.perf_counter() - retrieved}
         return Answer(question, "" if found else NO_CONTEXT, context.sources, [], [], context.dropped, found,
                       prompt, timings)
+
+    def retrieval(self, question: str, *, filter: Any = None
+                  ) -> Steps[tuple[list[SearchResult], dict[str, list[Passage]]]]:
+        """The hits for a question and their passages, as one operation (for any runner)."""
+        hits = yield from steps(self.search.operation(question, filter=filter))
+        if not hits:
+            return hits, {}
+        collection = self.search.collection
+        # The question's vector picks a chunked document's chunks; vector and hybrid search
+        # embedded it already (the query cache has it), keyword search embeds it only for chunks.
+        vector = None
+        if collection.model is not None and (self.search.mode != "keyword"
+                                             or (yield catalog.chunking(collection.name)) is not None):
+            vector = yield Call(collection.embed_query, (question,))
+        passages = yield passages_query(collection.name, vector, [h.id for h in hits], self.per_document)
+        return hits, passages
 
     def ask(self, question: str, *, filter: Any = None, tenant: str | None = None) -> Answer:
         """The answer to a question, with its sources and the time each stage took."""

@@ -46,6 +46,9 @@ class Served(BatchSearchable, Protocol):
     @property
     def store(self) -> TenantDatabase: ...
 
+    @property
+    def model(self) -> str | None: ...
+
 
 
 @dataclass(frozen=True)
@@ -93,13 +96,13 @@ class SearchService:
     def search(self, query: str | Sequence[float] | np.ndarray, k: int | None = None, *, filter: Any = None,
                tenant: str | None = None) -> list[SearchResult]:
         """The k best documents for a text (or a vector, without a reranker), through every stage."""
-        return self._run(self.operation(query, k, filter=filter), tenant)
+        return self.run(self.operation(query, k, filter=filter), tenant)
 
     def search_many(self, queries: Sequence[str | Sequence[float] | np.ndarray], k: int | None = None, *,
                     filter: Any = None, tenant: str | None = None) -> list[list[SearchResult]]:
         """``search`` for each query, in input order: the first stage of the whole batch in one
         statement (``Collection.search_many``), the second stages query by query."""
-        return self._run(self.many_operation(queries, k, filter=filter), tenant)
+        return self.run(self.many_operation(queries, k, filter=filter), tenant)
 
     def operation(self, query: str | Sequence[float] | np.ndarray, k: int | None = None, *,
                   filter: Any = None) -> Operation[list[SearchResult]]:
@@ -167,7 +170,9 @@ class SearchService:
             return {"$and": [own, call]}
         return own or call or None
 
-    def _run(self, op: Operation[T], tenant: str | None) -> T:
+    def run(self, op: Operation[T], tenant: str | None = None) -> T:
+        """An operation of this service's (or one built on it, as the RAG pipeline's retrieval)
+        on the collection's store, for ``tenant`` when given."""
         store = self.collection.store
         if tenant is None:
             return store.run(op)
