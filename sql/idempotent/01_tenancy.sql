@@ -96,7 +96,8 @@ COMMENT ON FUNCTION vecpg.set_shared_rows(text, boolean) IS
 
 -- SECURITY DEFINER so that writers need no privilege on the log (and cannot forge entries);
 -- the pinned search_path below applies to it like to every vecpg function. It writes only
--- what the statement did: the operation, the collection, the ids and how many.
+-- what the statement did: the operation, the collection, the ids and how many, and the API key
+-- of `vecpg serve` the statement ran for (the transaction's vecpg.api_key setting).
 CREATE OR REPLACE FUNCTION vecpg.audit_write()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
@@ -104,12 +105,14 @@ SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        INSERT INTO vecpg.audit_log (tenant, operation, collection, ids, row_count)
-        SELECT vecpg.current_tenant(), TG_OP, TG_ARGV[0], coalesce(array_agg(o.id ORDER BY o.id), '{}'), count(*)
+        INSERT INTO vecpg.audit_log (tenant, operation, collection, ids, row_count, api_key)
+        SELECT vecpg.current_tenant(), TG_OP, TG_ARGV[0], coalesce(array_agg(o.id ORDER BY o.id), '{}'), count(*),
+               nullif(current_setting('vecpg.api_key', true), '')
         FROM old_rows o HAVING count(*) > 0;
     ELSE
-        INSERT INTO vecpg.audit_log (tenant, operation, collection, ids, row_count)
-        SELECT vecpg.current_tenant(), TG_OP, TG_ARGV[0], coalesce(array_agg(n.id ORDER BY n.id), '{}'), count(*)
+        INSERT INTO vecpg.audit_log (tenant, operation, collection, ids, row_count, api_key)
+        SELECT vecpg.current_tenant(), TG_OP, TG_ARGV[0], coalesce(array_agg(n.id ORDER BY n.id), '{}'), count(*),
+               nullif(current_setting('vecpg.api_key', true), '')
         FROM new_rows n HAVING count(*) > 0;
     END IF;
     RETURN NULL;
