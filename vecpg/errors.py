@@ -49,6 +49,18 @@ class PermissionDenied(VecpgError, PermissionError):
     """The database role lacks the privilege, or row-level security refused the row."""
 
 
+class Unauthorized(VecpgError, PermissionError):
+    """No API key, or one that is unknown, malformed, revoked or expired (``vecpg serve``: HTTP 401)."""
+
+
+class Forbidden(VecpgError, PermissionError):
+    """A valid API key used outside its scope or collection (``vecpg serve``: HTTP 403)."""
+
+
+class StatementTimeout(VecpgError, TimeoutError):
+    """A statement ran past its statement timeout (or was cancelled) and was rolled back."""
+
+
 class TenancyNotEnforced(VecpgError):
     """``store.tenant()`` on a connection whose role bypasses row-level security (a superuser or
     BYPASSRLS role), where a tenant would isolate nothing."""
@@ -107,6 +119,8 @@ def from_database(exc: psycopg.Error) -> VecpgError | None:
     kind = _SQLSTATE_ERRORS.get(state)
     if kind is None and state == "42501":
         kind = PermissionDenied
+    elif kind is None and state == "57014":
+        kind = StatementTimeout
     elif kind is None and state[:2] in ("22", "54"):
         kind = ValueRejected
     if kind is None:

@@ -12,6 +12,7 @@ import psycopg
 from . import config
 from .collection import Collection
 from .db import migrate
+from .db.acting import Acting, check_tenant
 from .db.connection import open_pool, resolve_url
 from .db.server import EmbeddedServer
 from .documents import check_text
@@ -39,8 +40,8 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split("-")[0].split(".") if part.isdigit())
 
 
-# The tenant each store acts for in the current context (thread or task): {id(store): tenant}.
-_TENANTS: ContextVar[dict[int, str] | None] = ContextVar("vecpg_tenants", default=None)
+# What each store's transactions run as in the current context (thread or task): {id(store): Acting}.
+_ACTING: ContextVar[dict[int, Acting] | None] = ContextVar("vecpg_acting", default=None)
 
 
 class Store:
@@ -99,46 +100,60 @@ class Store:
         Raises TenancyNotEnforced when the store's role is a superuser or BYPASSRLS: row-level
         security does not bind it, so every tenant would see every row.
         """
-        if not isinstance(tenant_id, str) or not tenant_id or "\x00" in tenant_id:
-            raise InvalidArgument(f"tenant must be a non-empty string without NUL bytes, got {tenant_id!r}")
-        if self.bypasses_rls:
+        with self.acting(Acting(tenant=check_tenant(tenant_id))):
+            yield self
+
+    @contextmanager
+    def acting(self, acting: Acting) -> Iterator[Store]:
+        """Run the block's transactions with ``acting``'s settings: a tenant, and for a request of
+        ``vecpg serve`` a group role, the API key and a statement timeout (vecpg/db/acting.py)."""
+        if acting.tenant is not None and self.bypasses_rls:
             # Refused rather than warned about: a warning is easy to miss, a leak is not undone.
             raise TenancyNotEnforced(
                 f'role "{self.role}" is a superuser or BYPASSRLS, so row-level security does not bind it and '
-                f"tenant {tenant_id!r} would see every tenant's rows: connect as an ordinary role that is a "
+                f"tenant {acting.tenant!r} would see every tenant's rows: connect as an ordinary role that is a "
                 "member of vecpg_reader, vecpg_writer or vecpg_admin"
             )
-        token = _TENANTS.set({**(_TENANTS.get() or {}), id(self): tenant_id})
+        token = _ACTING.set({**(_ACTING.get() or {}), id(self): acting})
         try:
             yield self
         finally:
-            _TENANTS.reset(token)
+            _ACTING.reset(token)
 
     @property
     def current_tenant(self) -> str | None:
         """The tenant this store acts for here, or None."""
-        return (_TENANTS.get() or {}).get(id(self))
+        acting = (_ACTING.get() or {}).get(id(self))
+        return acting.tenant if acting else None
 
     # -- connections --------------------------------------------------------------------------
     @contextmanager
     def connection(self, *, for_search: bool = False) -> Iterator[psycopg.Connection]:
         """A pooled autocommit connection; database errors from vecpg's SQL become vecpg errors.
 
-        Inside ``tenant()`` it is in a transaction that has set the tenant. pgvector's search
+        Inside ``tenant()`` (or ``acting()``) it is in a transaction that has set the tenant (and
+        the rest of what the context acts as). pgvector's search
         settings are the connection's own, unless ``for_search`` (vecpg's searches set theirs at
         session level and leave them: vecpg/ops/session.py).
         """
-        tenant = self.current_tenant
+        acting = (_ACTING.get() or {}).get(id(self))
         try:
             with self._pool.connection() as conn:
                 if not for_search:
                     restore(conn)
-                if tenant is None:
+                if acting is None:
                     yield conn
                 else:
                     with conn.transaction():
-                        conn.execute("SELECT set_config('vecpg.tenant_id', %s, true)", (tenant,))
-                        yield conn
+                        conn.execute(*acting.statement())
+                        if acting.watch is None:
+                            yield conn
+                        else:
+                            acting.watch(conn)
+                            try:
+                                yield conn
+                            finally:
+                                acting.watch(None)
         except psycopg.Error as exc:
             translated = from_database(exc)
             if translated is not None:

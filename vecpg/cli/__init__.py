@@ -12,14 +12,17 @@ from .demo import demo
 from .eval import eval_cmd
 from .index import index
 from .ingest import delete, ingest
+from .keys import keys
 from .migrate import migrate_cmd
 from .mirror import mirror
 from .search import search
+from .serve import serve
 from .tune import index_tune
 from .worker import worker
 
 index.add_command(index_tune)  # its own module: see vecpg/cli/tune.py
-for _command in (migrate_cmd, db, collection, ingest, search, delete, index, mirror, worker, eval_cmd, ask, demo):
+for _command in (migrate_cmd, db, collection, ingest, search, delete, index, mirror, worker, eval_cmd, ask, serve, keys,
+                 demo):
     main.add_command(_command)
 
 __all__ = ["main"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
+from typing import Any
 
 import click
 
@@ -40,7 +41,7 @@ def ask(ctx: click.Context, question: str, name: str, mode: str, k: int, filter_
     """Answer a question from a collection's documents, citing them as [n]."""
     coll = store_of(ctx).collection(name)
     service = SearchService(coll, mode=mode, k=k, filter=parse_filter(filter_json), reranker=reranker)
-    settings = {"token_budget": token_budget, "max_tokens": max_tokens, "per_document": per_document}
+    settings: dict[str, Any] = {"token_budget": token_budget, "max_tokens": max_tokens, "per_document": per_document}
     if show_prompt:
         # No model is loaded: passages are budgeted in words, a stand-in for the model's tokens.
         rag = RAG(service, lambda prompt: "", **settings)

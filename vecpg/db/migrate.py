@@ -9,6 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
+from ..ops.statement import Statement, scalar
 from ..resources import bundled_dir
 from ..schema.layer import apply_layer, head_layer
 from .connection import sqlalchemy_url
@@ -45,6 +46,12 @@ def downgrade(url: str, revision: str = "base") -> None:
 def head() -> str:
     """The newest revision this version of vecpg ships."""
     return ScriptDirectory(str(bundled_dir("migrations"))).get_current_head() or ""
+
+
+def revision() -> Statement[str | None]:
+    """The revision the database is at, read on a store's own connection (``vecpg serve``'s
+    readiness)."""
+    return Statement(f"SELECT version_num FROM {VERSION_TABLE}", None, scalar)
 
 
 def current(url: str) -> str | None:

@@ -19,8 +19,8 @@ from ..ops.statement import Call, Steps, steps
 from ..search.results import SearchResult
 from ..search.service import SearchService
 from .context import Context, Source, fit
-from .passages import Passage, check_per_document, passages_query
 from .llm.protocol import LLM, Message, StreamingLLM, as_llm
+from .passages import Passage, check_per_document, passages_query
 from .prompt import PromptTemplate, citations
 
 NO_CONTEXT = "I found nothing relevant to this question in the collection, so I cannot answer it from its documents."
@@ -121,7 +121,16 @@ class RAG:
 
     def ask(self, question: str, *, filter: Any = None, tenant: str | None = None) -> Answer:
         """The answer to a question, with its sources and the time each stage took."""
-        answer = self.prepare(question, filter=filter, tenant=tenant)
+        return self.complete(self.prepare(question, filter=filter, tenant=tenant))
+
+    def stream(self, question: str, *, filter: Any = None, tenant: str | None = None) -> Iterator[str | Answer]:
+        """The answer's text in pieces as the model writes them (one piece for a model that does
+        not stream), then the ``Answer``."""
+        return self.generate(self.prepare(question, filter=filter, tenant=tenant))
+
+    def complete(self, answer: Answer) -> Answer:
+        """A prepared answer (``prepare``) written by the model. Retrieval and generation are
+        separate steps so a service can hold its database transaction for the first only."""
         if not answer.found:
             return answer
         start = time.perf_counter()
@@ -130,10 +139,8 @@ class RAG:
         answer.timings["generate"] = time.perf_counter() - start
         return self._finish(answer, text)
 
-    def stream(self, question: str, *, filter: Any = None, tenant: str | None = None) -> Iterator[str | Answer]:
-        """The answer's text in pieces as the model writes them (one piece for a model that does
-        not stream), then the ``Answer``."""
-        answer = self.prepare(question, filter=filter, tenant=tenant)
+    def generate(self, answer: Answer) -> Iterator[str | Answer]:
+        """``complete`` in pieces as the model writes them, then the ``Answer``."""
         if not answer.found:
             yield answer.text
             yield answer
