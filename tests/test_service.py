@@ -4,18 +4,14 @@ errors as JSON. The app runs in uvicorn in a thread of the test process, on the 
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
 
 import httpx
 import psycopg
 import pytest
-import uvicorn
 
 import vecpg
-from vecpg.service import Limits, app
+from vecpg.service import Limits
 from vecpg.service import keys as api_keys
 
 DOCS = [
@@ -26,68 +22,6 @@ DOCS = [
     {"id": "lava", "title": "Volcanoes", "content": "Volcanoes erupt when magma rises through the crust.",
      "metadata": {"topic": "earth"}},
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Served:
-    """An app served by uvicorn in a thread; ``client(key)`` talks to it."""
-
-    def __init__(self, application: object) -> None:
-        self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=self.port,
-                                                    log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.02)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def client(self, key: str | None = None, header: str = "bearer") -> httpx.Client:
-        headers = {} if key is None else ({"Authorization": f"Bearer {key}"} if header == "bearer"
-                                          else {"api-key": key})
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
-@pytest.fixture
-def app_store(logins: dict[str, str]) -> Iterator[vecpg.Store]:
-    """The store the service runs on: an ordinary role (row-level security binds it), admin rights."""
-    with vecpg.connect(logins["admin"], pool_size=4) as store:
-        yield store
-
-
-@pytest.fixture
-def serve(app_store: vecpg.Store) -> Iterator[Callable[..., Served]]:
-    started: list[Served] = []
-
-    def start(**settings: object) -> Served:
-        settings.setdefault("llm", lambda prompt: "The Moon pulls the oceans [1].")
-        started.append(Served(app(app_store, **settings)))
-        return started[-1]
-
-    yield start
-    for served in started:
-        served.stop()
-
-
-@pytest.fixture
-def make_key(app_store: vecpg.Store) -> Callable[..., str]:
-    def make(tenant: str | None = "acme", scope: str = "read", collection: str | None = None, **kw: object) -> str:
-        text, statement = api_keys.new_key(tenant, scope, collection, **kw)  # type: ignore[arg-type]
-        app_store.run(statement)
-        return text
-
-    return make
 
 
 @pytest.fixture
