@@ -12,6 +12,7 @@ The face of the library is ``store`` and ``collection``; every operation they ru
 has the map and the reasons.
 """
 
+from .aio import AsyncCollection, AsyncStore, connect_async
 from .collection import Collection
 from .documents import Document
 from .embedding import (
@@ -54,6 +55,8 @@ __all__ = [
     "BACKENDS",
     "DEFAULT_MODEL",
     "HNSW",
+    "AsyncCollection",
+    "AsyncStore",
     "Collection",
     "CollectionExists",
     "CollectionInfo",
@@ -90,4 +93,5 @@ __all__ = [
     "VecpgError",
     "VectorOptions",
     "connect",
+    "connect_async",
 ]

@@ -8,7 +8,7 @@ issue runs through a second runner. Bulk loads stream through the COPY engine (o
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -17,7 +17,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from .documents import Document, check_ids, check_text, prepare
+from .documents import Document, Row, check_ids, check_text, prepare
 from .embedding import QueryCache, check_backend
 from .embedding.chunking import check_chunking, over_window
 from .errors import NO_MODEL_FIX, DimensionMismatch, InvalidArgument
@@ -30,6 +30,7 @@ from .ops import catalog
 from .ops import documents as docs
 from .ops.bulk import COPY_THRESHOLD, BulkTarget, copy_merge, prepared, progress_bar
 from .ops.catalog import CollectionInfo
+from .ops.statement import Call, Steps, call
 from .search import Options, SearchResult, Statements, options_for
 from .search.batch import search_many_query
 from .search.dispatch import search_query
@@ -42,12 +43,15 @@ if TYPE_CHECKING:
     from .index.tuning import TuningResult
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 class Backend(Database, Protocol):
     """A store as a collection sees it (``Store`` is one; the store imports this module, not the reverse)."""
 
     def tenant(self, tenant_id: str) -> AbstractContextManager[Any]: ...
+
+    def scoped(self, tenant: str | None, work: Callable[[], T]) -> T: ...
 
     def embedder(self, model: str, backend: str | None = None) -> Embedder: ...
 
@@ -177,14 +181,24 @@ class Collection:
         Missing embeddings are computed with the collection's model. The whole batch is one
         transaction: if any row is invalid, nothing is written and the error names the row.
         """
-        rows = prepare(documents, self.dimension, self._embed_fn(), tenant=self.store.current_tenant,
-                       largest=self._storage.largest)
+        return self._run(self._upsert(documents, self.store.current_tenant))
+
+    def _upsert(self, documents: Iterable[Document | Mapping[str, Any]], tenant: str | None) -> Steps[list[str]]:
+        rows: list[Row] = yield Call(prepare, (documents, self.dimension, self._embed_fn(), 0, tenant, False,
+                                               self._storage.largest))
         if len(rows) > COPY_THRESHOLD:
-            with self.store.connection() as conn:
-                copy_merge(conn, self._bulk_target(), [rows])
+            yield Call(self._copy, ([rows],))
         elif rows:
-            self._run(docs.upsert(self.table, self.store.vector_schema, rows))
+            yield docs.upsert(self.table, self.store.vector_schema, rows)
         return [r.id for r in rows]
+
+    def _copy(self, batches: Iterable[list[Row]], connection: psycopg.Connection | None = None) -> int:
+        # COPY is a protocol of its own, spoken on a connection (ops/bulk.py), not through the
+        # runner: the async API runs this in a thread, on a connection of the store's own.
+        if connection is not None:
+            return copy_merge(connection, self._bulk_target(), batches)
+        with self.store.connection() as conn:
+            return copy_merge(conn, self._bulk_target(), batches)
 
     @_tenant_scoped
     def load(
@@ -216,11 +230,12 @@ class Collection:
         embed = None if via_queue else self._embed_fn()
         rows = prepared(documents, batch_size, self.dimension, embed, first_row=first_row, queue=via_queue,
                         tenant=self.store.current_tenant, largest=self._storage.largest)
+        return self._run(call(self._load, rows, progress, total, connection))
+
+    def _load(self, rows: Iterator[list[Row]], progress: bool, total: int | None,
+              connection: psycopg.Connection | None) -> int:
         with progress_bar(rows, progress, total, f"loading {self.name}") as batches:
-            if connection is not None:
-                return copy_merge(connection, self._bulk_target(), batches)
-            with self.store.connection() as conn:
-                return copy_merge(conn, self._bulk_target(), batches)
+            return self._copy(batches, connection)
 
     def _bulk_target(self) -> BulkTarget:
         direct = self.store.current_tenant is None and self.store.bypasses_rls

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 
@@ -34,6 +34,9 @@ from .storage import DEFAULT_STORAGE, check_storage
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
+
+
+T = TypeVar("T")
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -121,10 +124,23 @@ class Store:
             _ACTING.reset(token)
 
     @property
+    def current_acting(self) -> Acting | None:
+        """What this store's transactions run as here (``acting()``, ``tenant()``), or None."""
+        return (_ACTING.get() or {}).get(id(self))
+
+    @property
     def current_tenant(self) -> str | None:
         """The tenant this store acts for here, or None."""
-        acting = (_ACTING.get() or {}).get(id(self))
+        acting = self.current_acting
         return acting.tenant if acting else None
+
+    def scoped(self, tenant: str | None, work: Callable[[], T]) -> T:
+        """``work()`` acting for ``tenant`` (as it is without one); the async store's twin
+        returns an awaitable, so code written once serves both."""
+        if tenant is None:
+            return work()
+        with self.tenant(tenant):
+            return work()
 
     # -- connections --------------------------------------------------------------------------
     @contextmanager
@@ -136,7 +152,7 @@ class Store:
         settings are the connection's own, unless ``for_search`` (vecpg's searches set theirs at
         session level and leave them: vecpg/ops/session.py).
         """
-        acting = (_ACTING.get() or {}).get(id(self))
+        acting = self.current_acting
         try:
             with self._pool.connection() as conn:
                 if not for_search:

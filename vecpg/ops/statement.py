@@ -93,3 +93,9 @@ def steps(operation: Operation[T]) -> Steps[T]:
     if type(operation) is Statement:
         return (yield operation)  # type: ignore[misc]
     return (yield from operation)  # type: ignore[misc]
+
+
+def call(function: Callable[..., T], *args: Any) -> Steps[T]:
+    """An operation that is Python work only (a COPY on a connection of its own, say): the sync
+    runner calls it, the async one calls it in a thread."""
+    return (yield Call(function, args))  # type: ignore[misc]

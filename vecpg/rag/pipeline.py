@@ -7,8 +7,9 @@ asked: the answer says so, as it would otherwise guess.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -87,10 +88,15 @@ class RAG:
 
     def prepare(self, question: str, *, filter: Any = None, tenant: str | None = None) -> Answer:
         """Retrieval and the prompt, without calling the model (``vecpg ask --show-prompt``):
-        an Answer whose ``text`` is empty, or the no-context message when nothing was found."""
+        an Answer whose ``text`` is empty, or the no-context message when nothing was found.
+        On an async collection, an awaitable (``aask`` and ``astream`` await it)."""
         question = check_question(question)
+        return self.search.run(self.preparation(question, filter=filter), tenant)
+
+    def preparation(self, question: str, *, filter: Any = None) -> Steps[Answer]:
+        """``prepare`` as an operation, for any runner."""
         start = time.perf_counter()
-        hits, passages = self.search.run(self.retrieval(question, filter=filter), tenant)
+        hits, passages = yield from self.retrieval(question, filter=filter)
         retrieved = time.perf_counter()
         scores = [h.rerank_score if h.rerank_score is not None else h.score for h in hits]
         best = max((s for s in scores if s is not None), default=None)
@@ -127,6 +133,20 @@ class RAG:
         """The answer's text in pieces as the model writes them (one piece for a model that does
         not stream), then the ``Answer``."""
         return self.generate(self.prepare(question, filter=filter, tenant=tenant))
+
+    async def aask(self, question: str, *, filter: Any = None, tenant: str | None = None) -> Answer:
+        """``ask`` for asyncio, over an async collection: the model writes in a worker thread."""
+        answer: Answer = await self.prepare(question, filter=filter, tenant=tenant)  # type: ignore[misc]
+        return await asyncio.to_thread(self.complete, answer)
+
+    async def astream(self, question: str, *, filter: Any = None, tenant: str | None = None
+                      ) -> AsyncIterator[str | Answer]:
+        """``stream`` for asyncio: each piece is written by the model in a worker thread."""
+        answer: Answer = await self.prepare(question, filter=filter, tenant=tenant)  # type: ignore[misc]
+        pieces = self.generate(answer)
+        done = object()
+        while (piece := await asyncio.to_thread(next, pieces, done)) is not done:
+            yield piece  # type: ignore[misc]
 
     def complete(self, answer: Answer) -> Answer:
         """A prepared answer (``prepare``) written by the model. Retrieval and generation are

@@ -10,8 +10,7 @@ class: its surface is small on purpose (a frozen configuration, ``search`` and `
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -37,7 +36,7 @@ T = TypeVar("T")
 class TenantDatabase(Database, Protocol):
     """A store as the service sees it: search's view, and acting for a tenant."""
 
-    def tenant(self, tenant_id: str) -> AbstractContextManager[Any]: ...
+    def scoped(self, tenant: str | None, work: Callable[[], T]) -> T: ...
 
 
 class Served(BatchSearchable, Protocol):
@@ -174,7 +173,4 @@ class SearchService:
         """An operation of this service's (or one built on it, as the RAG pipeline's retrieval)
         on the collection's store, for ``tenant`` when given."""
         store = self.collection.store
-        if tenant is None:
-            return store.run(op)
-        with store.tenant(tenant):
-            return store.run(op)
+        return store.scoped(tenant, lambda: store.run(op))
