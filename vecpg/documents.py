@@ -99,7 +99,8 @@ def check_vector(values: Any, dimension: int, what: str = "query vector", larges
     """A float32 vector of the right length with only finite values (of at most ``largest`` in
     magnitude, the range of the collection's storage, when given), or a clear error."""
     try:
-        vector = np.asarray(values, dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32 becomes inf, refused below
+            vector = np.asarray(values, dtype=np.float32)
     except (TypeError, ValueError) as exc:
         raise InvalidVector(f"{what} is not a vector of numbers: {exc}") from None
     if vector.ndim != 1:
@@ -303,7 +304,8 @@ def _check_embeddings(vectors: list[Any], dimension: int, docs: list[_Checked], 
     if not vectors:  # an empty batch (upsert([])): nothing to check, nothing to write
         return np.empty((0, dimension), dtype=np.float32)
     try:
-        matrix = np.asarray(vectors, dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32 becomes inf, refused below
+            matrix = np.asarray(vectors, dtype=np.float32)
     except (TypeError, ValueError):
         matrix = None
     if matrix is None or matrix.ndim != 2 or matrix.shape[1] != dimension:
