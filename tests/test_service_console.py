@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
 import vecpg
-from vecpg.service import app
 
 ANSWER = "Tides follow the Moon [1]."
 
@@ -53,27 +49,10 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def notes(store: vecpg.Store) -> vecpg.Collection:
-    collection = store.create_collection("notes")
+def notes(app_store: vecpg.Store) -> vecpg.Collection:
+    collection = app_store.create_collection("notes")
     collection.upsert(DOCS)
     return collection
-
-
-@pytest.fixture
-def console_url(store: vecpg.Store, notes: vecpg.Collection) -> Iterator[str]:
-    """The service on a free loopback port, without keys, with a stand-in model for ask."""
-    server = uvicorn.Server(uvicorn.Config(app(store, keys=False, llm=lambda prompt: ANSWER),
-                                           host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the service did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -83,18 +62,26 @@ def dialogs() -> list[str]:
 
 
 @pytest.fixture
-def page(browser: Browser, console_url: str, dialogs: list[str]) -> Iterator[Page]:
+def page(browser: Browser, dialogs: list[str]) -> Iterator[Page]:
+    """A fresh tab (its own session storage)."""
     def dismiss(dialog: Dialog) -> None:
         dialogs.append(dialog.message)
         dialog.dismiss()
 
     context = browser.new_context(viewport={"width": 1000, "height": 900})
-    page = context.new_page()
-    page.on("dialog", dismiss)
-    page.goto(console_url)
-    expect(page.get_by_test_id("collection")).to_have_value("notes")
-    yield page
+    tab = context.new_page()
+    tab.on("dialog", dismiss)
+    yield tab
     context.close()
+
+
+@pytest.fixture
+def console(serve: Callable[..., Any], notes: vecpg.Collection, page: Page) -> Page:
+    """The console of a service without keys (loopback), with a stand-in model for ask."""
+    served = serve(keys=False, llm=lambda prompt: ANSWER)
+    page.goto(f"{served.url}/")
+    expect(page.get_by_test_id("collection")).to_have_value("notes")
+    return page
 
 
 def search(page: Page, query: str, *, mode: str = "hybrid", k: int = 10, filter: str = "") -> None:
@@ -121,13 +108,13 @@ def shown_hits(page: Page) -> list[dict[str, Any]]:
     return hits
 
 
-def test_search_shows_the_collections_hits_in_rank_order_in_every_mode(page: Page, notes: vecpg.Collection) -> None:
+def test_search_shows_the_collections_hits_in_rank_order_in_every_mode(console: Page, notes: vecpg.Collection) -> None:
     query = "why do the tides rise and fall"
     for mode in ("vector", "keyword", "hybrid"):
-        search(page, query, mode=mode, k=4)
+        search(console, query, mode=mode, k=4)
         expected = notes.search(query, k=4, mode=mode)
-        expect(page.get_by_test_id("search-status")).to_contain_text(f"({mode},")
-        hits = shown_hits(page)
+        expect(console.get_by_test_id("search-status")).to_contain_text(f"({mode},")
+        hits = shown_hits(console)
         assert [h["id"] for h in hits] == [h.id for h in expected], mode
         assert [h["rank"] for h in hits] == [f"{i}." for i in range(1, len(expected) + 1)]
     for shown, hit in zip(hits, expected):  # hybrid: each list's rank and score beside the fused one
@@ -141,48 +128,50 @@ def test_search_shows_the_collections_hits_in_rank_order_in_every_mode(page: Pag
     assert any(h["keyword"] for h in hits) and any(h["vector"] for h in hits)
 
 
-def test_a_filter_narrows_the_results_and_bad_json_is_a_readable_error(page: Page, notes: vecpg.Collection) -> None:
-    search(page, "rising dough", mode="vector", k=10)
-    assert len(shown_hits(page)) == len(DOCS)
-    search(page, "rising dough", mode="vector", k=10, filter='{"topic": "kitchen"}')
-    expect(page.get_by_test_id("hit")).to_have_count(2)
+def test_a_filter_narrows_the_results_and_bad_json_is_a_readable_error(console: Page, notes: vecpg.Collection) -> None:
+    search(console, "rising dough", mode="vector", k=10)
+    assert len(shown_hits(console)) == len(DOCS)
+    search(console, "rising dough", mode="vector", k=10, filter='{"topic": "kitchen"}')
+    expect(console.get_by_test_id("hit")).to_have_count(2)
     expected = notes.search("rising dough", k=10, mode="vector", filter={"topic": "kitchen"})
-    assert [h["id"] for h in shown_hits(page)] == [h.id for h in expected] and {h.id for h in expected} == {"bread", "yeast"}
+    assert [h["id"] for h in shown_hits(console)] == [h.id for h in expected] and {h.id for h in expected} == {"bread", "yeast"}
 
-    search(page, "rising dough", filter='{"topic": kitchen}')
-    problem = page.get_by_test_id("filter-error")
+    search(console, "rising dough", filter='{"topic": kitchen}')
+    problem = console.get_by_test_id("filter-error")
     expect(problem).to_be_visible()
     expect(problem).to_contain_text("not valid JSON")
-    expect(page.get_by_label("Filter (JSON)")).to_have_attribute("aria-invalid", "true")
+    expect(console.get_by_label("Filter (JSON)")).to_have_attribute("aria-invalid", "true")
 
-    # A filter the API refuses: its error body is shown in the alert region, the page stays.
-    search(page, "rising dough", filter='{"topic": {"$nearly": "kitchen"}}')
-    alert = page.get_by_role("alert").filter(has_text="$nearly")
+    # A filter the API refuses: its error body is shown in the alert region, the console stays.
+    search(console, "rising dough", filter='{"topic": {"$nearly": "kitchen"}}')
+    alert = console.get_by_role("alert").filter(has_text="$nearly")
     expect(alert).to_be_visible()
     expect(problem).to_be_hidden()
-    expect(page.get_by_role("heading", name="Search")).to_be_visible()
+    expect(console.get_by_role("heading", name="Search")).to_be_visible()
 
 
-def test_documents_markup_is_shown_as_text_never_run(page: Page, dialogs: list[str]) -> None:
-    search(page, "dragons", mode="keyword", k=3)
-    hits = shown_hits(page)
+def test_documents_markup_is_shown_as_text_never_run(console: Page, dialogs: list[str]) -> None:
+    search(console, "dragons", mode="keyword", k=3)
+    hits = shown_hits(console)
     assert [h["id"] for h in hits] == ["hostile"]
     assert hits[0]["title"] == "<b>Bold</b> claims"
     assert hits[0]["snippet"].startswith("<script>alert(1)</script>")
     assert hits[0]["snippet"].endswith('<img src=x onerror="alert(2)">')
-    assert page.locator("#results script, #results b, #results img").count() == 0
+    assert console.locator("#results script, #results b, #results img").count() == 0
     assert dialogs == []
 
 
-def test_ask_shows_the_answer_and_its_cited_source(page: Page, notes: vecpg.Collection, tmp_path: Path) -> None:
+def test_ask_shows_the_answer_and_its_cited_source(console: Page, notes: vecpg.Collection, tmp_path: Path) -> None:
     question = "Why do the tides rise and fall?"
-    search(page, question, k=4)
-    shown_hits(page)
-    page.get_by_label("Question").fill(question)
-    page.get_by_role("button", name="Ask").click()
-    expect(page.get_by_test_id("ask-status")).to_contain_text("Cites 1 of")
-    assert page.get_by_test_id("answer-text").text_content() == ANSWER
-    sources = page.get_by_test_id("source")
+    search(console, question, k=4)
+    shown_hits(console)
+    console.get_by_label("Question").fill(question)
+    with console.expect_response(lambda response: response.url.endswith("/collections/notes/ask")) as asked:
+        console.get_by_role("button", name="Ask").click()
+    assert asked.value.headers["content-type"].startswith("text/event-stream")  # the answer streams in
+    expect(console.get_by_test_id("ask-status")).to_contain_text("Cites 1 of")
+    assert console.get_by_test_id("answer-text").text_content() == ANSWER
+    sources = console.get_by_test_id("source")
     expect(sources).to_have_count(1)
     source = sources.first
     assert source.get_attribute("data-number") == "1"
@@ -191,8 +180,39 @@ def test_ask_shows_the_answer_and_its_cited_source(page: Page, notes: vecpg.Coll
     assert source.get_by_test_id("source-title").text_content() == best.title
     passage = source.get_by_test_id("source-passage").text_content() or ""
     assert passage.strip() and passage.strip(" …") in best.content
-    expect(page.get_by_test_id("alert")).to_be_hidden()
+    expect(console.get_by_test_id("alert")).to_be_hidden()
 
     screenshot = Path(os.environ.get("VECPG_CONSOLE_SCREENSHOT") or tmp_path / "console.png")
-    page.screenshot(path=str(screenshot), full_page=True)
+    console.screenshot(path=str(screenshot), full_page=True)
     assert screenshot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_key_is_asked_for_kept_for_the_tab_and_binds_its_tenant(
+        serve: Callable[..., Any], make_key: Callable[..., str], notes: vecpg.Collection, page: Page) -> None:
+    with notes.store.tenant("acme"):
+        notes.upsert([{"id": "acme-pier", "title": "Pier gauge", "content": "Our gauge at the pier records the tides."}])
+    with notes.store.tenant("globex"):
+        notes.upsert([{"id": "globex-pier", "title": "Pier plans", "content": "Globex's secret pier and its tides."}])
+    served = serve()  # keys required
+    page.goto(f"{served.url}/")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("unauthorized: an API key is required")
+
+    page.get_by_label("API key").fill("vp_000000000000_wrong")
+    page.get_by_role("button", name="Use key").click()
+    expect(alert).to_contain_text("unauthorized: the API key is not valid")
+
+    key = make_key("acme")
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Use key").click()
+    expect(page.get_by_test_id("collection")).to_have_value("notes")
+    expect(alert).to_be_hidden()
+    page.reload()  # the key stays for the tab's session
+    expect(page.get_by_test_id("collection")).to_have_value("notes")
+    assert page.evaluate("sessionStorage.getItem('vecpg.apiKey')") == key
+
+    search(page, "pier tides", mode="keyword")
+    ids = [hit["id"] for hit in shown_hits(page)]
+    with notes.store.tenant("acme"):
+        assert ids == [hit.id for hit in notes.search("pier tides", mode="keyword")]
+    assert "acme-pier" in ids and "globex-pier" not in ids
