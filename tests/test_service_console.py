@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Served
+from fastapi import FastAPI
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
 import vecpg
+from vecpg.service import app
 
 ANSWER = "Tides follow the Moon [1]."
 
@@ -216,3 +219,16 @@ def test_a_key_is_asked_for_kept_for_the_tab_and_binds_its_tenant(
     with notes.store.tenant("acme"):
         assert ids == [hit.id for hit in notes.search("pier tides", mode="keyword")]
     assert "acme-pier" in ids and "globex-pier" not in ids
+
+
+def test_the_console_works_mounted_under_a_prefix(app_store: vecpg.Store, notes: vecpg.Collection, page: Page) -> None:
+    outer = FastAPI()
+    outer.mount("/search-api", app(app_store, keys=False))
+    served = Served(outer)
+    try:
+        page.goto(f"{served.url}/search-api")  # redirected to /search-api/: the page's paths are relative
+        expect(page.get_by_test_id("collection")).to_have_value("notes")
+        search(page, "bread", mode="keyword", k=2)
+        assert [hit["id"] for hit in shown_hits(page)] == [hit.id for hit in notes.search("bread", mode="keyword", k=2)]
+    finally:
+        served.stop()
