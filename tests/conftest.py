@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -272,7 +273,7 @@ def free_port() -> int:
 class Served:
     """An app served by uvicorn in a thread; ``client(key)`` talks to it."""
 
-    def __init__(self, application: object) -> None:
+    def __init__(self, application: Any) -> None:
         self.port = free_port()
         self.server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=self.port,
                                                     log_level="warning", lifespan="off"))
