@@ -96,3 +96,18 @@ def test_a_cancelled_task_leaves_its_connection_usable(logins: dict[str, str], s
             assert await coll.count(tenant="acme") == 0
 
     asyncio.run(main())
+
+
+def test_the_async_page_example_runs(logins: dict[str, str], embedder: vecpg.Embedder,
+                                     monkeypatch: pytest.MonkeyPatch, repo_root) -> None:
+    import re
+
+    real = vecpg.connect_async
+
+    async def connect_async(url: str | None = None, **kwargs: object) -> vecpg.AsyncStore:
+        return await real(url or logins["admin"], embedder=embedder, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(vecpg, "connect_async", connect_async)
+    page = (repo_root / "docs" / "async.md").read_text()
+    block = re.search(r"```python\n(.*?)```", page, re.DOTALL).group(1)  # type: ignore[union-attr]
+    exec(compile(block, "docs/async.md", "exec"), {"__name__": "example"})  # noqa: S102 - the page, by design
