@@ -61,6 +61,14 @@ class StatementTimeout(VecpgError, TimeoutError):
     """A statement ran past its statement timeout (or was cancelled) and was rolled back."""
 
 
+class ConnectTimeout(VecpgError, TimeoutError):
+    """The database did not accept a connection within the connect timeout."""
+
+
+class PoolTimeout(VecpgError, TimeoutError):
+    """No pooled connection came free within the pool timeout: the pool is too small for the load."""
+
+
 class TenancyNotEnforced(VecpgError):
     """``store.tenant()`` on a connection whose role bypasses row-level security (a superuser or
     BYPASSRLS role), where a tenant would isolate nothing."""

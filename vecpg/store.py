@@ -8,6 +8,8 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
+from psycopg.conninfo import make_conninfo
+from psycopg_pool import PoolTimeout as PoolTimeoutError
 
 from . import config
 from .collection import Collection
@@ -15,6 +17,7 @@ from .db import migrate
 from .db.acting import Acting, check_tenant
 from .db.connection import open_pool, resolve_url
 from .db.server import EmbeddedServer
+from .db.timeouts import Timeouts
 from .documents import check_text
 from .embedding import (
     DEFAULT_BACKEND,
@@ -25,7 +28,15 @@ from .embedding import (
     check_backend,
     embedder_for,
 )
-from .errors import CollectionNotFound, InvalidArgument, NotMigrated, TenancyNotEnforced, VecpgError, from_database
+from .errors import (
+    CollectionNotFound,
+    InvalidArgument,
+    NotMigrated,
+    PoolTimeout,
+    TenancyNotEnforced,
+    VecpgError,
+    from_database,
+)
 from .filters import FilterCompiler
 from .ops import catalog
 from .ops.catalog import CollectionInfo
@@ -51,8 +62,9 @@ class Store:
     """Entry point of the library: ``vecpg.connect()`` returns one. Close it, or use ``with``."""
 
     def __init__(self, url: str, *, embedder: Embedder | None = None, embedder_backend: str | None = None,
-                 pool_size: int = 4, admin_url: str | None = None) -> None:
+                 pool_size: int = 4, admin_url: str | None = None, timeouts: Timeouts | None = None) -> None:
         self.url = url
+        self.timeouts = timeouts or Timeouts.resolve()
         # The backend of collections that chose none: the argument, else VECPG_EMBEDDER, else
         # sentence-transformers. Checked before the pool opens, so a typo costs no connection.
         if embedder_backend is not None:
@@ -66,7 +78,7 @@ class Store:
         # admin_connection); None on a database you configured, where the store has one role.
         self._admin_url = admin_url
         self._embedder = embedder
-        self._pool = open_pool(url, max_size=pool_size)
+        self._pool = open_pool(url, max_size=pool_size, timeouts=self.timeouts)
         with self._pool.connection() as conn:
             row = conn.execute(
                 "SELECT n.nspname, e.extversion FROM pg_extension e "
@@ -170,6 +182,9 @@ class Store:
                                 yield conn
                             finally:
                                 acting.watch(None)
+        except PoolTimeoutError:
+            raise PoolTimeout(f"no pooled connection came free within {self.timeouts.pool:g} s: raise pool_size "
+                              "(connect(pool_size=...)) or pool_timeout, or lower the load") from None
         except psycopg.Error as exc:
             translated = from_database(exc)
             if translated is not None:
@@ -323,6 +338,9 @@ def connect(
     embedder_backend: str | None = None,
     migrate_schema: bool | None = None,
     pool_size: int = 4,
+    connect_timeout: float | None = None,
+    statement_timeout: float | None = None,
+    pool_timeout: float | None = None,
 ) -> Store:
     """Open a store on ``url``, ``VECPG_DATABASE_URL``, or the embedded server started on demand.
 
@@ -335,17 +353,21 @@ def connect(
     ``embedder`` is an embedder of yours, used for the collections of its model.
     ``embedder_backend`` runs the models of the collections that chose no backend (one of
     ``vecpg.BACKENDS``; default ``VECPG_EMBEDDER``, else sentence-transformers).
+    ``connect_timeout``, ``statement_timeout``, ``pool_timeout``: seconds (else
+    ``VECPG_CONNECT_TIMEOUT``, ``VECPG_STATEMENT_TIMEOUT``, ``VECPG_POOL_TIMEOUT``; defaults 10,
+    none, 30): see vecpg/db/timeouts.py.
     """
     if embedder_backend is not None:
         check_backend(embedder_backend)  # before a server starts for nothing
+    timeouts = Timeouts.resolve(connect_timeout, statement_timeout, pool_timeout)
     server = EmbeddedServer() if url is None and config.database_url() is None else None
     embedded = server is not None
     resolved = server.start() if server is not None else resolve_url(url)
     if migrate_schema is None:
         migrate_schema = embedded
     try:
-        at = migrate.current(resolved)
-    except Exception as exc:  # connection refused, bad credentials...
+        at = migrate.current(make_conninfo(resolved, **timeouts.connect_kwargs()))
+    except Exception as exc:  # connection refused, bad credentials, no answer within the connect timeout...
         raise VecpgError(f"cannot connect to the database: {exc}") from exc
     if at != migrate.head():
         if not migrate_schema:
@@ -355,8 +377,9 @@ def connect(
             )
         migrate.upgrade(resolved)
     if server is None:
-        return Store(resolved, embedder=embedder, embedder_backend=embedder_backend, pool_size=pool_size)
+        return Store(resolved, embedder=embedder, embedder_backend=embedder_backend, pool_size=pool_size,
+                     timeouts=timeouts)
     # The role is created after migrations, which create the group role it joins.
     app_url = server.ensure_app_role(resolved)
     return Store(app_url, embedder=embedder, embedder_backend=embedder_backend, pool_size=pool_size,
-                 admin_url=resolved)
+                 admin_url=resolved, timeouts=timeouts)

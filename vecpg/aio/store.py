@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import psycopg
 from pgvector.psycopg import register_vector_async
 from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import PoolTimeout as PoolTimeoutError
 
-from ..errors import CollectionNotFound, from_database
+from ..errors import CollectionNotFound, PoolTimeout, from_database
 from ..ops import catalog
 from ..ops.async_runner import AsyncRunner, restore
 from ..ops.catalog import CollectionInfo
@@ -106,6 +107,8 @@ class AsyncStore:
                     async with conn.transaction():
                         await conn.execute(*acting.statement())
                         yield conn
+        except PoolTimeoutError:
+            raise PoolTimeout(f"no pooled connection came free within {self.sync.timeouts.pool:g} s") from None
         except psycopg.Error as exc:
             translated = from_database(exc)
             if translated is not None:
@@ -161,8 +164,16 @@ async def connect_async(url: str | None = None, *, pool_size: int = 4, **setting
     ``connect`` takes them), with ``pool_size`` async connections for the operations and two
     sync ones for what runs in threads (collection creation, COPY, admin statements)."""
     sync = await asyncio.to_thread(connect, url, pool_size=2, **settings)
-    pool = AsyncConnectionPool(sync.url, min_size=1, max_size=pool_size, kwargs={"autocommit": True},
-                               configure=register_vector_async, open=False, name="vecpg-async")
+    statement_ms = sync.timeouts.statement_ms()
+
+    async def configure(conn: psycopg.AsyncConnection) -> None:
+        await register_vector_async(conn)
+        if statement_ms is not None:
+            await conn.execute("SELECT set_config('statement_timeout', %s, false)", (f"{statement_ms}ms",))
+
+    pool = AsyncConnectionPool(sync.url, min_size=1, max_size=pool_size, timeout=sync.timeouts.pool,
+                               kwargs={"autocommit": True, **sync.timeouts.connect_kwargs()},
+                               configure=configure, open=False, name="vecpg-async")
     try:
         await pool.open(wait=True, timeout=30)
     except BaseException:

@@ -7,10 +7,12 @@ from collections.abc import Callable
 
 import psycopg
 from pgvector.psycopg import register_vector
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from .. import config
+from ..errors import ConnectTimeout
 from .server import EmbeddedServer
+from .timeouts import Timeouts
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -28,22 +30,32 @@ def sqlalchemy_url(url: str) -> str:
     return "postgresql+psycopg:///?" + "&".join(url.split())
 
 
-def _configure(conn: psycopg.Connection) -> None:
-    register_vector(conn)
+def open_pool(url: str, min_size: int = 1, max_size: int = 4, timeouts: Timeouts | None = None) -> ConnectionPool:
+    """A pool of autocommit connections that understand ``vector``; callers open transactions.
+    ``timeouts``: each connection's connect and statement timeouts, and the wait for a free one."""
+    timeouts = timeouts or Timeouts()
+    statement_ms = timeouts.statement_ms()
 
+    def configure(conn: psycopg.Connection) -> None:
+        register_vector(conn)
+        if statement_ms is not None:
+            conn.execute("SELECT set_config('statement_timeout', %s, false)", (f"{statement_ms}ms",))
 
-def open_pool(url: str, min_size: int = 1, max_size: int = 4) -> ConnectionPool:
-    """A pool of autocommit connections that understand ``vector``; callers open transactions."""
     pool = ConnectionPool(
         url,
         min_size=min_size,
         max_size=max_size,
-        kwargs={"autocommit": True},
-        configure=_configure,
+        kwargs={"autocommit": True, **timeouts.connect_kwargs()},
+        configure=configure,
+        timeout=timeouts.pool,
         open=False,
         name="vecpg",
     )
-    pool.open(wait=True, timeout=30)
+    try:
+        pool.open(wait=True, timeout=max(timeouts.connect or 30.0, 2.0) + 1.0)
+    except PoolTimeout:
+        pool.close()
+        raise ConnectTimeout(f"could not connect to the database within {timeouts.connect or 30:g} s") from None
     return pool
 
 
