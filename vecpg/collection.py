@@ -26,6 +26,7 @@ from .index.advice import IndexAdvice, recommend
 from .index.builds import create_concurrently, rebuild_concurrently
 from .index.progress import index_build_progress
 from .index.specs import HNSW, IndexInfo, IndexSpec, Prewarmed
+from .metrics import counted, measured, rows_written
 from .ops import catalog
 from .ops import documents as docs
 from .ops.bulk import COPY_THRESHOLD, BulkTarget, copy_merge, prepared, progress_bar
@@ -190,6 +191,7 @@ class Collection:
             yield Call(self._copy, ([rows],))
         elif rows:
             yield docs.upsert(self.table, self.store.vector_schema, rows)
+        rows_written(self.name, "upsert", len(rows))
         return [r.id for r in rows]
 
     def _copy(self, batches: Iterable[list[Row]], connection: psycopg.Connection | None = None) -> int:
@@ -235,7 +237,9 @@ class Collection:
     def _load(self, rows: Iterator[list[Row]], progress: bool, total: int | None,
               connection: psycopg.Connection | None) -> int:
         with progress_bar(rows, progress, total, f"loading {self.name}") as batches:
-            return self._copy(batches, connection)
+            loaded = self._copy(batches, connection)
+        rows_written(self.name, "load", loaded)
+        return loaded
 
     def _bulk_target(self) -> BulkTarget:
         direct = self.store.current_tenant is None and self.store.bypasses_rls
@@ -247,7 +251,7 @@ class Collection:
         if ids is None and not filter:
             raise InvalidArgument("delete needs ids or a non-empty filter (refusing to delete everything)")
         wanted = None if ids is None else check_ids(ids)
-        return self._run(docs.delete(self.store.filters, self.table, wanted, filter))
+        return self._run(counted(docs.delete(self.store.filters, self.table, wanted, filter), self.name, "delete"))
 
     # -- reads --------------------------------------------------------------------------------
     @_tenant_scoped
@@ -284,8 +288,9 @@ class Collection:
         ``include``: the fields to fetch in vector mode (``()``: ids and scores only).
         docs/collections-and-search.md says more; ``tenant=`` acts for one tenant.
         """
-        return self._run(search_query(self, query, k, mode=mode, filter=filter, options=options, backend=backend,
-                                      chunks=chunks, include=include, tuning=tuning))
+        return self._run(measured(search_query(self, query, k, mode=mode, filter=filter, options=options,
+                                               backend=backend, chunks=chunks, include=include, tuning=tuning),
+                                  "search", self.name, mode))
 
     @_tenant_scoped
     def search_many(
@@ -308,8 +313,9 @@ class Collection:
         the same for every query. ``vectors=True``: each result's stored embedding in ``vector``.
         ``backend="qdrant"``: the whole batch through the Qdrant mirror, as ``search`` does.
         """
-        return self._run(search_many_query(self, queries, k, mode=mode, filter=filter, options=options,
-                                           vectors=vectors, tuning=tuning, backend=backend))
+        return self._run(measured(search_many_query(self, queries, k, mode=mode, filter=filter, options=options,
+                                                    vectors=vectors, tuning=tuning, backend=backend),
+                                  "search", self.name, mode))
 
     # -- chunks -------------------------------------------------------------------------------
     def enable_chunking(self, chunk_tokens: int | None = None, chunk_overlap: int | None = None) -> int:

@@ -218,6 +218,10 @@ class Store:
                 raise translated from None
             raise
 
+    def pool_stats(self) -> dict[str, int]:
+        """psycopg_pool's statistics of the store's connections (``vecpg_pool_*`` metrics)."""
+        return dict(self._pool.get_stats())
+
     def mirror_backend(self) -> Any:
         """The Qdrant mirror of this store's collections, opened on first use (``VECPG_QDRANT_URL``
         or Qdrant Edge in process: an Edge shard is open in one process at a time, so sync and

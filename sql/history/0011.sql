@@ -21,3 +21,31 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION vecpg.audit_write() IS NULL;
+
+-- finish: this revision's own, in place of the newer revision's
+DROP TRIGGER IF EXISTS append_only ON vecpg.audit_log;
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON vecpg.audit_log
+    FOR EACH ROW EXECUTE FUNCTION vecpg.audit_append_only();
+DROP POLICY IF EXISTS tenant_stats ON vecpg.bm25_df;
+CREATE POLICY tenant_stats ON vecpg.bm25_df
+    USING (tenant_key = coalesce(vecpg.current_tenant(), '') OR (tenant_key = '' AND vecpg.shares_rows(collection)))
+    WITH CHECK (tenant_key = coalesce(vecpg.current_tenant(), ''));
+DROP POLICY IF EXISTS tenant_stats ON vecpg.bm25_totals;
+CREATE POLICY tenant_stats ON vecpg.bm25_totals
+    USING (tenant_key = coalesce(vecpg.current_tenant(), '') OR (tenant_key = '' AND vecpg.shares_rows(collection)))
+    WITH CHECK (tenant_key = coalesce(vecpg.current_tenant(), ''));
+DROP TRIGGER IF EXISTS drop_keyword_index ON vecpg.collection;
+CREATE TRIGGER drop_keyword_index AFTER DELETE ON vecpg.collection
+    FOR EACH ROW EXECUTE FUNCTION vecpg.drop_keyword_index_of_collection();
+CREATE OR REPLACE VIEW vecpg.embedding_status AS SELECT * FROM vecpg.embedding_status_rows();
+COMMENT ON VIEW vecpg.embedding_status IS
+    'Embedding pipeline per collection: coverage, queue, failures, throughput (docs/s while embedding)';
+DO $existing$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT name FROM vecpg.collection ORDER BY name LOOP
+        PERFORM vecpg.collection_created(c.name);
+    END LOOP;
+END
+$existing$;

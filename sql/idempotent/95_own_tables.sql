@@ -29,3 +29,4 @@ CREATE TRIGGER drop_keyword_index AFTER DELETE ON vecpg.collection
 CREATE OR REPLACE VIEW vecpg.embedding_status AS SELECT * FROM vecpg.embedding_status_rows();
 COMMENT ON VIEW vecpg.embedding_status IS
     'Embedding pipeline per collection: coverage, queue, failures, throughput (docs/s while embedding)';
+GRANT SELECT ON vecpg.embedding_status TO vecpg_admin;  -- vecpg worker status, the metrics

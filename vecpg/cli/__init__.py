@@ -13,6 +13,7 @@ from .eval import eval_cmd
 from .index import index
 from .ingest import delete, ingest
 from .keys import keys
+from .metrics import metrics_cmd
 from .migrate import migrate_cmd
 from .mirror import mirror
 from .search import search
@@ -22,7 +23,7 @@ from .worker import worker
 
 index.add_command(index_tune)  # its own module: see vecpg/cli/tune.py
 for _command in (migrate_cmd, db, collection, ingest, search, delete, index, mirror, worker, eval_cmd, ask, serve, keys,
-                 demo):
+                 metrics_cmd, demo):
     main.add_command(_command)
 
 __all__ = ["main"]

@@ -76,4 +76,13 @@ def from_environment() -> object:
 
     settings = json.loads(os.environ[SETTINGS_ENV])
     store = connect(settings["url"], pool_size=settings["pool_size"])
-    return app(store, keys=settings["keys"], limits=Limits(**settings["limits"]), llm=settings["llm"])
+    metrics = None
+    try:
+        from ..metrics import enable
+
+        metrics = enable()
+        metrics.watch(store)
+    except ImportError:  # MissingDependency: serve without /metrics
+        pass
+    return app(store, keys=settings["keys"], limits=Limits(**settings["limits"]), llm=settings["llm"],
+               metrics=metrics)

@@ -30,10 +30,12 @@ _DEFAULTS = WorkerOptions()
 @click.option("--threads", type=click.IntRange(1, 256),
               help="CPU threads for the model (default all; N workers on C cores: C/N each).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--metrics-port", type=click.IntRange(0, 65535),
+              help="Serve this worker's metrics (embedding batches, queue) for Prometheus on this port.")
 @connection_options
 @click.pass_context
 def worker(ctx: click.Context, names: tuple[str, ...], batch: int, max_attempts: int, once: bool,
-           threads: int | None, quiet: bool) -> None:
+           threads: int | None, quiet: bool, metrics_port: int | None) -> None:
     """Embed documents queued by writes without a vector (any client, any language).
 
     Runs until SIGTERM (it finishes the batch in hand) unless --once. Start several to share the
@@ -44,6 +46,14 @@ def worker(ctx: click.Context, names: tuple[str, ...], batch: int, max_attempts:
     if threads is not None:  # read when the model loads, which has not happened yet
         os.environ[config.EMBED_THREADS_ENV] = str(threads)
     store = store_of(ctx)
+    if metrics_port is not None:
+        import prometheus_client
+
+        from ..metrics import enable
+
+        metrics = enable()
+        metrics.watch(store)
+        prometheus_client.start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry)
     options = WorkerOptions(batch=batch, max_attempts=max_attempts, collections=names)
     with psycopg.connect(store.admin_url, autocommit=True) as conn:
         row = conn.execute(query("embedding_queued"), {"names": list(names)}).fetchone()

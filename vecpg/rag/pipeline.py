@@ -15,6 +15,7 @@ from typing import Any
 
 from ..documents import check_text
 from ..errors import InvalidArgument
+from ..metrics import current as current_metrics
 from ..ops import catalog
 from ..ops.statement import Call, Steps, steps
 from ..search.results import SearchResult
@@ -183,6 +184,10 @@ class RAG:
 
     @staticmethod
     def _finish(answer: Answer, text: str) -> Answer:
+        metrics = current_metrics()
+        if metrics is not None:
+            for stage, seconds in answer.timings.items():
+                metrics.rag.labels(stage).observe(seconds)
         answer.text = text.strip()
         answer.cited, answer.unknown_citations = citations(answer.text, answer.sources)
         return answer

@@ -118,12 +118,14 @@ def body_schema(model: type[BaseModel], extra: dict[str, Any]) -> dict[str, Any]
 
 
 def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any = None,
-        rerankers: Mapping[str, Any] | None = None, console: bool = True) -> FastAPI:
+        rerankers: Mapping[str, Any] | None = None, console: bool = True, metrics: Any = None) -> FastAPI:
     """The service over ``store``. ``keys=False`` serves every request without a key, as no
     tenant (for loopback only: ``vecpg serve`` refuses it elsewhere). ``llm``: the model of
     ``/ask`` (a ``vecpg.rag.llm.LLM``, a callable, or what ``vecpg ask --llm`` takes; None:
     ``VECPG_LLM`` or the offline model, loaded on the first question). ``rerankers``: the names
-    a search may ask for, each a reranker or what ``vecpg.rerank.get_reranker`` takes."""
+    a search may ask for, each a reranker or what ``vecpg.rerank.get_reranker`` takes.
+    ``metrics``: a ``vecpg.metrics.Metrics`` to serve at ``/metrics`` (admin keys) and to count
+    requests into; None: ``/metrics`` answers 404."""
     limits = limits or Limits()
     schemas: dict[str, Any] = {}
     models: dict[str, Any] = {}
@@ -208,8 +210,15 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
     async def access_log(request: Request, call_next: Callable[[Request], Any]) -> Response:
         start = time.perf_counter()
         response: Response = await call_next(request)
+        seconds = time.perf_counter() - start
         log.info("%s %s %s key=%s %.1fms", request.method, request.url.path, response.status_code,
-                 getattr(request.state, "key", "-"), 1000 * (time.perf_counter() - start))
+                 getattr(request.state, "key", "-"), 1000 * seconds)
+        if metrics is not None:
+            route = request.scope.get("route")
+            labels = (request.method, getattr(route, "path", "unmatched"), str(response.status_code))
+            metrics.http.labels(*labels).observe(seconds)
+            if response.status_code >= 400:
+                metrics.http_failures.labels(*labels).inc()
         return response
 
     # -- health ---------------------------------------------------------------------------------
@@ -229,6 +238,16 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
         ready = revision == head
         return JSONResponse({"status": "ready" if ready else "not_migrated", "revision": revision, "head": head},
                             status_code=200 if ready else 503)
+
+    @api.get("/metrics", tags=["health"], summary="Prometheus metrics (admin keys)")
+    async def metrics_text(request: Request) -> Response:
+        await principal(request, "admin")
+        if metrics is None:
+            raise ApiError(404, "not_found", "metrics are off: vecpg serve turns them on (vecpg.metrics.enable)")
+        import anyio.to_thread
+
+        text = await anyio.to_thread.run_sync(metrics.text)
+        return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     # -- collections ----------------------------------------------------------------------------
     def info(coll: Collection, count: int | None = None) -> dict[str, Any]:

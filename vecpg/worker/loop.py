@@ -24,6 +24,8 @@ from ..db.connection import wait_for_notify
 from ..embedding import Embedder, embedder_for
 from ..embedding.chunking import Chunk, chunks
 from ..errors import CollectionNotFound, PermissionDenied, VecpgError
+from ..metrics import current as current_metrics
+from ..metrics import timed
 from .options import WorkerOptions
 
 if TYPE_CHECKING:
@@ -195,8 +197,14 @@ class Worker:
             error = f"model {embedder.model} gives {embedder.dimension}-d vectors, the collection holds {dimension}-d"
             return [], [(c, error) for c in claimed]
         units = [[chunk.text for chunk in plan] or [c.text] for c, plan in zip(claimed, plans)]
+        texts = [t for unit in units for t in unit]
         try:
-            return self._split(claimed, plans, units, embedder.embed([t for unit in units for t in unit])), []
+            with timed("embedding", embedder.model):
+                vectors = embedder.embed(texts)
+            metrics = current_metrics()
+            if metrics is not None:
+                metrics.embedded.labels(embedder.model).inc(len(texts))
+            return self._split(claimed, plans, units, vectors), []
         except Exception as exc:  # noqa: BLE001 - any model failure; narrowed down row by row below
             if len(claimed) == 1:
                 return [], [(claimed[0], _message(exc))]
