@@ -7,6 +7,8 @@ LlamaIndex's own reference filter function."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -312,8 +314,12 @@ def search(vector_store: VecpgVectorStore, mode: str, k: int = 3, **kwargs: Any)
     return vector_store.query(query).ids or []
 
 
-def test_hybrid_fuses_and_honours_alpha(modes: VecpgVectorStore) -> None:
-    """llama-index #11851: hybrid results were the two lists concatenated, alpha ignored."""
+@pytest.mark.parametrize("keyword_index", [False, True])
+def test_hybrid_fuses_and_honours_alpha(modes: VecpgVectorStore, store: vecpg.Store, keyword_index: bool) -> None:
+    """llama-index #11851: hybrid results were the two lists concatenated, alpha ignored. With
+    a keyword index too, whose search path is another statement."""
+    if keyword_index:
+        store.collection("modes").enable_keyword_index()
     dense, keyword = search(modes, "default", k=6), search(modes, "text_search", k=6)
     assert dense == ["near", "close", "mist", "far", "wave", "tide"] and keyword[:2] == ["tide", "wave"]
     assert set(keyword) == {"tide", "wave", "mist", "far"}
@@ -440,3 +446,13 @@ def test_docs_example_runs(logins: dict[str, str], monkeypatch: pytest.MonkeyPat
         for s in opened:
             s.close()
     assert opened
+
+
+def test_vecpg_alone_never_imports_llamaindex_and_says_what_to_install() -> None:
+    loaded = subprocess.run([sys.executable, "-c", "import sys, vecpg; print('llama_index' in sys.modules)"],
+                            capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "False"
+    code = ("import sys; sys.modules['llama_index'] = None\n"
+            "try:\n    import vecpg.llamaindex\nexcept ImportError as e: print(type(e).__name__, e)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "MissingDependency vecpg.llamaindex needs LlamaIndex: pip install 'vecpg[llamaindex]'"

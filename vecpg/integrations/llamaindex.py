@@ -42,7 +42,7 @@ try:
     )
     from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 except ImportError as exc:
-    raise MissingDependency(f"vecpg.llamaindex needs LlamaIndex: pip install 'vecpg[llamaindex]' ({exc})") from exc
+    raise MissingDependency("vecpg.llamaindex needs LlamaIndex: pip install 'vecpg[llamaindex]'") from exc
 
 if TYPE_CHECKING:
     from ..aio import AsyncCollection, AsyncStore

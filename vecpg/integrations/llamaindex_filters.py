@@ -19,7 +19,7 @@ from ..errors import FilterError, MissingDependency
 try:
     from llama_index.core.vector_stores.types import FilterCondition, FilterOperator, MetadataFilter, MetadataFilters
 except ImportError as exc:
-    raise MissingDependency(f"vecpg.llamaindex needs LlamaIndex: pip install 'vecpg[llamaindex]' ({exc})") from exc
+    raise MissingDependency("vecpg.llamaindex needs LlamaIndex: pip install 'vecpg[llamaindex]'") from exc
 
 _COMPARE = {FilterOperator.GT: "$gt", FilterOperator.GTE: "$gte", FilterOperator.LT: "$lt", FilterOperator.LTE: "$lte"}
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
