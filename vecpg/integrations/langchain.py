@@ -30,7 +30,7 @@ try:
     from langchain_core.embeddings import Embeddings
     from langchain_core.vectorstores import VectorStore
 except ImportError as exc:
-    raise MissingDependency(f"vecpg.langchain needs langchain-core: pip install 'vecpg[langchain]' ({exc})") from exc
+    raise MissingDependency("vecpg.langchain needs langchain-core: pip install 'vecpg[langchain]'") from exc
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from ..store import Store
 
 T = TypeVar("T")
-VST = TypeVar("VST", bound="VecpgVectorStore")
 
 DISTANCES = ("cosine", "l2", "ip")
 COMPARISONS = ("$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$in", "$nin", "$exists")
@@ -64,28 +63,29 @@ def to_vecpg_filter(filter: Mapping[str, Any] | None) -> dict[str, Any] | None:
 def _node(node: Any) -> dict[str, Any]:
     if not isinstance(node, Mapping):
         raise FilterError(f"a filter must be a dict, got {type(node).__name__}")
-    out: dict[str, Any] = {}
+    parts: list[dict[str, Any]] = []
     for key, value in node.items():
         if not isinstance(key, str) or not key:
             raise FilterError(f"filter keys must be non-empty strings, got {key!r}")
         if key in ("$and", "$or"):
             if not isinstance(value, (list, tuple)) or not value:
                 raise FilterError(f"{key} needs a non-empty list of filters")
-            out[key] = [_node(v) for v in value]
+            parts.append({key: [_node(v) for v in value]})
         elif key == "$not":
             if isinstance(value, (list, tuple)):  # langchain-postgres: NOT each of them
                 if not value:
                     raise FilterError("$not needs a filter or a non-empty list of filters")
-                out[key] = {"$or": [_node(v) for v in value]}
+                parts.append({key: {"$or": [_node(v) for v in value]}})
             else:
-                out[key] = _node(value)
+                parts.append({key: _node(value)})
         elif key.startswith("$"):
             raise FilterError(f"unknown filter operator {key} (combine filters with $and, $or, $not)")
         else:
-            out.update(_field(key, value))
-    if not out:
+            parts.append(_field(key, value))
+    if not parts:
         raise FilterError("a filter must not be empty")
-    return out
+    merged = {k: v for part in parts for k, v in part.items()}
+    return merged if len(merged) == sum(map(len, parts)) else {"$and": parts}
 
 
 def _field(key: str, value: Any) -> dict[str, Any]:
@@ -109,10 +109,17 @@ def _field(key: str, value: Any) -> dict[str, Any]:
         else:
             raise FilterError(f"unknown filter operator {op} on {key!r} "
                               f"(use {', '.join(COMPARISONS)}, $between)")
-    ops = dict(conditions)
-    if len(ops) == len(conditions):
-        return {field: ops}
-    return {"$and": [{field: {op: arg}} for op, arg in conditions]}  # an operator twice ($between and $gte)
+    ops: dict[str, Any] = {}
+    parts: list[dict[str, Any]] = []
+    for op, arg in conditions:
+        if op == "$in" and arg and not any(isinstance(v, Mapping) for v in arg):  # equalities ORed: the metadata index serves each (vecpg's $in scans)
+            parts.append({"$or": [{field: v} for v in arg]} if len(arg) > 1 else {field: arg[0]})
+        elif op in ops:  # an operator twice ($between and $gte)
+            parts.append({field: {op: arg}})
+        else:
+            ops[op] = arg
+    parts = ([{field: ops}] if ops else []) + parts
+    return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
 # -- the store --------------------------------------------------------------------------------
@@ -135,8 +142,9 @@ class _QueryVector:
 class VecpgVectorStore(VectorStore):
     """A LangChain vector store on a vecpg collection (``collection_name``), sync and async.
 
-    Give one of ``url`` (the store connects itself, sync and async, and closes what it opened on
-    ``close()``/``aclose()``), ``store`` (a ``vecpg.Store``) or ``async_store`` (a
+    Give one of ``url`` (the store connects itself, sync and async, as ``vecpg.connect`` does:
+    without a url, to ``VECPG_DATABASE_URL`` or the embedded server; ``close()``/``aclose()``
+    close what it opened), ``store`` (a ``vecpg.Store``) or ``async_store`` (a
     ``vecpg.AsyncStore``; its ``sync`` serves the sync methods). ``tenant``: every call acts for
     it. ``distance``: of the collection when this store creates it. ``mode``: how ``similarity_search``
     searches, ``vector``, ``keyword`` (BM25) or ``hybrid`` (both fused; ``alpha`` weights the
@@ -158,8 +166,6 @@ class VecpgVectorStore(VectorStore):
         mode: str = "vector",
         alpha: float | None = None,
     ) -> None:
-        if url is None and store is None and async_store is None:
-            raise InvalidArgument("VecpgVectorStore needs url=, store= or async_store=")
         if url is not None and (store is not None or async_store is not None):
             raise InvalidArgument("give url= or stores, not both")
         if distance not in DISTANCES:
@@ -192,17 +198,17 @@ class VecpgVectorStore(VectorStore):
     # -- connections and the collection -------------------------------------------------------
     def _sync_store(self) -> Store:
         if self._store is None:
-            from ..store import connect
+            import vecpg
 
-            self._store = connect(self._url)
+            self._store = vecpg.connect(self._url)
             self._owned.append(self._store)
         return self._store
 
     async def _astore(self) -> AsyncStore:
         if self._async_store is None:
-            from ..aio import connect_async
+            import vecpg
 
-            self._async_store = await connect_async(self._url or self._sync_store().url)
+            self._async_store = await vecpg.connect_async(self._url or self._sync_store().url)
             self._owned.append(self._async_store)
         return self._async_store
 
@@ -296,7 +302,7 @@ class VecpgVectorStore(VectorStore):
         rows = self._rows(texts, metadatas, ids, self._embedding.embed_documents(texts))
         coll = self._coll(len(rows[0]["embedding"]))
         assert coll is not None
-        return coll.upsert(rows, tenant=self.tenant)
+        return self._sync_store().scoped(self.tenant, lambda: coll.upsert(rows))
 
     async def aadd_texts(self, texts: Iterable[str], metadatas: list[dict] | None = None, *,
                          ids: list[str] | None = None, **kwargs: Any) -> list[str]:
@@ -325,7 +331,7 @@ class VecpgVectorStore(VectorStore):
         if coll is None or (ids is not None and not ids):
             return True
         flt = to_vecpg_filter(filter)
-        await self._arun(lambda: docs.delete(coll.store.filters, coll.table,
+        await self._arun(lambda: docs.delete(coll.sync.store.filters, coll.table,
                                              None if ids is None else list(map(str, ids)), flt))
         return True
 
@@ -335,7 +341,8 @@ class VecpgVectorStore(VectorStore):
         coll = self._coll()
         if coll is None or not ids:
             return []
-        return [_document(d.id, d.content, d.metadata) for d in coll.get(list(map(str, ids)), tenant=self.tenant)]
+        found = self._sync_store().scoped(self.tenant, lambda: coll.get(list(map(str, ids))))
+        return [_document(d.id, d.content, d.metadata) for d in found]
 
     async def aget_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         coll = await self._acoll()
@@ -356,8 +363,10 @@ class VecpgVectorStore(VectorStore):
     def _operation(self, coll: Collection, text: str | None, vector: Any, k: int, filter: Any, mode: str,
                    options: dict[str, Any] | None, mmr: tuple[float, int] | None) -> Operation[list[SearchResult]]:
         """The search: the vector in vector mode, the text otherwise (hybrid's vector beside it)."""
+        if vector is not None:
+            vector = np.asarray(vector, dtype=np.float32)
         target: Any = coll if mode != "hybrid" else _QueryVector(coll, text or "", vector)
-        query = vector if mode == "vector" else text
+        query: Any = vector if mode == "vector" else text
         if mmr is None:
             return search_query(target, query, k, mode=mode, filter=filter, options=options)
         lambda_mult, fetch_k = mmr
@@ -466,17 +475,17 @@ class VecpgVectorStore(VectorStore):
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def from_texts(cls: type[VST], texts: list[str], embedding: Embeddings, metadatas: list[dict] | None = None,
-                   *, ids: list[str] | None = None, collection_name: str = "langchain", **kwargs: Any) -> VST:
+    def from_texts(cls, texts: list[str], embedding: Embeddings, metadatas: list[dict] | None = None,
+                   *, ids: list[str] | None = None, collection_name: str = "langchain", **kwargs: Any) -> Self:
         """A store (``url=``/``store=`` and the other settings as keywords) holding these texts."""
         vectorstore = cls(embedding, collection_name, **kwargs)
         vectorstore.add_texts(texts, metadatas, ids=ids)
         return vectorstore
 
     @classmethod
-    async def afrom_texts(cls: type[VST], texts: list[str], embedding: Embeddings,
+    async def afrom_texts(cls, texts: list[str], embedding: Embeddings,
                           metadatas: list[dict] | None = None, *, ids: list[str] | None = None,
-                          collection_name: str = "langchain", **kwargs: Any) -> VST:
+                          collection_name: str = "langchain", **kwargs: Any) -> Self:
         vectorstore = cls(embedding, collection_name, **kwargs)
         await vectorstore.aadd_texts(texts, metadatas, ids=ids)
         return vectorstore
