@@ -116,6 +116,9 @@ def test_hybrid_finds_a_keyword_only_match_that_vector_search_misses(lc: VecpgVe
     assert [d.id for d in lc.hybrid_search("cat zyxcorp", k=1, alpha=0.0)] == ["z"]
     scored = lc.similarity_search_with_score("cat zyxcorp", k=3, mode="hybrid")
     assert [s for _, s in scored] == sorted((s for _, s in scored), reverse=True)  # scores: higher is better
+    relevance = lc.similarity_search_with_relevance_scores("cat zyxcorp", k=3, mode="hybrid", alpha=0.5)
+    assert [d.id for d, _ in relevance] == [d.id for d in lc.hybrid_search("cat zyxcorp", k=3, alpha=0.5)]
+    assert all(0 <= r <= 1 for _, r in relevance)  # convex fusion of normalised scores
     with pytest.raises(vecpg.InvalidArgument, match="mode"):
         lc.similarity_search("cat", mode="fuzzy")
 
@@ -309,7 +312,7 @@ def test_the_docs_example_runs(logins: dict[str, str], embedder: vecpg.Embedder,
 
 def test_without_langchain_importing_vecpg_langchain_says_what_to_install() -> None:
     code = ("import sys; sys.modules['langchain_core'] = None\nimport vecpg\n"
-            "assert not [m for m in sys.modules if m.startswith(('langchain', 'vecpg.integrations'))]\n"
+            "assert not [m for m, mod in sys.modules.items() if mod and m.startswith(('langchain', 'vecpg.integrations'))]\n"
             "try:\n    import vecpg.langchain\nexcept ImportError as e: print(type(e).__name__, e)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "MissingDependency vecpg.langchain needs langchain-core: pip install 'vecpg[langchain]'"

@@ -467,11 +467,24 @@ class VecpgVectorStore(VectorStore):
         return [d for d, _ in self._scored(*hits)]
 
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
+        return self._relevance_fn(self.mode)
+
+    def _relevance_fn(self, mode: str) -> Callable[[float], float]:
         """Relevance in [0, 1] from a vector-mode distance; keyword and hybrid scores as they are."""
-        if self.mode != "vector":
+        if mode != "vector":
             return lambda score: score
         return {"cosine": self._cosine_relevance_score_fn, "l2": self._euclidean_relevance_score_fn,
                 "ip": self._max_inner_product_relevance_score_fn}[self.distance]
+
+    def _similarity_search_with_relevance_scores(self, query: str, k: int = 4,
+                                                 **kwargs: Any) -> list[tuple[Document, float]]:
+        relevance = self._relevance_fn(kwargs.get("mode", self.mode))  # a call's mode, not only the store's
+        return [(d, relevance(s)) for d, s in self.similarity_search_with_score(query, k, **kwargs)]
+
+    async def _asimilarity_search_with_relevance_scores(self, query: str, k: int = 4,
+                                                        **kwargs: Any) -> list[tuple[Document, float]]:
+        relevance = self._relevance_fn(kwargs.get("mode", self.mode))
+        return [(d, relevance(s)) for d, s in await self.asimilarity_search_with_score(query, k, **kwargs)]
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
