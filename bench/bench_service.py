@@ -35,15 +35,15 @@ uvicorn in its own process: ``GET /healthz`` returning ``{"status": "ok"}`` and 
 and returns 10 fixed hits, each endpoint as ``async def`` and as ``def`` (run in the thread
 pool, as a synchronous store call would be). p50 at 1 client and QPS at 1 and 4 clients.
 
-Prints markdown tables; writes bench/results/service.json. Without ``vecpg serve`` in the
-package (before the service lands), vecpg's server is a stand-in: a FastAPI app in this file
-(``--standin``) with the same endpoint calling ``collection.search``.
+Prints markdown tables; writes bench/results/service.json. With ``--standin-too``, the least a
+FastAPI endpoint can do for the same search (this file's ``--standin`` app: the route calling
+``collection.search``, nothing else) runs beside ``vecpg serve``: what keys, tenants, limits and
+the disconnect watch cost per request.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -217,11 +217,13 @@ def vecpg_collection(data: np.ndarray, reuse: bool) -> Any:
     return store, coll
 
 
-def vecpg_command(port: int) -> list[str]:
-    """``vecpg serve`` when the package has the service, else this file's stand-in."""
-    if importlib.util.find_spec("vecpg.service") is not None:
-        return [sys.executable, "-c", "from vecpg.cli import main; main()", "serve", "--host", "127.0.0.1",
-                "--port", str(port)]
+def vecpg_command(port: int, workers: int) -> list[str]:
+    """``vecpg serve`` without keys (loopback), this source tree's vecpg."""
+    return [sys.executable, "-c", "from vecpg.cli import main; main()", "serve", "--no-keys", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(workers)]
+
+
+def standin_command(port: int) -> list[str]:
     return [sys.executable, str(HERE), "--standin", "--port", str(port)]
 
 
@@ -244,8 +246,9 @@ def in_process_caller(coll: Any, queries: np.ndarray) -> Factory:
 
 
 def standin_app() -> Any:
-    """What the harness measured before ``vecpg serve`` landed: the endpoint of the contract,
-    calling ``collection.search`` in FastAPI's thread pool."""
+    """The least a FastAPI endpoint can do for a search (what the harness measured before
+    ``vecpg serve`` landed): the route of the contract calling ``collection.search`` in FastAPI's
+    thread pool, no keys, tenants, limits or disconnect watch. ``--standin`` measures it too."""
     from fastapi import FastAPI
 
     import vecpg
@@ -432,7 +435,7 @@ def service(args: argparse.Namespace, logs: Path, results: dict[str, Any]) -> li
     store, coll = vecpg_collection(data, args.reuse)
     results["vecpg_load_and_build_s"] = round(time.perf_counter() - start, 1)
     coll.reset_search_defaults()
-    results["vecpg_server"] = "vecpg serve" if "serve" in vecpg_command(0) else "stand-in (FastAPI, this file)"
+    results["vecpg_server"] = " ".join(vecpg_command(0, args.workers)[3:])
     chroma_dir = Path(args.chroma_path) if args.chroma_path else Path(tempfile.mkdtemp(prefix="bench-chroma-"))
     chroma_base = f"http://127.0.0.1:{free_port()}"
     try:
@@ -449,12 +452,18 @@ def service(args: argparse.Namespace, logs: Path, results: dict[str, Any]) -> li
                 if ef is not None:  # the server reads the collection's search defaults when it opens it
                     coll.set_search_defaults(ef_search=ef)
                 base = f"http://127.0.0.1:{free_port()}"
-                with server(vecpg_command(int(base.rpartition(":")[2])), base + "/healthz",
-                            logs / f"vecpg-{ef or 'default'}.log"):
+                with ExitStack() as stack:
+                    stack.enter_context(server(vecpg_command(int(base.rpartition(":")[2]), args.workers),
+                                               base + "/healthz", logs / f"vecpg-{ef or 'default'}.log"))
                     systems = {"vecpg serve" + (f", ef_search {ef}" if ef else ""): vecpg_caller(base, vecpg_bodies),
                                "Chroma (chroma run)" + (f", beside ef_search {ef}" if ef else ""): chroma}
                     if ef is None:
                         systems["vecpg, in-process collection.search"] = in_process_caller(coll, queries)
+                    if ef is None and args.standin_too:
+                        other = f"http://127.0.0.1:{free_port()}"
+                        stack.enter_context(server(standin_command(int(other.rpartition(":")[2])), other + "/healthz",
+                                                   logs / "standin.log"))
+                        systems["minimal FastAPI endpoint (stand-in)"] = vecpg_caller(other, vecpg_bodies)
                     measure(systems)
     finally:
         coll.reset_search_defaults()
@@ -479,6 +488,9 @@ def main() -> None:
     parser.add_argument("--parts", default="service,frameworks")
     parser.add_argument("--vecpg-ef", type=lambda s: [int(x) for x in s.split(",") if x], default=[],
                         help="also run vecpg's server with these ef_search defaults (e.g. 100: Chroma's)")
+    parser.add_argument("--workers", type=int, default=1, help="vecpg serve --workers")
+    parser.add_argument("--standin-too", action="store_true",
+                        help="also measure the minimal FastAPI endpoint of this file (--standin) beside vecpg serve")
     parser.add_argument("--chroma-bin", default="/work/venv-chroma/bin/chroma")
     parser.add_argument("--chroma-path", help="keep Chroma's data here (reused when it holds the collection)")
     parser.add_argument("--reuse", action="store_true", help="reuse vecpg's collection when it holds --n rows")
