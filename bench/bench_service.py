@@ -33,17 +33,23 @@ default (Chroma's ef_search), a recall-matched row.
 uvicorn in its own process: ``GET /healthz`` returning ``{"status": "ok"}`` and a search-shaped
 ``POST /collections/{name}/search`` that parses the 384-float body (FastAPI: a pydantic model)
 and returns 10 fixed hits, each endpoint as ``async def`` and as ``def`` (run in the thread
-pool, as a synchronous store call would be). p50 at 1 client and QPS at 1 and 4 clients.
+pool, as a synchronous store call would be); and the FastAPI app again with one pass-through
+``@app.middleware("http")`` (Starlette's BaseHTTPMiddleware). QPS, p50 and p99 at 1 and 4
+clients. uvicorn picks uvloop and httptools when they are installed (``uvicorn[standard]``),
+else asyncio and h11: the table's title says which; run the part with another environment's
+python to compare.
 
 Prints markdown tables; writes bench/results/service.json. With ``--standin-too``, the least a
 FastAPI endpoint can do for the same search (this file's ``--standin`` app: the route calling
-``collection.search``, nothing else) runs beside ``vecpg serve``: what keys, tenants, limits and
-the disconnect watch cost per request.
+``collection.search``, nothing else) runs beside ``vecpg serve``, and the same endpoint with the
+pieces vecpg serve adds (``store.acting``, then ``vecpg.service.running.run``): where the
+service's cost per request goes.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -65,6 +71,8 @@ from typing import Any
 import httpx
 import numpy as np
 from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -227,12 +235,12 @@ def standin_command(port: int) -> list[str]:
     return [sys.executable, str(HERE), "--standin", "--port", str(port)]
 
 
-def vecpg_caller(base: str, bodies: list[bytes]) -> Factory:
+def vecpg_caller(base: str, bodies: list[bytes], prefix: str = "") -> Factory:
     def factory() -> tuple[Caller, Callable[[], None]]:
         client = httpx.Client(base_url=base, timeout=60, headers={"content-type": "application/json"})
 
         def call(i: int) -> list[str]:
-            r = client.post(f"/collections/{NAME}/search", content=bodies[i])
+            r = client.post(f"{prefix}/collections/{NAME}/search", content=bodies[i])
             r.raise_for_status()
             return [hit["id"] for hit in r.json()["results"]]
         return call, client.close
@@ -245,17 +253,32 @@ def in_process_caller(coll: Any, queries: np.ndarray) -> Factory:
     return factory
 
 
+# The stand-in's routes: the minimal endpoint, then with what vecpg serve adds, one piece at a time.
+STANDIN_ROUTES = {"": "minimal FastAPI endpoint (stand-in)",
+                  "/acting": "stand-in + store.acting (statement_timeout per transaction)",
+                  "/run": "stand-in + vecpg.service.running.run (acting, anyio thread, disconnect watch)"}
+
+
 def standin_app() -> Any:
     """The least a FastAPI endpoint can do for a search (what the harness measured before
     ``vecpg serve`` landed): the route of the contract calling ``collection.search`` in FastAPI's
-    thread pool, no keys, tenants, limits or disconnect watch. ``--standin`` measures it too."""
+    thread pool, no keys, tenants, limits or disconnect watch; and the same under ``/acting``
+    (inside ``store.acting`` with the service's statement timeout) and ``/run`` (through the
+    service's ``running.run``): where vecpg serve's cost over the minimal endpoint goes."""
     from fastapi import FastAPI
 
     import vecpg
+    from vecpg.db.acting import Acting
+    from vecpg.service.running import run
 
     store = vecpg.connect()
+    acting = Acting(settings=(("statement_timeout", "10000"),))
     collections: dict[str, Any] = {}
     app = FastAPI()
+
+    def search_in(name: str, body: dict[str, Any]) -> list[Any]:
+        coll = collections.get(name) or collections.setdefault(name, store.collection(name))
+        return list(coll.search(body["query"], k=body.get("k", 10), mode=body.get("mode", "vector")))
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -263,9 +286,18 @@ def standin_app() -> Any:
 
     @app.post("/collections/{name}/search")
     def search(name: str, body: dict[str, Any]) -> dict[str, Any]:
-        coll = collections.get(name) or collections.setdefault(name, store.collection(name))
-        hits = coll.search(body["query"], k=body.get("k", 10), mode=body.get("mode", "vector"))
-        return {"results": [h.to_dict() for h in hits]}
+        return {"results": [h.to_dict() for h in search_in(name, body)]}
+
+    @app.post("/acting/collections/{name}/search")
+    def search_acting(name: str, body: dict[str, Any]) -> dict[str, Any]:
+        with store.acting(acting):
+            return {"results": [h.to_dict() for h in search_in(name, body)]}
+
+    @app.post("/run/collections/{name}/search")
+    async def search_run(name: str, request: Request) -> JSONResponse:
+        body = json.loads(await request.body())
+        hits = await run(request, store, acting, lambda: search_in(name, body))
+        return JSONResponse({"results": [h.to_dict() for h in hits]})
 
     return app
 
@@ -340,11 +372,21 @@ def fastapi_app() -> Any:
     return app
 
 
+def fastapi_middleware_app() -> Any:
+    """The FastAPI app with one ``@app.middleware("http")`` that only passes the request on
+    (Starlette's BaseHTTPMiddleware, what an access log written that way costs)."""
+    app = fastapi_app()
+
+    @app.middleware("http")
+    async def passthrough(request: Request, call_next: Callable[[Request], Any]) -> Any:
+        return await call_next(request)
+
+    return app
+
+
 def starlette_app() -> Any:
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
     from starlette.routing import Route
 
     def answer(body: dict[str, Any]) -> dict[str, Any]:
@@ -371,13 +413,15 @@ def starlette_app() -> Any:
 def frameworks(body: bytes, seconds: float, warmup: float, rounds: int, logs: Path) -> list[Measured]:
     """Both apps up at once, each endpoint measured in blocks taking turns between the two."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])}
-    bases = {name: f"http://127.0.0.1:{free_port()}" for name in ("FastAPI", "Starlette")}
+    factories = {"FastAPI": "fastapi_app", "FastAPI + http middleware": "fastapi_middleware_app",
+                 "Starlette": "starlette_app"}
+    bases = {name: f"http://127.0.0.1:{free_port()}" for name in factories}
     out: list[Measured] = []
     with ExitStack() as stack:
         for name, base in bases.items():
-            command = [sys.executable, "-m", "uvicorn", "--factory", f"bench_service:{name.lower()}_app", "--host",
+            command = [sys.executable, "-m", "uvicorn", "--factory", f"bench_service:{factories[name]}", "--host",
                        "127.0.0.1", "--port", base.rpartition(":")[2], "--log-level", "warning", "--no-access-log"]
-            stack.enter_context(server(command, base + "/async/healthz", logs / f"{name}.log", env=env))
+            stack.enter_context(server(command, base + "/async/healthz", logs / f"{factories[name]}.log", env=env))
         for kind in ("async", "sync"):
             for endpoint in ("healthz", "search"):
                 def factory(base: str, kind: str = kind, endpoint: str = endpoint) -> Factory:
@@ -445,8 +489,11 @@ def service(args: argparse.Namespace, logs: Path, results: dict[str, Any]) -> li
             cid = chroma_collection(chroma_base, data)
             results["chroma_load_s"] = round(time.perf_counter() - start, 1)
             results["chroma_version"] = httpx.get(chroma_base + "/api/v2/version").json()
-            results["chroma_configuration"] = httpx.get(f"{chroma_base}{CHROMA_BASE}/collections/{cid}").json().get(
-                "configuration_json")
+            listed = httpx.get(f"{chroma_base}{CHROMA_BASE}/collections").json()
+            results["chroma_configuration"] = next(c for c in listed if c["id"] == cid)["configuration_json"]
+            results["chromadb"] = subprocess.run(
+                [str(Path(args.chroma_bin).parent / "python"), "-c", "import chromadb; print(chromadb.__version__)"],
+                check=True, capture_output=True, text=True).stdout.strip()
             chroma = chroma_caller(chroma_base, cid, chroma_bodies)
             for ef in [None, *args.vecpg_ef]:
                 if ef is not None:  # the server reads the collection's search defaults when it opens it
@@ -463,7 +510,8 @@ def service(args: argparse.Namespace, logs: Path, results: dict[str, Any]) -> li
                         other = f"http://127.0.0.1:{free_port()}"
                         stack.enter_context(server(standin_command(int(other.rpartition(":")[2])), other + "/healthz",
                                                    logs / "standin.log"))
-                        systems["minimal FastAPI endpoint (stand-in)"] = vecpg_caller(other, vecpg_bodies)
+                        systems.update({label: vecpg_caller(other, vecpg_bodies, prefix)
+                                        for prefix, label in STANDIN_ROUTES.items()})
                     measure(systems)
     finally:
         coll.reset_search_defaults()
@@ -495,6 +543,7 @@ def main() -> None:
     parser.add_argument("--chroma-path", help="keep Chroma's data here (reused when it holds the collection)")
     parser.add_argument("--reuse", action="store_true", help="reuse vecpg's collection when it holds --n rows")
     parser.add_argument("--keep", action="store_true", help="keep vecpg's collection at the end")
+    parser.add_argument("--out", default=str(HERE.parent / "results" / "service.json"), help="the JSON written")
     parser.add_argument("--standin", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -530,11 +579,15 @@ def main() -> None:
         body = json.dumps({"query": clustered(1, 2, centres())[0].tolist(), "k": K, "mode": "vector"}).encode()
         rows = frameworks(body, min(args.seconds, 6), min(args.warmup, 0.5), args.rounds, logs)
         results["frameworks"] = [asdict(m) for m in rows]
-        print("\nFastAPI against Starlette, uvicorn, one worker, loopback\n")
+        import uvicorn
+
+        fast = [m for m in ("uvloop", "httptools") if importlib.util.find_spec(m) is not None]
+        results["uvicorn"] = f"{uvicorn.__version__}, " + (" and ".join(fast) or "asyncio and h11")
+        print(f"\nFastAPI against Starlette, uvicorn {results['uvicorn']}, one worker, loopback\n")
         print(table(rows))
     results["load_after"] = os.getloadavg()
-    out = HERE.parent / "results" / "service.json"
-    out.parent.mkdir(exist_ok=True)
+    out = Path(args.out)
+    out.parent.mkdir(exist_ok=True, parents=True)
     out.write_text(json.dumps(results, indent=2))
     print(f"\nload average before {results['load_before']}, after {results['load_after']}; wrote {out}; logs in {logs}")
 
