@@ -42,8 +42,9 @@ python to compare.
 Prints markdown tables; writes bench/results/service.json. With ``--standin-too``, the least a
 FastAPI endpoint can do for the same search (this file's ``--standin`` app: the route calling
 ``collection.search``, nothing else) runs beside ``vecpg serve``, and the same endpoint with the
-pieces vecpg serve adds (``store.acting``, then ``vecpg.service.running.run``): where the
-service's cost per request goes.
+pieces vecpg serve adds (``store.acting``, then ``vecpg.service.running.run``), and vecpg's own
+app with its ``@app.middleware("http")`` layers taken out: where the service's cost per request
+goes.
 """
 
 from __future__ import annotations
@@ -98,6 +99,11 @@ class Measured:
     qps: float
     p50_ms: float
     p99_ms: float
+
+
+def bench_env() -> dict[str, str]:
+    """This process's environment with bench/ importable (uvicorn --factory bench_service:...)."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])}
 
 
 def free_port() -> int:
@@ -302,6 +308,20 @@ def standin_app() -> Any:
     return app
 
 
+def service_without_http_middleware() -> Any:
+    """vecpg's service app (``vecpg.service.app``, no keys, the default limits, a pool of 8 as
+    vecpg serve has) with its ``@app.middleware("http")`` layers (BaseHTTPMiddleware) taken
+    out: what they cost per request, by difference with ``vecpg serve``."""
+    from starlette.middleware.base import BaseHTTPMiddleware
+
+    import vecpg
+    from vecpg.service import app
+
+    served = app(vecpg.connect(pool_size=8), keys=False)
+    served.user_middleware = [m for m in served.user_middleware if m.cls is not BaseHTTPMiddleware]
+    return served
+
+
 # -- Chroma -----------------------------------------------------------------------------------
 def chroma_collection(base: str, data: np.ndarray) -> str:
     """The id of Chroma's collection holding ``data`` (loaded now unless it already does)."""
@@ -412,7 +432,7 @@ def starlette_app() -> Any:
 
 def frameworks(body: bytes, seconds: float, warmup: float, rounds: int, logs: Path) -> list[Measured]:
     """Both apps up at once, each endpoint measured in blocks taking turns between the two."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])}
+    env = bench_env()
     factories = {"FastAPI": "fastapi_app", "FastAPI + http middleware": "fastapi_middleware_app",
                  "Starlette": "starlette_app"}
     bases = {name: f"http://127.0.0.1:{free_port()}" for name in factories}
@@ -512,6 +532,12 @@ def service(args: argparse.Namespace, logs: Path, results: dict[str, Any]) -> li
                                                    logs / "standin.log"))
                         systems.update({label: vecpg_caller(other, vecpg_bodies, prefix)
                                         for prefix, label in STANDIN_ROUTES.items()})
+                        bare = f"http://127.0.0.1:{free_port()}"
+                        stack.enter_context(server(
+                            [sys.executable, "-m", "uvicorn", "--factory", "bench_service:service_without_http_middleware",
+                             "--host", "127.0.0.1", "--port", bare.rpartition(":")[2], "--log-level", "warning",
+                             "--no-access-log"], bare + "/healthz", logs / "bare.log", env=bench_env()))
+                        systems["vecpg's app without its http middleware"] = vecpg_caller(bare, vecpg_bodies)
                     measure(systems)
     finally:
         coll.reset_search_defaults()
