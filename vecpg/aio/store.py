@@ -18,6 +18,7 @@ import psycopg
 from pgvector.psycopg import register_vector_async
 from psycopg_pool import AsyncConnectionPool
 
+from ..db.connection import check_idle_async
 from ..errors import CollectionNotFound, from_database
 from ..ops import catalog
 from ..ops.async_runner import AsyncRunner, restore
@@ -162,7 +163,8 @@ async def connect_async(url: str | None = None, *, pool_size: int = 4, **setting
     sync ones for what runs in threads (collection creation, COPY, admin statements)."""
     sync = await asyncio.to_thread(connect, url, pool_size=2, **settings)
     pool = AsyncConnectionPool(sync.url, min_size=1, max_size=pool_size, kwargs={"autocommit": True},
-                               configure=register_vector_async, open=False, name="vecpg-async")
+                               configure=register_vector_async, check=check_idle_async, open=False,
+                               name="vecpg-async")
     try:
         await pool.open(wait=True, timeout=30)
     except BaseException:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import select
 import time
 from collections.abc import Callable
 
 import psycopg
 from pgvector.psycopg import register_vector
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from .. import config
 from .server import EmbeddedServer
@@ -32,6 +33,31 @@ def _configure(conn: psycopg.Connection) -> None:
     register_vector(conn)
 
 
+def _dropped(conn: psycopg.Connection | psycopg.AsyncConnection) -> bool:
+    """Whether an idle connection may have been dropped by the server: its socket is readable.
+    An idle autocommit connection receives nothing unless the server ended it (a restart, an
+    idle timeout, pg_terminate_backend: a last message, then end of file) or sent a NOTIFY, so
+    this costs a poll of the socket, not a round trip."""
+    try:
+        return bool(select.select([conn.fileno()], [], [], 0)[0])
+    except (OSError, ValueError, psycopg.Error):
+        return True
+
+
+def check_idle(conn: psycopg.Connection) -> None:
+    """The pools' check before lending a connection: a dropped one fails the round trip it is
+    then given, and the pool replaces it (pgvector-haystack #847: the first query after the
+    server ended an idle connection failed)."""
+    if _dropped(conn):
+        ConnectionPool.check_connection(conn)
+
+
+async def check_idle_async(conn: psycopg.AsyncConnection) -> None:
+    """check_idle for the async pool."""
+    if _dropped(conn):
+        await AsyncConnectionPool.check_connection(conn)
+
+
 def open_pool(url: str, min_size: int = 1, max_size: int = 4) -> ConnectionPool:
     """A pool of autocommit connections that understand ``vector``; callers open transactions."""
     pool = ConnectionPool(
@@ -40,6 +66,7 @@ def open_pool(url: str, min_size: int = 1, max_size: int = 4) -> ConnectionPool:
         max_size=max_size,
         kwargs={"autocommit": True},
         configure=_configure,
+        check=check_idle,
         open=False,
         name="vecpg",
     )

@@ -85,13 +85,15 @@ class VecpgHybridRetriever(_Retriever):
     def __init__(self, *, document_store: VecpgDocumentStore, filters: dict[str, Any] | None = None,
                  top_k: int = 10, filter_policy: str | FilterPolicy = FilterPolicy.REPLACE,
                  alpha: float | None = None) -> None:
-        super().__init__(document_store=document_store, filters=filters, top_k=top_k, filter_policy=filter_policy)
+        # @component makes a new class of this one: a bare super() would not find it
+        _Retriever.__init__(self, document_store=document_store, filters=filters, top_k=top_k,
+                            filter_policy=filter_policy)
         if alpha is not None and not 0 <= alpha <= 1:
             raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
         self.alpha = alpha
 
     def _settings(self) -> dict[str, Any]:
-        return {**super()._settings(), "alpha": self.alpha}
+        return {**_Retriever._settings(self), "alpha": self.alpha}
 
     @component.output_types(documents=list[Document])
     def run(self, query: str, query_embedding: list[float], filters: dict[str, Any] | None = None,
