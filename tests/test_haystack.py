@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -233,8 +235,14 @@ def test_tenants_are_isolated_through_the_store(logins: dict[str, str]) -> None:
         globex.delete_all_documents()
         with pytest.raises(ValueError, match="every tenant"):
             globex.delete_all_documents(recreate_index=True)
-        assert globex.write_documents([Document(content="acme plan 0", meta={"team": "red"},
-                                                embedding=[1.0, 0.0, 0.0])], policy=DuplicatePolicy.SKIP) == 0
+        # the same text makes the same id (Haystack hashes the content): one id space, acme's kept
+        same = Document(content="acme plan 0", meta={"team": "red"}, embedding=[1.0, 0.0, 0.0])
+        assert same.id == acme_docs[0].id
+        assert globex.write_documents([same], policy=DuplicatePolicy.SKIP) == 0
+        with pytest.raises(DuplicateDocumentError):
+            globex.write_documents([same])
+        with pytest.raises(vecpg.PermissionDenied):
+            globex.write_documents([Document(id=same.id, content="taken over")], policy=DuplicatePolicy.OVERWRITE)
         assert VecpgKeywordRetriever(document_store=globex).run(query="acme plan")["documents"] == []
         assert VecpgEmbeddingRetriever(document_store=globex).run(query_embedding=[1.0, 0.0, 0.0])["documents"] == []
         assert acme.count_documents_by_filter(red) == 2
@@ -309,3 +317,19 @@ def test_serialized_without_the_url(monkeypatch: pytest.MonkeyPatch, db_url: str
     assert again.document_store.url.resolve_value() == db_url
     with pytest.raises(ValueError):
         VecpgDocumentStore(url=Secret.from_token(db_url)).to_dict()  # a token never goes into a pipeline file
+
+
+def test_the_docs_example_runs(logins: dict[str, str], embedder: vecpg.Embedder, monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/haystack.md's python block, as a reader would run it (an ordinary role's URL)."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "haystack.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"^```python\n(.*?)^```", page, re.MULTILINE | re.DOTALL)
+    monkeypatch.setenv("VECPG_DATABASE_URL", logins["admin"])
+    namespace: dict[str, object] = {"__name__": "docs_haystack"}
+    exec(compile(block, "docs/haystack.md", "exec"), namespace)  # noqa: S102 -- the page's example, by design
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("['Bread crust browns") and "Tides" not in printed[0]
+    assert printed[1] == "['cooking', 'science']"
+    store = namespace["store"]
+    assert isinstance(store, VecpgDocumentStore) and store.count_documents() == 3
+    store.close()
