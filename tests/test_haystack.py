@@ -133,18 +133,18 @@ class QueryEmbedder:
 
 
 @pytest.fixture
-def animals(db_url: str, embedder: vecpg.Embedder) -> Iterator[VecpgDocumentStore]:
+def animals(suite_url: str, embedder: vecpg.Embedder) -> Iterator[VecpgDocumentStore]:
     """A store holding ANIMALS with the real model's embeddings (its dimension from them)."""
-    store = VecpgDocumentStore(url=Secret.from_token(db_url), collection="animals", pool_size=2)
+    store = VecpgDocumentStore(url=Secret.from_token(suite_url), collection=f"animals_{next(_names)}", pool_size=2)
     vectors = embedder.embed([d.content for d in ANIMALS])
     store.write_documents([Document(content=d.content, meta=d.meta, embedding=v.tolist())
                            for d, v in zip(ANIMALS, vectors)])
     yield store
+    store.delete_all_documents(recreate_index=True)
     store.close()
 
 
-def test_an_idle_connection_the_server_dropped_is_replaced(animals: VecpgDocumentStore,
-                                                             conn: psycopg.Connection) -> None:
+def test_an_idle_connection_the_server_dropped_is_replaced(db_url: str, conn: psycopg.Connection) -> None:
     """pgvector-haystack #847: after the server ends the pool's idle connections (a restart, an
     idle timeout, a failover), the next call works on a new connection instead of failing."""
     def end_idle_connections() -> None:
@@ -153,6 +153,8 @@ def test_an_idle_connection_the_server_dropped_is_replaced(animals: VecpgDocumen
                              "AND backend_type = 'client backend'").fetchone()
         assert ended is not None and ended[0] >= 1
 
+    animals = VecpgDocumentStore(url=Secret.from_token(db_url), embedding_dimension=3, pool_size=2)
+    animals.write_documents(ANIMALS)
     assert animals.count_documents() == 4
     end_idle_connections()
     time.sleep(0.05)  # the server's goodbye reaches the sockets
@@ -167,6 +169,7 @@ def test_an_idle_connection_the_server_dropped_is_replaced(animals: VecpgDocumen
         await animals.close_async()
 
     asyncio.run(twice_async())
+    animals.close()
 
 
 def test_a_multi_word_keyword_query_finds_documents_with_some_of_its_words(animals: VecpgDocumentStore) -> None:

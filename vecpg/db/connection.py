@@ -39,7 +39,12 @@ def _dropped(conn: psycopg.Connection | psycopg.AsyncConnection) -> bool:
     idle timeout, pg_terminate_backend: a last message, then end of file) or sent a NOTIFY, so
     this costs a poll of the socket, not a round trip."""
     try:
-        return bool(select.select([conn.fileno()], [], [], 0)[0])
+        fd = conn.fileno()
+        if hasattr(select, "poll"):  # no limit on the descriptor's number, unlike select()
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([fd], [], [], 0)[0])
     except (OSError, ValueError, psycopg.Error):
         return True
 
