@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from ..store import Store
 
 T = TypeVar("T")
-BATCH = 1000  # documents a write statement carries
 
 
 def _to_haystack(doc: VecpgDocument) -> Document:
@@ -219,16 +218,12 @@ class VecpgDocumentStore:
         def write(c: Any) -> Steps[int]:
             checked = yield Call(prepare, (rows, c.dimension, None, 0, self.tenant, True,
                                            STORAGES[c.storage].largest))
-            written = 0
-            for start in range(0, len(checked), BATCH):
-                batch = checked[start:start + BATCH]
-                if policy == DuplicatePolicy.OVERWRITE:
-                    yield doc_ops.upsert(c.table, c.store.vector_schema, batch)
-                    written += len({r.id for r in batch})
-                else:
-                    conflict = "skip" if policy == DuplicatePolicy.SKIP else "fail"
-                    written += yield records.insert(c.table, c.store.vector_schema, batch, conflict)
-            return written
+            # One statement for the whole batch: atomic even outside a tenant's transaction.
+            if policy == DuplicatePolicy.OVERWRITE:
+                yield doc_ops.upsert(c.table, c.store.vector_schema, checked)
+                return len({r.id for r in checked})
+            conflict = "skip" if policy == DuplicatePolicy.SKIP else "fail"
+            return (yield records.insert(c.table, c.store.vector_schema, checked, conflict))
 
         return write
 
