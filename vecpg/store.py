@@ -46,7 +46,7 @@ from .storage import DEFAULT_STORAGE, check_storage
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from .doctor import Finding  # typing.Self from Python 3.11
+    from .doctor.findings import Finding  # typing.Self from Python 3.11
 
 
 T = TypeVar("T")
