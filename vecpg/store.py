@@ -44,7 +44,9 @@ from .ops.runner import Runner, restore
 from .storage import DEFAULT_STORAGE, check_storage
 
 if TYPE_CHECKING:
-    from typing_extensions import Self  # typing.Self from Python 3.11
+    from typing_extensions import Self
+
+    from .doctor.findings import Finding  # typing.Self from Python 3.11
 
 
 T = TypeVar("T")
@@ -217,6 +219,17 @@ class Store:
             if translated is not None:
                 raise translated from None
             raise
+
+    # -- health -------------------------------------------------------------------------------
+    def doctor(self, collection: str | None = None, recall: bool = True) -> list[Finding]:
+        """What is wrong with the collections (or one), each finding with the command that fixes
+        it: ``vecpg.doctor()``'s checks, pending migrations, measured recall (``recall=False``
+        skips it: one exact scan a sampled query), text past the model's window. See vecpg/doctor/."""
+        from .doctor import doctor
+
+        if collection is not None:
+            check_text(collection, "collection name")
+        return doctor(self, collection, recall=recall)
 
     def pool_stats(self) -> dict[str, int]:
         """psycopg_pool's statistics of the store's connections (``vecpg_pool_*`` metrics)."""

@@ -1,6 +1,11 @@
 -- Revision 0011's layer as a delta from 0012's (python -m vecpg.schema.freeze 0011):
 -- applied after 0012's layer, it gives 0011's. Generated: never edit by hand.
 
+-- Functions 0012 added.
+DROP FUNCTION vecpg.doctor(text), vecpg.doctor_indexes(vecpg.collection),
+    vecpg.doctor_pgvector(text), vecpg.doctor_pipelines(text), vecpg.doctor_table(vecpg.collection),
+    vecpg.doctor_thresholds(), vecpg.doctor_vectors(vecpg.collection);
+
 CREATE OR REPLACE FUNCTION vecpg.audit_write()
  RETURNS trigger
  LANGUAGE plpgsql

@@ -9,6 +9,7 @@ from .ask import ask
 from .collection import collection
 from .db import db
 from .demo import demo
+from .doctor import doctor_cmd, maintain_cmd
 from .eval import eval_cmd
 from .index import index
 from .ingest import delete, ingest
@@ -23,7 +24,7 @@ from .worker import worker
 
 index.add_command(index_tune)  # its own module: see vecpg/cli/tune.py
 for _command in (migrate_cmd, db, collection, ingest, search, delete, index, mirror, worker, eval_cmd, ask, serve, keys,
-                 metrics_cmd, demo):
+                 metrics_cmd, demo, doctor_cmd, maintain_cmd):
     main.add_command(_command)
 
 __all__ = ["main"]

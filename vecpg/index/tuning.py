@@ -195,6 +195,27 @@ class _Measured:
     storage: str = "vector"
 
 
+def _measured(collection: Collection, conn: psycopg.Connection) -> _Measured:
+    store = collection.store
+    return _Measured(collection.name, collection.distance, collection.dimension, collection.quantization,
+                     collection.statements, _Held(store.vector_schema, store.pgvector_version, store.filters, conn),
+                     storage=collection.storage)
+
+
+def measure_recall(collection: Collection, k: int = 10, sample: int = 100, *, seed: int = 0,
+                   options: Mapping[str, int] | None = None) -> float:
+    """Mean recall@k of ``sample`` stored vectors searched as searches run now (the collection's
+    search defaults, or ``options``) against the exact answer, measured as ``tune`` measures
+    (``vecpg doctor`` compares it with the tuned target)."""
+    _check(0.5, k, sample, seed)
+    with collection.store.admin_connection() as conn:
+        register_vector(conn)
+        queries = _sample(conn, collection, sample, seed)
+        truth = _exact(conn, collection, queries, k, False)
+        chosen = dict(collection.search_defaults if options is None else options)
+        return _recall(_measured(collection, conn), queries, truth, k, chosen)
+
+
 def _check(target_recall: float, k: int, sample: int, seed: int) -> None:
     if isinstance(target_recall, bool) or not isinstance(target_recall, (int, float)) \
             or not 0 < target_recall <= 1:
@@ -331,10 +352,7 @@ def tune(
         register_vector(conn)
         measured = _sample(conn, collection, sample, seed) if vectors is None else vectors
         truth = _exact(conn, collection, measured, k, progress)
-        target = _Measured(collection.name, collection.distance, collection.dimension, collection.quantization,
-                           collection.statements,
-                           _Held(store.vector_schema, store.pgvector_version, store.filters, conn),
-                           storage=collection.storage)
+        target = _measured(collection, conn)
 
         def measure(options: Mapping[str, int]) -> float:
             return _recall(target, measured, truth, k, options)
