@@ -127,8 +127,8 @@ def from_database(exc: psycopg.Error) -> VecpgError | None:
     kind = _SQLSTATE_ERRORS.get(state)
     if kind is None and state == "42501":
         kind = PermissionDenied
-    elif kind is None and state == "57014":
-        kind = StatementTimeout
+    elif kind is None and state == "57014" and "statement timeout" in (exc.diag.message_primary or ""):
+        kind = StatementTimeout  # a cancel by request (pg_cancel_backend, a client gone) stays psycopg's
     elif kind is None and state[:2] in ("22", "54"):
         kind = ValueRejected
     if kind is None:

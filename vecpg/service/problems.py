@@ -10,6 +10,7 @@ import logging
 import re
 from typing import Any
 
+import psycopg
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -35,6 +36,7 @@ STATUSES: list[tuple[type[BaseException], int]] = [
     (errors.CollectionNotFound, 404),
     (errors.CollectionExists, 409),
     (errors.StatementTimeout, 408),
+    (psycopg.errors.QueryCanceled, 408),  # cancelled because its client left: nobody reads this
     (errors.LLMError, 424),  # the model the answer depends on failed (the service itself did not)
     (errors.MissingDependency, 424),
     (errors.NotMigrated, 409),
