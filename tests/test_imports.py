@@ -109,6 +109,8 @@ def test_importing_vecpg_loads_neither_the_worker_nor_the_mirror_nor_a_framework
     import sys
 
     code = ("import sys, vecpg; print(sorted(m for m in sys.modules if m.startswith(('vecpg.worker', "
-            "'vecpg.mirror', 'vecpg.cli', 'vecpg.integrations', 'torch', 'keras', 'tensorflow', 'qdrant'))))")
+            "'vecpg.mirror', 'vecpg.cli', 'vecpg.integrations', 'vecpg.service.asgi', 'torch', 'keras', "
+            "'tensorflow', 'qdrant', 'langchain', 'llama_index', 'haystack', 'fastapi', 'uvicorn', "
+            "'prometheus_client'))))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]", loaded
