@@ -302,7 +302,8 @@ def test_equality_and_containment_use_the_metadata_index(store: vecpg.Store, con
     coll.load({"id": str(i), "embedding": [1, i % 7], "metadata": {"group": f"g{i % 500}", "tags": [f"t{i % 300}"]}}
               for i in range(20000))
     conn.execute("ANALYZE vecpg_data.big")
-    for flt in ({"group": "g42"}, {"tags": {"$contains": "t7"}}, {"group": {"$in": ["g1"]}, "tags": ["t1"]}):
+    for flt in ({"group": "g42"}, {"tags": {"$contains": "t7"}}, {"group": {"$in": ["g1"]}, "tags": ["t1"]},
+                {"group": {"$in": ["g1", "g2", "g3"]}}):  # $in alone: a bitmap OR (langchain-postgres #34)
         text = conn.execute("SELECT vecpg.compile_filter(%s, '$1', 'd')", (json.dumps(flt),)).fetchone()[0]
         plan = "\n".join(r[0] for r in conn.execute(
             f"EXPLAIN SELECT count(*) FROM vecpg_data.big d WHERE {text}".replace("$1", "%(f)s"),

@@ -6,6 +6,129 @@ DROP FUNCTION vecpg.doctor(text), vecpg.doctor_indexes(vecpg.collection),
     vecpg.doctor_pgvector(text), vecpg.doctor_pipelines(text), vecpg.doctor_table(vecpg.collection),
     vecpg.doctor_thresholds(), vecpg.doctor_vectors(vecpg.collection);
 
+CREATE OR REPLACE FUNCTION vecpg._filter_field(field text, value jsonb, vpath text[], param text, alias text)
+ RETURNS text
+ LANGUAGE plpgsql
+ IMMUTABLE
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+DECLARE
+    column_name text;
+    mpath text[];
+    ops jsonb;
+    op text;
+    arg jsonb;
+    v text;          -- SQL reading this operator's value from the filter parameter
+    doc text;        -- SQL reading the document's metadata value
+    parts text[] := '{}';
+    operator text;
+    implicit boolean := false;
+BEGIN
+    IF field = '' THEN
+        PERFORM vecpg._filter_error('filter keys must not be empty');
+    END IF;
+    IF field IN ('id', 'created_at', 'updated_at') THEN
+        column_name := field;
+    ELSE
+        mpath := string_to_array(CASE WHEN field LIKE 'metadata.%' THEN substr(field, 10) ELSE field END, '.');
+        IF '' = ANY (mpath) OR cardinality(mpath) = 0 THEN
+            PERFORM vecpg._filter_error(format('invalid filter key %L: empty part in a dotted path', field));
+        END IF;
+    END IF;
+
+    -- An object of $operators, or a plain value meaning equality.
+    IF jsonb_typeof(value) = 'object' AND EXISTS (SELECT 1 FROM jsonb_object_keys(value) k WHERE left(k, 1) = '$') THEN
+        IF EXISTS (SELECT 1 FROM jsonb_object_keys(value) k WHERE left(k, 1) <> '$') THEN
+            PERFORM vecpg._filter_error(format('filter on %L mixes operators and plain keys', field));
+        END IF;
+        ops := value;
+    ELSE
+        ops := jsonb_build_object('$eq', value);
+        implicit := true;
+    END IF;
+
+    FOR op, arg IN SELECT * FROM jsonb_each(ops) LOOP
+        -- An implicit $eq's value sits at the field's own path.
+        v := format('(%s #> %L::text[])', param, CASE WHEN implicit THEN vpath ELSE vpath || op END);
+        IF column_name IS NOT NULL THEN
+            doc := format('%I.%I', alias, column_name);
+            IF column_name = 'id' THEN
+                IF op IN ('$eq', '$ne') THEN
+                    IF jsonb_typeof(arg) <> 'string' THEN
+                        PERFORM vecpg._filter_error(format('filter on id: %s needs a string', op));
+                    END IF;
+                    parts := parts || format('%s %s (%s #>> ''{}'')', doc, CASE op WHEN '$eq' THEN '=' ELSE '<>' END, v);
+                ELSIF op IN ('$in', '$nin') THEN
+                    IF jsonb_typeof(arg) <> 'array' THEN
+                        PERFORM vecpg._filter_error(format('filter on id: %s needs an array', op));
+                    END IF;
+                    parts := parts || format('%s(%s = ANY (ARRAY(SELECT jsonb_array_elements_text(%s))))',
+                                             CASE op WHEN '$nin' THEN 'NOT ' ELSE '' END, doc, v);
+                ELSE
+                    PERFORM vecpg._filter_error(format('operator %s is not supported on id (use $eq, $ne, $in, $nin)', op));
+                END IF;
+            ELSE
+                operator := CASE op WHEN '$eq' THEN '=' WHEN '$ne' THEN '<>' WHEN '$gt' THEN '>'
+                                    WHEN '$gte' THEN '>=' WHEN '$lt' THEN '<' WHEN '$lte' THEN '<=' END;
+                IF operator IS NULL THEN
+                    PERFORM vecpg._filter_error(format('operator %s is not supported on %s (use $eq, $ne, $gt, $gte, $lt, $lte)', op, column_name));
+                END IF;
+                PERFORM vecpg.filter_time(arg, field);
+                parts := parts || format('%s %s vecpg.filter_time(%s, %L)', doc, operator, v, field);
+            END IF;
+            CONTINUE;
+        END IF;
+
+        doc := format('(%I.metadata #> %L::text[])', alias, mpath);
+        CASE op
+        WHEN '$eq' THEN
+            parts := parts || format('%I.metadata @> %s', alias, vecpg._nest(mpath, v));
+        WHEN '$ne' THEN
+            parts := parts || format('NOT (%I.metadata @> %s)', alias, vecpg._nest(mpath, v));
+        WHEN '$in', '$nin' THEN
+            IF jsonb_typeof(arg) <> 'array' THEN
+                PERFORM vecpg._filter_error(format('filter on %L: %s needs an array', field, op));
+            END IF;
+            parts := parts || format('%sEXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS vecpg_in(v) WHERE %I.metadata @> %s)',
+                                     CASE op WHEN '$nin' THEN 'NOT ' ELSE '' END, v, alias, vecpg._nest(mpath, 'vecpg_in.v'));
+        WHEN '$gt', '$gte', '$lt', '$lte' THEN
+            operator := CASE op WHEN '$gt' THEN '>' WHEN '$gte' THEN '>=' WHEN '$lt' THEN '<' ELSE '<=' END;
+            IF jsonb_typeof(arg) = 'number' THEN
+                -- Never NULL: under $not, "not comparable" must stay false, not unknown.
+                parts := parts || format('coalesce(CASE WHEN jsonb_typeof(%1$s) = ''number'' THEN (%1$s)::numeric %2$s (%3$s)::numeric END, false)',
+                                         doc, operator, v);
+            ELSIF jsonb_typeof(arg) = 'string' THEN
+                PERFORM vecpg.filter_time(arg, field);
+                parts := parts || format('coalesce(vecpg.as_time(%s) %s vecpg.filter_time(%s, %L), false)', doc, operator, v, field);
+            ELSE
+                PERFORM vecpg._filter_error(format('filter on %L: %s needs a number or an ISO-8601 date, got %s',
+                                                   field, op, jsonb_typeof(arg)));
+            END IF;
+        WHEN '$exists' THEN
+            IF jsonb_typeof(arg) <> 'boolean' THEN
+                PERFORM vecpg._filter_error(format('filter on %L: $exists needs true or false', field));
+            END IF;
+            -- The value's truth is read at run time: the predicate serves both.
+            parts := parts || format('((%s IS NOT NULL) = (%s)::boolean)', doc, v);
+        WHEN '$contains' THEN
+            IF jsonb_typeof(arg) = 'array' THEN
+                parts := parts || format('%I.metadata @> %s', alias, vecpg._nest(mpath, v));
+            ELSE
+                parts := parts || format('%I.metadata @> %s', alias, vecpg._nest(mpath, format('jsonb_build_array(%s)', v)));
+            END IF;
+        ELSE
+            PERFORM vecpg._filter_error(format('unknown filter operator %s on %L (use $eq, $ne, $in, $nin, $gt, $gte, $lt, $lte, $exists, $contains)',
+                                               op, field));
+        END CASE;
+    END LOOP;
+    IF cardinality(parts) = 0 THEN
+        PERFORM vecpg._filter_error(format('filter on %L has no operators', field));
+    END IF;
+    RETURN array_to_string(parts, ' AND ');
+END
+$function$;
+COMMENT ON FUNCTION vecpg._filter_field(text,jsonb,text[],text,text) IS NULL;
+
 CREATE OR REPLACE FUNCTION vecpg.audit_write()
  RETURNS trigger
  LANGUAGE plpgsql

@@ -154,8 +154,17 @@ BEGIN
             IF jsonb_typeof(arg) <> 'array' THEN
                 PERFORM vecpg._filter_error(format('filter on %L: %s needs an array', field, op));
             END IF;
-            parts := parts || format('%sEXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS vecpg_in(v) WHERE %I.metadata @> %s)',
-                                     CASE op WHEN '$nin' THEN 'NOT ' ELSE '' END, v, alias, vecpg._nest(mpath, 'vecpg_in.v'));
+            IF jsonb_array_length(arg) BETWEEN 1 AND 64 THEN
+                -- One containment per value, ORed: the metadata GIN index answers that with a
+                -- bitmap OR, where an EXISTS over the array reads every row (langchain-postgres #34).
+                parts := parts || format('%s(%s)', CASE op WHEN '$nin' THEN 'NOT ' ELSE '' END,
+                    (SELECT string_agg(format('%I.metadata @> %s', alias, vecpg._nest(mpath, format('(%s -> %s)', v, i))),
+                                       ' OR ' ORDER BY i)
+                     FROM generate_series(0, jsonb_array_length(arg) - 1) AS i));
+            ELSE
+                parts := parts || format('%sEXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS vecpg_in(v) WHERE %I.metadata @> %s)',
+                                         CASE op WHEN '$nin' THEN 'NOT ' ELSE '' END, v, alias, vecpg._nest(mpath, 'vecpg_in.v'));
+            END IF;
         WHEN '$gt', '$gte', '$lt', '$lte' THEN
             operator := CASE op WHEN '$gt' THEN '>' WHEN '$gte' THEN '>=' WHEN '$lt' THEN '<' ELSE '<=' END;
             IF jsonb_typeof(arg) = 'number' THEN
