@@ -31,6 +31,7 @@ def test_every_run_time_operation_awaits(logins: dict[str, str], embedder: vecpg
             batches = await docs.search_many(["tides", "volcano"], k=1)
             assert [b[0].id for b in batches] == ["tides", "lava"]
             assert [d.id for d in await docs.get(["lava", "tides"])] == ["lava", "tides"]
+            assert [d.id for d in await docs.find({"n": {"$gte": 2}})] == ["bread", "lava"]
             assert await docs.delete(filter={"n": 2}) == 1
             assert await docs.load([{"id": f"d{i}", "content": f"document number {i}"} for i in range(600)]) == 600
             assert await docs.upsert([{"id": f"u{i}", "content": f"upserted {i}"} for i in range(501)])  # COPY path

@@ -226,3 +226,14 @@ def test_a_collection_without_a_model_says_how_to_give_it_text(store: vecpg.Stor
         items.search("words")
     items.upsert([{"id": "a", "content": "words", "embedding": [1, 0, 0]}])  # what the message says works
     assert [h.id for h in items.search([1, 0, 0], k=1)] == ["a"]
+
+
+def test_find_lists_documents_by_filter_and_ids(store: vecpg.Store) -> None:
+    coll = store.create_collection("listing", dimension=2)
+    coll.upsert([{"id": i, "content": i, "embedding": [1, 0], "metadata": {"n": n}}
+                 for i, n in (("b", 1), ("a", 2), ("c", 2))])
+    assert [d.id for d in coll.find()] == ["a", "b", "c"]  # in id order
+    assert [d.id for d in coll.find({"n": 2})] == ["a", "c"]
+    assert [d.id for d in coll.find(ids=["c", "x", "b"])] == ["c", "b"]  # the order asked, missing left out
+    assert [d.id for d in coll.find({"n": 2}, ids=["c", "b"])] == ["c"]
+    assert coll.find(ids=["a"])[0].embedding.tolist() == [1.0, 0.0]

@@ -21,13 +21,14 @@ from .documents import Document, Row, check_ids, check_text, prepare
 from .embedding import QueryCache, check_backend
 from .embedding.chunking import check_chunking, over_window
 from .errors import NO_MODEL_FIX, DimensionMismatch, InvalidArgument
+from .filters import parse_filter
 from .index import operations as indexes
 from .index.advice import IndexAdvice, recommend
 from .index.builds import create_concurrently, rebuild_concurrently
 from .index.progress import index_build_progress
 from .index.specs import HNSW, IndexInfo, IndexSpec, Prewarmed
 from .metrics import counted, measured, rows_written
-from .ops import catalog
+from .ops import catalog, records
 from .ops import documents as docs
 from .ops.bulk import COPY_THRESHOLD, BulkTarget, copy_merge, prepared, progress_bar
 from .ops.catalog import CollectionInfo
@@ -83,6 +84,11 @@ def _tenant_scoped(method: F) -> F:
             return method(self, *args, **kwargs)
 
     return scoped  # type: ignore[return-value]
+
+
+def _in_order(found: Steps[list[Document]], ids: list[str]) -> Steps[list[Document]]:
+    by_id = {d.id: d for d in (yield from found)}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _check_query_text(text: Any, what: str) -> None:
@@ -258,6 +264,16 @@ class Collection:
     def get(self, ids: Sequence[str] | str) -> list[Document]:
         """Documents with these ids, in the order asked (missing ids are left out)."""
         return self._run(docs.get(self.table, check_ids(ids)))
+
+    @_tenant_scoped
+    def find(self, filter: Any = None, *, ids: Sequence[str] | str | None = None) -> list[Document]:
+        """Every document matching a filter (all of them without one), in id order: a listing,
+        not a search. ``ids``: only these, returned in the order asked (missing ones left out)."""
+        wanted = None if ids is None else check_ids(ids)
+        if wanted is not None:
+            filter = {"$and": [f for f in (parse_filter(filter), {"id": {"$in": wanted}}) if f]}
+        found = records.select(self.store.filters, self.table, filter)
+        return self._run(found if wanted is None else _in_order(found, wanted))
 
     @_tenant_scoped
     def count(self, filter: Any = None) -> int:

@@ -57,6 +57,7 @@ class AsyncCollection:
     upsert = _awaitable("upsert")
     load = _awaitable("load")
     get = _awaitable("get")
+    find = _awaitable("find")
     delete = _awaitable("delete")
     count = _awaitable("count")
 

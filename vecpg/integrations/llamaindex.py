@@ -17,13 +17,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-from psycopg import sql
 
 from ..documents import check_vector
 from ..errors import CollectionNotFound, InvalidArgument, MissingDependency
-from ..filters import FilterCompiler, parse_filter
-from ..ops.documents import embedding_array
-from ..ops.statement import Statement, Steps
+from ..filters import parse_filter
 from ..search import hybrid_query, options_for
 from ..search.mmr import mmr_search_query
 from ..search.results import SearchResult
@@ -253,9 +250,8 @@ class VecpgVectorStore(BasePydanticVectorStore):
         coll = self._collection()
         if coll is None or ids == []:
             return []
-        store = self.client
-        rows = store.scoped(self.tenant, lambda: store.run(_find(store.filters, coll.table, ids, flt)))
-        return [_node(*row) for row in rows]
+        found = self.client.scoped(self.tenant, lambda: coll.find(flt, ids=ids))
+        return [_node(str(d.id), d.content, d.metadata, d.embedding) for d in found]
 
     async def aget_nodes(self, node_ids: list[str] | None = None,
                          filters: MetadataFilters | None = None) -> list[BaseNode]:
@@ -266,8 +262,8 @@ class VecpgVectorStore(BasePydanticVectorStore):
         coll = await self._acollection(astore)
         if coll is None or ids == []:
             return []
-        rows = await astore.scoped(self.tenant, lambda: astore.run(_find(astore.filters, coll.table, ids, flt)))
-        return [_node(*row) for row in rows]
+        found = await astore.scoped(self.tenant, lambda: coll.find(flt, ids=ids))
+        return [_node(str(d.id), d.content, d.metadata, d.embedding) for d in found]
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         """Dense, hybrid, text-search (BM25) or MMR search, as ``query.mode`` says."""
@@ -374,23 +370,5 @@ def _node(id: str, content: str, metadata: dict[str, Any], embedding: Any) -> Ba
     else:
         node = TextNode(id_=id, text=content, metadata=metadata)
     if embedding is not None:
-        node.embedding = [float(x) for x in embedding_array(embedding)]  # type: ignore[union-attr]
+        node.embedding = [float(x) for x in np.asarray(embedding, dtype=np.float32)]
     return node
-
-
-def _find(filters: FilterCompiler, table: sql.Identifier, ids: list[str] | None,
-          flt: dict[str, Any]) -> Steps[list[tuple[Any, ...]]]:
-    """Documents by id and/or filter, ids in the order asked (Collection.get takes no filter)."""
-    where, params = yield from filters.compile(flt)
-    parts = [where]
-    if ids is not None:
-        parts.append(sql.SQL("AND d.id = ANY(%(ids)s)"))
-        params["ids"] = ids
-    statement = sql.SQL("SELECT d.id, d.content, d.metadata, d.embedding FROM {} AS d WHERE true {} ORDER BY d.id").format(
-        table, sql.SQL(" ").join(parts))
-    rows: list[tuple[Any, ...]] = yield Statement(statement, params, lambda result: list(result.rows))
-    if ids is None:
-        return rows
-    by_id = {r[0]: r for r in rows}
-    return [by_id[i] for i in ids if i in by_id]
-
