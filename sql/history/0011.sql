@@ -150,6 +150,18 @@ END
 $function$;
 COMMENT ON FUNCTION vecpg.audit_write() IS NULL;
 
+CREATE OR REPLACE FUNCTION vecpg.touch_updated_at()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.touch_updated_at() IS NULL;
+
 -- finish: this revision's own, in place of the newer revision's
 DROP TRIGGER IF EXISTS append_only ON vecpg.audit_log;
 CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON vecpg.audit_log
