@@ -110,6 +110,11 @@ def _load(coll: Collection, records: Iterator[list[dict[str, Any]]], header: Hea
             return copy_merge(conn, target, counted)  # type: ignore[arg-type]
 
 
+def _integer(text: str) -> int | float:
+    # pgvector writes negative zero as -0, which Python would read as the integer 0.
+    return -0.0 if text == "-0" else int(text)
+
+
 def _stamp(value: Any, default: datetime) -> datetime:
     if value is None:
         return default
@@ -158,7 +163,7 @@ def _read_jsonl(lines: IO[bytes], source: str, batch_rows: int) -> tuple[Header,
 
 def _record(line: bytes, source: str, number: int) -> dict[str, Any]:
     try:
-        record = json.loads(line)
+        record = json.loads(line, parse_int=_integer)
     except ValueError as exc:
         raise InputFileError(f"{source}, line {number}: not JSON: {exc}") from None
     if not isinstance(record, dict):

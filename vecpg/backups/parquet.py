@@ -54,7 +54,7 @@ class ParquetSink:
         pa = self._pa
         ids, titles, contents, metadata, vectors, tenants, created, updated = zip(*rows)
         present = [v is not None for v in vectors]
-        flat = (np.concatenate([np.asarray(v, dtype=np.float32) for v in vectors if v is not None])
+        flat = (np.concatenate([v.to_numpy() for v in vectors if v is not None])  # pgvector's Vector
                 if any(present) else np.empty(0, dtype=np.float32))
         offsets = np.zeros(len(rows) + 1, dtype=np.int32)
         offsets[1:] = np.cumsum([self._dimension if p else 0 for p in present])
