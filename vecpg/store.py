@@ -47,7 +47,7 @@ from .storage import DEFAULT_STORAGE, check_storage
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
 
-    from .backups import ImportResult
+    from .backups.header import ImportResult
     from .doctor.findings import Finding
 
 

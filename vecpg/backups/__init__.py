@@ -6,7 +6,7 @@ pg_dump and pg_restore instead.
 """
 
 from .export import export_collection
-from .header import Header
-from .importer import ImportResult, import_collection
+from .header import Header, ImportResult
+from .importer import import_collection
 
 __all__ = ["Header", "ImportResult", "export_collection", "import_collection"]

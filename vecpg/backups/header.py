@@ -61,6 +61,15 @@ class Header:
                 if getattr(self, name) != getattr(other, name)]
 
 
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: the rows written, and whether it created the collection."""
+
+    collection: str
+    rows: int
+    created: bool
+
+
 def format_of(path: Path | None, given: str | None) -> str:
     """jsonl or parquet: ``given``, else by the file's extension (.parquet, .pq; anything else,
     .jsonl and .jsonl.gz among them, is JSONL)."""

@@ -11,7 +11,6 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path
@@ -23,7 +22,7 @@ from ..documents import prepare
 from ..errors import CollectionNotFound, InputFileError, InvalidArgument
 from ..ops.bulk import BulkTarget, Written, copy_merge, progress_bar
 from ..storage import check_storage
-from .header import Header, format_of
+from .header import Header, ImportResult, format_of
 from .parquet import read_parquet
 from .vectors import decimals_of, exact_float32
 
@@ -32,15 +31,6 @@ if TYPE_CHECKING:
     from ..store import Store
 
 BATCH_ROWS = 1000
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    """What an import did: the rows written, and whether it created the collection."""
-
-    collection: str
-    rows: int
-    created: bool
 
 
 def import_collection(store: Store, name: str, source: str | Path, format: str | None = None,
