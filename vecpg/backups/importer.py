@@ -20,6 +20,7 @@ from pgvector.psycopg import register_vector
 
 from ..documents import prepare
 from ..errors import CollectionNotFound, InputFileError, InvalidArgument
+from ..metrics import rows_written
 from ..ops.bulk import BulkTarget, Written, copy_merge, progress_bar
 from ..storage import check_storage
 from .header import Header, ImportResult, format_of
@@ -97,7 +98,9 @@ def _load(coll: Collection, records: Iterator[list[dict[str, Any]]], header: Hea
         target = BulkTarget(coll.table, coll.storage, coll.store.vector_schema, direct=bool(bypasses and bypasses[0]),
                             timestamps=True)
         with progress_bar(batches(), progress, header.rows, f"importing {coll.name}") as counted:
-            return copy_merge(conn, target, counted)  # type: ignore[arg-type]
+            written = copy_merge(conn, target, counted)  # type: ignore[arg-type]
+    rows_written(coll.name, "import", written)
+    return written
 
 
 def _integer(text: str) -> int | float:
