@@ -11,7 +11,8 @@ import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 import psycopg
@@ -200,7 +201,7 @@ class Collection:
         rows_written(self.name, "upsert", len(rows))
         return [r.id for r in rows]
 
-    def _copy(self, batches: Iterable[list[Row]], connection: psycopg.Connection | None = None) -> int:
+    def _copy(self, batches: Iterable[Sequence[Row]], connection: psycopg.Connection | None = None) -> int:
         # COPY is a protocol of its own, spoken on a connection (ops/bulk.py), not through the
         # runner: the async API runs this in a thread, on a connection of the store's own.
         if connection is not None:
@@ -365,6 +366,20 @@ class Collection:
     def chunking(self) -> tuple[int, int] | None:
         """(chunk_tokens, chunk_overlap), or None when documents are not chunked."""
         return self._run(catalog.chunking(self.name))
+
+    # -- backups ------------------------------------------------------------------------------
+    def export(self, target: str | Path | IO[Any] | None = None, format: str | None = None, *,
+               progress: bool = False) -> int:
+        """Write every row of every tenant, with the collection's settings first, to ``target``
+        (a path, a file object, or stdout for None or "-"); returns the rows written.
+
+        ``format``: ``jsonl`` or ``parquet``, else by the path's extension (.parquet; JSONL
+        otherwise, gzipped for .gz). Rows stream from a server-side cursor; vectors, metadata,
+        tenants and timestamps come back exactly through ``Store.import_collection``.
+        """
+        from .backups import export_collection
+
+        return self._run(call(export_collection, self, target, format, progress))
 
     # -- keyword index ------------------------------------------------------------------------
     def enable_keyword_index(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
@@ -44,9 +45,10 @@ from .ops.runner import Runner, restore
 from .storage import DEFAULT_STORAGE, check_storage
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing_extensions import Self  # typing.Self from Python 3.11
 
-    from .doctor.findings import Finding  # typing.Self from Python 3.11
+    from .backups.header import ImportResult
+    from .doctor.findings import Finding
 
 
 T = TypeVar("T")
@@ -346,6 +348,21 @@ class Store:
         """Drop a collection and its documents; False if it did not exist and ``missing_ok``."""
         check_text(name, "collection name")
         return self.run(catalog.drop_collection(name, missing_ok))
+
+    def import_collection(self, name: str, source: str | Path, format: str | None = None, *,
+                          progress: bool = False) -> ImportResult:
+        """Import an export (``Collection.export``, ``vecpg collection export``) into collection
+        ``name``, created with the export's settings if it does not exist (an existing one must
+        have the same dimension, distance, storage, model and language).
+
+        One transaction: every row or none, each with its tenant, metadata, vector and
+        timestamps as exported; an id that exists is replaced. Rows without a vector are queued
+        for the embedding workers. ``source``: a path, or "-" for JSONL on stdin.
+        """
+        from .backups import import_collection
+
+        check_text(name, "collection name")
+        return import_collection(self, name, source, format, progress)
 
 
 def connect(

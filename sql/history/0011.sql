@@ -150,6 +150,48 @@ END
 $function$;
 COMMENT ON FUNCTION vecpg.audit_write() IS NULL;
 
+CREATE OR REPLACE FUNCTION vecpg.embedding_queue_objects(collection text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+    event text;
+BEGIN
+    EXECUTE format('DROP TRIGGER IF EXISTS embedding_stale ON %I.%I', c.schema_name, c.table_name);
+    IF c.model IS NOT NULL THEN
+        EXECUTE format('CREATE TRIGGER embedding_stale BEFORE UPDATE OF title, content ON %I.%I FOR EACH ROW '
+                       'WHEN ((OLD.title, OLD.content) IS DISTINCT FROM (NEW.title, NEW.content) '
+                       'AND NEW.embedding IS NOT NULL AND NEW.embedding IS NOT DISTINCT FROM OLD.embedding) '
+                       'EXECUTE FUNCTION vecpg.drop_stale_embedding()', c.schema_name, c.table_name);
+        PERFORM vecpg.statement_triggers(c, 'embedding', 'vecpg.embedding_capture',
+                                         'OLD TABLE AS old_rows NEW TABLE AS new_rows');
+        EXECUTE format('DROP TRIGGER IF EXISTS embedding_truncate ON %I.%I', c.schema_name, c.table_name);
+        EXECUTE format('CREATE TRIGGER embedding_truncate AFTER TRUNCATE ON %I.%I FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION vecpg.embedding_capture(%L)', c.schema_name, c.table_name, c.name);
+    ELSE
+        FOREACH event IN ARRAY ARRAY['insert', 'update', 'delete', 'truncate'] LOOP
+            EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I.%I', 'embedding_' || event, c.schema_name, c.table_name);
+        END LOOP;
+    END IF;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.embedding_queue_objects(text) IS NULL;
+
+CREATE OR REPLACE FUNCTION vecpg.touch_updated_at()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.touch_updated_at() IS NULL;
+
 -- finish: this revision's own, in place of the newer revision's
 DROP TRIGGER IF EXISTS append_only ON vecpg.audit_log;
 CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON vecpg.audit_log

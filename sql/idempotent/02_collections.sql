@@ -6,13 +6,17 @@
 -- vecpg.collection. Columns are created here; everything else comes from collection_created,
 -- which 99_existing_collections.sql runs again for every collection at each upgrade.
 
+-- An update sets updated_at to now(), unless the transaction set vecpg.keep_updated_at: an
+-- import (vecpg/backups) restores rows with the updated_at they were exported with.
 CREATE OR REPLACE FUNCTION vecpg.touch_updated_at()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
 BEGIN
-    NEW.updated_at := now();
+    IF coalesce(current_setting('vecpg.keep_updated_at', true), '') <> 'on' THEN
+        NEW.updated_at := now();
+    END IF;
     RETURN NEW;
 END
 $$;

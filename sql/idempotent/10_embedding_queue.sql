@@ -160,10 +160,13 @@ DECLARE
 BEGIN
     EXECUTE format('DROP TRIGGER IF EXISTS embedding_stale ON %I.%I', c.schema_name, c.table_name);
     IF c.model IS NOT NULL THEN
+        -- pgvector's = named with its schema: pg_restore creates triggers with an empty
+        -- search_path, where an unqualified IS NOT DISTINCT FROM on vectors finds no operator
+        -- (NULL when OLD had no vector: the trigger does not fire, as it should not).
         EXECUTE format('CREATE TRIGGER embedding_stale BEFORE UPDATE OF title, content ON %I.%I FOR EACH ROW '
                        'WHEN ((OLD.title, OLD.content) IS DISTINCT FROM (NEW.title, NEW.content) '
-                       'AND NEW.embedding IS NOT NULL AND NEW.embedding IS NOT DISTINCT FROM OLD.embedding) '
-                       'EXECUTE FUNCTION vecpg.drop_stale_embedding()', c.schema_name, c.table_name);
+                       'AND NEW.embedding OPERATOR(%I.=) OLD.embedding) '
+                       'EXECUTE FUNCTION vecpg.drop_stale_embedding()', c.schema_name, c.table_name, vecpg.vector_schema());
         PERFORM vecpg.statement_triggers(c, 'embedding', 'vecpg.embedding_capture',
                                          'OLD TABLE AS old_rows NEW TABLE AS new_rows');
         EXECUTE format('DROP TRIGGER IF EXISTS embedding_truncate ON %I.%I', c.schema_name, c.table_name);

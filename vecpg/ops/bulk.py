@@ -7,28 +7,34 @@ Into an empty table (locked against other writers for the load) rows are copied 
 at raw COPY speed; an id repeated within the load is set aside and merged at the end. Into a
 table with rows, everything is copied into a temporary staging table and merged with one
 INSERT ... ON CONFLICT DO UPDATE. Either way the last occurrence of an id wins.
+
+A load may bring each row's created_at and updated_at (an import, ``BulkTarget.timestamps``): its
+rows are then ``Row`` tuples with the two timestamps after them, written as given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
 
 from ..documents import Row, prepare
 from ..resources import composed as q
-from ..resources import query
 from ..storage import register_halfvec_copy
 
 # Up to this many rows an upsert is one INSERT ... SELECT FROM unnest(arrays) ON CONFLICT; above
 # it, it goes through this engine.
 COPY_THRESHOLD = 500
 _ROW_TYPES = ["text", "text", "text", "vector", "jsonb", "text"]  # the staging table's (vectors, cast on merge)
+_TIMESTAMP_TYPES = ["timestamptz", "timestamptz"]
+# A row as the engine writes it: a Row, or a Row followed by created_at and updated_at.
+Written = tuple[Any, ...]
+W = TypeVar("W", bound=Written)
 
 
 @dataclass(frozen=True)
@@ -46,11 +52,31 @@ class BulkTarget:
     storage: str
     vector_schema: str
     direct: bool
+    # Rows bring created_at and updated_at, written as they are (an import): the load's
+    # transaction must set vecpg.keep_updated_at (keep_timestamps) for rows it updates.
+    timestamps: bool = False
+
+    @property
+    def row_types(self) -> list[str]:
+        return _ROW_TYPES + _TIMESTAMP_TYPES if self.timestamps else _ROW_TYPES
 
     @property
     def direct_types(self) -> list[str]:
         # A COPY straight into the table casts nothing: rows go in the column's own type.
-        return [self.storage if t == "vector" else t for t in _ROW_TYPES]
+        return [self.storage if t == "vector" else t for t in self.row_types]
+
+    def placeholders(self) -> dict[str, sql.Composable]:
+        """What the timestamps add to copy_direct, copy_staging and merge_staging."""
+        if not self.timestamps:
+            return {"timestamps": sql.SQL(""), "kept": sql.SQL("")}
+        return {"timestamps": sql.SQL(", created_at, updated_at"),
+                "kept": sql.SQL(", created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at")}
+
+
+def keep_timestamps(conn: psycopg.Connection) -> None:
+    """Tell vecpg.touch_updated_at to keep the updated_at a row is written with, until the
+    transaction ends (an import restores it as exported)."""
+    conn.execute("SELECT set_config('vecpg.keep_updated_at', 'on', true)")
 
 
 def prepared(documents: Iterable[Any], batch_size: int, dimension: int, embed: Any, *, first_row: int,
@@ -66,8 +92,8 @@ def prepared(documents: Iterable[Any], batch_size: int, dimension: int, embed: A
 
 
 @contextmanager
-def progress_bar(batches: Iterator[list[Row]], enabled: bool, total: int | None,
-                 label: str) -> Iterator[Iterator[list[Row]]]:
+def progress_bar(batches: Iterator[Sequence[W]], enabled: bool, total: int | None,
+                 label: str) -> Iterator[Iterator[Sequence[W]]]:
     """The batches, counted on a bar (on stderr) as they are written when ``enabled``."""
     if not enabled:
         yield batches
@@ -75,7 +101,7 @@ def progress_bar(batches: Iterator[list[Row]], enabled: bool, total: int | None,
     from tqdm import tqdm
 
     with tqdm(total=total, unit="doc", desc=label) as bar:
-        def counted() -> Iterator[list[Row]]:
+        def counted() -> Iterator[Sequence[W]]:
             for rows in batches:
                 yield rows
                 bar.update(len(rows))
@@ -83,52 +109,55 @@ def progress_bar(batches: Iterator[list[Row]], enabled: bool, total: int | None,
         yield counted()
 
 
-def copy_merge(conn: psycopg.Connection, target: BulkTarget, batches: Iterable[list[Row]]) -> int:
+def copy_merge(conn: psycopg.Connection, target: BulkTarget, batches: Iterable[Sequence[Written]]) -> int:
     """Write every batch in one transaction; returns the number of distinct ids."""
     seen: set[str] = set()
-    repeated: list[Row] = []
+    repeated: list[Written] = []
     with conn.transaction(), conn.cursor() as cur:
+        if target.timestamps:
+            keep_timestamps(conn)
         if target.direct and _lock_if_empty(conn, target.table):
             if target.storage == "halfvec":
                 register_halfvec_copy(cur)
-            with cur.copy(q("copy_direct", table=target.table)) as copy:
+            with cur.copy(q("copy_direct", table=target.table, timestamps=target.placeholders()["timestamps"])) as copy:
                 copy.set_types(target.direct_types)
                 for rows in batches:
                     for row in rows:
-                        if row.id in seen:
+                        if row[0] in seen:
                             repeated.append(row)
                         else:
-                            seen.add(row.id)
+                            seen.add(row[0])
                             copy.write_row(row)
             if repeated:
                 _stage_and_merge(cur, target, [repeated])
         else:
-            def remember(rows: list[Row]) -> list[Row]:
-                seen.update(row.id for row in rows)
+            def remember(rows: Sequence[Written]) -> Sequence[Written]:
+                seen.update(row[0] for row in rows)
                 return rows
 
             _stage_and_merge(cur, target, (remember(rows) for rows in batches))
     return len(seen)
 
 
-def _stage_and_merge(cur: Any, target: BulkTarget, batches: Iterable[list[Row]]) -> None:
+def _stage_and_merge(cur: Any, target: BulkTarget, batches: Iterable[Sequence[Written]]) -> None:
     vector_type = sql.SQL("{}.vector").format(sql.Identifier(target.vector_schema))
     cur.execute(q("create_staging", vector=vector_type))
+    placeholders = target.placeholders()
     ids: set[str] = set()
     repeats = False
     ordinal = 0
-    with cur.copy(query("copy_staging")) as copy:  # type: ignore[arg-type]
-        copy.set_types(["int8", *_ROW_TYPES])
+    with cur.copy(q("copy_staging", timestamps=placeholders["timestamps"])) as copy:
+        copy.set_types(["int8", *target.row_types])
         for rows in batches:
             for row in rows:
                 copy.write_row((ordinal, *row))
                 ordinal += 1
-                repeats = repeats or row.id in ids
-                ids.add(row.id)
+                repeats = repeats or row[0] in ids
+                ids.add(row[0])
     # DISTINCT ON needs a sort: only pay for it when the load repeated an id.
     distinct = sql.SQL("DISTINCT ON (id)" if repeats else "")
     order = sql.SQL("ORDER BY id, ord DESC" if repeats else "")
-    cur.execute(q("merge_staging", table=target.table, distinct=distinct, order=order))
+    cur.execute(q("merge_staging", table=target.table, distinct=distinct, order=order, **placeholders))
 
 
 def _lock_if_empty(conn: psycopg.Connection, table: sql.Identifier) -> bool:

@@ -1,2 +1,2 @@
--- copy_staging: binary COPY into the staging table.
-COPY vecpg_staging (ord, id, title, content, embedding, metadata, tenant_id) FROM STDIN (FORMAT BINARY)
+-- copy_staging: binary COPY into the staging table. {timestamps} as in copy_direct.
+COPY vecpg_staging (ord, id, title, content, embedding, metadata, tenant_id{timestamps}) FROM STDIN (FORMAT BINARY)
