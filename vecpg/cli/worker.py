@@ -32,10 +32,12 @@ _DEFAULTS = WorkerOptions()
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--metrics-port", type=click.IntRange(0, 65535),
               help="Serve this worker's metrics (embedding batches, queue) for Prometheus on this port.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True,
+              help="The address of --metrics-port (0.0.0.0 in a container Prometheus scrapes).")
 @connection_options
 @click.pass_context
 def worker(ctx: click.Context, names: tuple[str, ...], batch: int, max_attempts: int, once: bool,
-           threads: int | None, quiet: bool, metrics_port: int | None) -> None:
+           threads: int | None, quiet: bool, metrics_port: int | None, metrics_host: str) -> None:
     """Embed documents queued by writes without a vector (any client, any language).
 
     Runs until SIGTERM (it finishes the batch in hand) unless --once. Start several to share the
@@ -53,7 +55,7 @@ def worker(ctx: click.Context, names: tuple[str, ...], batch: int, max_attempts:
 
         metrics = enable()
         metrics.watch(store)
-        prometheus_client.start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry)
+        prometheus_client.start_http_server(metrics_port, addr=metrics_host, registry=metrics.registry)
     options = WorkerOptions(batch=batch, max_attempts=max_attempts, collections=names)
     with psycopg.connect(store.admin_url, autocommit=True) as conn:
         row = conn.execute(query("embedding_queued"), {"names": list(names)}).fetchone()
