@@ -150,6 +150,46 @@ END
 $function$;
 COMMENT ON FUNCTION vecpg.audit_write() IS NULL;
 
+CREATE OR REPLACE FUNCTION vecpg.check_mirror_settings(settings jsonb)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ IMMUTABLE
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+DECLARE
+    unknown text;
+BEGIN
+    settings := coalesce(settings, '{}');
+    IF jsonb_typeof(settings) <> 'object' THEN
+        RAISE EXCEPTION 'mirror settings must be a JSON object' USING ERRCODE = 'VP005';
+    END IF;
+    SELECT string_agg(k, ', ') INTO unknown FROM jsonb_object_keys(settings) AS k
+    WHERE k NOT IN ('m', 'ef_construct', 'quantization', 'quantile', 'always_ram', 'payload_indexes', 'content');
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown mirror setting(s): % (allowed: m, ef_construct, quantization, quantile, always_ram, '
+                        'payload_indexes, content)', unknown USING ERRCODE = 'VP005';
+    END IF;
+    PERFORM vecpg._int_param(settings, 'm', 16, 2, 100), vecpg._int_param(settings, 'ef_construct', 64, 4, 1000);
+    IF coalesce(settings->>'quantization', 'int8') <> 'int8' THEN
+        RAISE EXCEPTION 'quantization must be int8 (or absent)' USING ERRCODE = 'VP005';
+    END IF;
+    IF settings ? 'quantile' AND (jsonb_typeof(settings->'quantile') <> 'number'
+                                 OR (settings->>'quantile')::numeric NOT BETWEEN 0.5 AND 1) THEN
+        RAISE EXCEPTION 'quantile must be a number between 0.5 and 1' USING ERRCODE = 'VP005';
+    END IF;
+    IF (settings ? 'always_ram' AND jsonb_typeof(settings->'always_ram') <> 'boolean')
+       OR (settings ? 'content' AND jsonb_typeof(settings->'content') <> 'boolean') THEN
+        RAISE EXCEPTION 'always_ram and content must be true or false' USING ERRCODE = 'VP005';
+    END IF;
+    IF settings ? 'payload_indexes' AND (jsonb_typeof(settings->'payload_indexes') <> 'array'
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(settings->'payload_indexes') e WHERE jsonb_typeof(e) <> 'string')) THEN
+        RAISE EXCEPTION 'payload_indexes must be an array of metadata keys' USING ERRCODE = 'VP005';
+    END IF;
+    RETURN settings;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.check_mirror_settings(jsonb) IS NULL;
+
 CREATE OR REPLACE FUNCTION vecpg.embedding_queue_objects(collection text)
  RETURNS void
  LANGUAGE plpgsql
@@ -179,6 +219,8 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION vecpg.embedding_queue_objects(text) IS NULL;
+
+COMMENT ON FUNCTION vecpg.enable_mirror(text,jsonb) IS 'Mirror a collection to Qdrant (settings: m, ef_construct, quantization int8, quantile, always_ram, payload_indexes, content)';
 
 CREATE OR REPLACE FUNCTION vecpg.touch_updated_at()
  RETURNS trigger

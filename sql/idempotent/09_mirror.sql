@@ -81,12 +81,20 @@ BEGIN
         RAISE EXCEPTION 'mirror settings must be a JSON object' USING ERRCODE = 'VP005';
     END IF;
     SELECT string_agg(k, ', ') INTO unknown FROM jsonb_object_keys(settings) AS k
-    WHERE k NOT IN ('m', 'ef_construct', 'quantization', 'quantile', 'always_ram', 'payload_indexes', 'content');
+    WHERE k NOT IN ('m', 'ef_construct', 'quantization', 'quantile', 'always_ram', 'payload_indexes', 'content',
+                    'shard_number', 'replication_factor', 'write_consistency_factor', 'shard_by_tenant');
     IF unknown IS NOT NULL THEN
         RAISE EXCEPTION 'unknown mirror setting(s): % (allowed: m, ef_construct, quantization, quantile, always_ram, '
-                        'payload_indexes, content)', unknown USING ERRCODE = 'VP005';
+                        'payload_indexes, content, shard_number, replication_factor, write_consistency_factor, '
+                        'shard_by_tenant)', unknown USING ERRCODE = 'VP005';
     END IF;
-    PERFORM vecpg._int_param(settings, 'm', 16, 2, 100), vecpg._int_param(settings, 'ef_construct', 64, 4, 1000);
+    PERFORM vecpg._int_param(settings, 'm', 16, 2, 100), vecpg._int_param(settings, 'ef_construct', 64, 4, 1000),
+            vecpg._int_param(settings, 'shard_number', 1, 1, 1000);
+    -- A Qdrant cluster's layout (docs/qdrant-cluster.md): a write needs at most as many replicas as exist.
+    IF vecpg._int_param(settings, 'write_consistency_factor', 1, 1, 100)
+       > vecpg._int_param(settings, 'replication_factor', 1, 1, 100) THEN
+        RAISE EXCEPTION 'write_consistency_factor must not exceed replication_factor' USING ERRCODE = 'VP005';
+    END IF;
     IF coalesce(settings->>'quantization', 'int8') <> 'int8' THEN
         RAISE EXCEPTION 'quantization must be int8 (or absent)' USING ERRCODE = 'VP005';
     END IF;
@@ -95,8 +103,9 @@ BEGIN
         RAISE EXCEPTION 'quantile must be a number between 0.5 and 1' USING ERRCODE = 'VP005';
     END IF;
     IF (settings ? 'always_ram' AND jsonb_typeof(settings->'always_ram') <> 'boolean')
-       OR (settings ? 'content' AND jsonb_typeof(settings->'content') <> 'boolean') THEN
-        RAISE EXCEPTION 'always_ram and content must be true or false' USING ERRCODE = 'VP005';
+       OR (settings ? 'content' AND jsonb_typeof(settings->'content') <> 'boolean')
+       OR (settings ? 'shard_by_tenant' AND jsonb_typeof(settings->'shard_by_tenant') <> 'boolean') THEN
+        RAISE EXCEPTION 'always_ram, content and shard_by_tenant must be true or false' USING ERRCODE = 'VP005';
     END IF;
     IF settings ? 'payload_indexes' AND (jsonb_typeof(settings->'payload_indexes') <> 'array'
        OR EXISTS (SELECT 1 FROM jsonb_array_elements(settings->'payload_indexes') e WHERE jsonb_typeof(e) <> 'string')) THEN
@@ -125,7 +134,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vecpg.enable_mirror(text, jsonb) IS
-    'Mirror a collection to Qdrant (settings: m, ef_construct, quantization int8, quantile, always_ram, payload_indexes, content)';
+    'Mirror a collection to Qdrant (settings: m, ef_construct, quantization int8, quantile, always_ram, payload_indexes, '
+    'content; on a Qdrant cluster shard_number, replication_factor, write_consistency_factor, shard_by_tenant)';
 
 -- Ask the next sync to copy the whole collection again (its Qdrant collection is recreated).
 CREATE OR REPLACE FUNCTION vecpg.rebuild_mirror(collection text)

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 from ..errors import InvalidArgument
+from .cluster import ClusterSettings
 from .points import DOC_ID, METADATA, TENANT, MirrorPoint
 
 Distance = Literal["cosine", "l2", "ip"]
@@ -60,7 +61,8 @@ class CollectionSpec:
     exists; the HNSW and quantization settings apply when it is created.
 
     ``payload_indexes`` names metadata keys (``"author.name"``) to index as keywords under
-    ``metadata.<key>``; ``tenant_id`` and ``doc_id`` are always indexed.
+    ``metadata.<key>``; ``tenant_id`` and ``doc_id`` are always indexed. ``cluster``: shards,
+    replicas and shard keys on a Qdrant server (vecpg.mirror.cluster; Qdrant Edge ignores it).
     """
 
     name: str
@@ -72,6 +74,7 @@ class CollectionSpec:
     quantile: float = 0.99  # int8 only: the share of values the int8 range covers
     always_ram: bool = True  # int8 only: keep the quantized vectors in RAM
     payload_indexes: tuple[str, ...] = ()
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
 
     def __post_init__(self) -> None:
         check_name(self.name)

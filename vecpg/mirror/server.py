@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from vecpg.errors import InvalidArgument, MirrorError, MissingDependency, VecpgError
 
+from .cluster import shard_key
 from .points import DOC_ID, TENANT, MirrorPoint, point_id
 from .protocol import CollectionSpec, Fields, Hit, Payload, StoredPoint, Vector, check_k
 
@@ -79,6 +80,8 @@ class ServerBackend:
             raise InvalidArgument("ServerBackend needs a url (VECPG_QDRANT_URL) or a client")
         self._owns_client = client is None
         self.where = url or "(client given)"
+        # The shard keys of each collection sharded by tenant that this backend has seen or made.
+        self._shard_keys: dict[str, set[int | str]] = {}
         self.client = client if client is not None else QdrantClient(url=url, api_key=api_key)
 
     @_wrapped
@@ -101,9 +104,17 @@ class ServerBackend:
             self.client.create_collection(
                 spec.name, vectors_config=wanted,
                 hnsw_config=models.HnswConfigDiff(m=spec.hnsw_m, ef_construct=spec.hnsw_ef_construct),
-                quantization_config=quantization,
+                quantization_config=quantization, **spec.cluster.collection_args(),
             )
             indexed = {}
+        self._shard_keys.pop(spec.name, None)
+        if spec.cluster.shard_by_tenant:
+            # qdrant-client's local mode accepts sharding_method and ignores it: say so, not shard silently.
+            if self.client.get_collection(spec.name).config.params.sharding_method != models.ShardingMethod.CUSTOM:
+                raise MirrorError(f"mirror collection {spec.name!r} is not sharded by key on this Qdrant "
+                                  "(shard_by_tenant needs a Qdrant server, and a collection created with it)")
+            listed = self.client.list_shard_keys(spec.name).shard_keys or []
+            self._shard_keys[spec.name] = {k.key for k in listed}
         for field in spec.index_fields():
             current = indexed.get(field)
             if current is None or current.data_type != models.PayloadSchemaType.KEYWORD:
@@ -118,8 +129,29 @@ class ServerBackend:
     def upsert(self, name: str, points: Sequence[MirrorPoint]) -> None:
         if not points:
             return
-        batch = [models.PointStruct(id=p.id, vector=list(p.vector), payload=p.payload()) for p in points]
-        self.client.upsert(name, points=batch, wait=True)
+        keys = self._shard_keys.get(name)
+        if keys is None:
+            batch = [models.PointStruct(id=p.id, vector=list(p.vector), payload=p.payload()) for p in points]
+            self.client.upsert(name, points=batch, wait=True)
+            return
+        groups: dict[int | str, list[models.PointStruct]] = {}
+        target: dict[str, int | str] = {}
+        for p in points:
+            target[str(p.id)] = shard_key(p.tenant_id)
+            groups.setdefault(target[str(p.id)], []).append(
+                models.PointStruct(id=p.id, vector=list(p.vector), payload=p.payload()))
+        # A point id is unique per shard key only: a document that changed tenant leaves its old key.
+        moved = [r for r in self.client.retrieve(name, ids=[p.id for p in points], with_payload=False,
+                                                 with_vectors=False)
+                 if r.shard_key is not None and r.shard_key != target[str(r.id)]]
+        for r in moved:
+            self.client.delete(name, points_selector=models.PointIdsList(points=[r.id]), wait=True,
+                               shard_key_selector=r.shard_key)
+        for key, batch in groups.items():
+            if key not in keys:
+                self.client.create_shard_key(name, key)
+                keys.add(key)
+            self.client.upsert(name, points=batch, wait=True, shard_key_selector=key)
 
     @_wrapped
     def delete(self, name: str, doc_ids: Sequence[str]) -> None:

@@ -26,6 +26,7 @@ from psycopg.rows import dict_row
 from ..db.connection import wait_for_notify
 from ..errors import MirrorError
 from ..resources import composed, query
+from .cluster import ClusterSettings
 from .points import MirrorPoint
 from .protocol import CollectionSpec, Distance, MirrorBackend
 
@@ -60,7 +61,8 @@ def spec_for(conn: psycopg.Connection, collection: str, settings: dict[str, Any]
 def _spec(collection: str, dimension: int, distance: Distance, settings: dict[str, Any]) -> CollectionSpec:
     given = {field: settings[key] for key, field in _SETTINGS.items() if key in settings}
     return CollectionSpec(name=collection, dimension=dimension, distance=distance,
-                          payload_indexes=tuple(settings.get("payload_indexes", ())), **given)
+                          payload_indexes=tuple(settings.get("payload_indexes", ())),
+                          cluster=ClusterSettings.from_settings(settings), **given)
 
 
 def _points(rows: Iterable[dict[str, Any]], revisions: Callable[[str], int], content: bool) -> list[MirrorPoint]:
