@@ -16,6 +16,7 @@ the way the framework offers; ``search`` asks the framework for the k nearest by
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -214,7 +215,7 @@ class LlamaIndexPG(Adapter):
         with psycopg.connect(self.ctx.url, autocommit=True) as conn:
             conn.execute(f"DROP TABLE IF EXISTS data_{self.table}")
         for store in [self.loader, *self.searchers.values()]:
-            store.close()
+            asyncio.run(store.close())  # its close is a coroutine (the sync and async engines)
 
 
 PEERS: dict[str, type[Adapter]] = {"langchain": LangchainPG, "haystack": HaystackPG, "llamaindex": LlamaIndexPG}
