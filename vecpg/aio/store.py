@@ -19,6 +19,7 @@ from pgvector.psycopg import register_vector_async
 from psycopg_pool import AsyncConnectionPool
 from psycopg_pool import PoolTimeout as PoolTimeoutError
 
+from ..db.connection import check_idle_async
 from ..errors import CollectionNotFound, PoolTimeout, from_database
 from ..ops import catalog
 from ..ops.async_runner import AsyncRunner, restore
@@ -173,7 +174,7 @@ async def connect_async(url: str | None = None, *, pool_size: int = 4, **setting
 
     pool = AsyncConnectionPool(sync.url, min_size=1, max_size=pool_size, timeout=sync.timeouts.pool,
                                kwargs={"autocommit": True, **sync.timeouts.connect_kwargs()},
-                               configure=configure, open=False, name="vecpg-async")
+                               configure=configure, check=check_idle_async, open=False, name="vecpg-async")
     try:
         await pool.open(wait=True, timeout=30)
     except BaseException:

@@ -75,7 +75,8 @@ def from_environment() -> object:
     from ..service import app
 
     settings = json.loads(os.environ[SETTINGS_ENV])
-    store = connect(settings["url"], pool_size=settings["pool_size"])
+    limits = Limits(**settings["limits"])
+    store = connect(settings["url"], pool_size=settings["pool_size"], statement_timeout=limits.statement_timeout)
     metrics = None
     try:
         from ..metrics import enable
@@ -84,5 +85,4 @@ def from_environment() -> object:
         metrics.watch(store)
     except ImportError:  # MissingDependency: serve without /metrics
         pass
-    return app(store, keys=settings["keys"], limits=Limits(**settings["limits"]), llm=settings["llm"],
-               metrics=metrics)
+    return app(store, keys=settings["keys"], limits=limits, llm=settings["llm"], metrics=metrics)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import select
 import time
 from collections.abc import Callable
 
 import psycopg
 from pgvector.psycopg import register_vector
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 from .. import config
 from ..errors import ConnectTimeout
@@ -30,6 +31,36 @@ def sqlalchemy_url(url: str) -> str:
     return "postgresql+psycopg:///?" + "&".join(url.split())
 
 
+def _dropped(conn: psycopg.Connection | psycopg.AsyncConnection) -> bool:
+    """Whether an idle connection may have been dropped by the server: its socket is readable.
+    An idle autocommit connection receives nothing unless the server ended it (a restart, an
+    idle timeout, pg_terminate_backend: a last message, then end of file) or sent a NOTIFY, so
+    this costs a poll of the socket, not a round trip."""
+    try:
+        fd = conn.fileno()
+        if hasattr(select, "poll"):  # no limit on the descriptor's number, unlike select()
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([fd], [], [], 0)[0])
+    except (OSError, ValueError, psycopg.Error):
+        return True
+
+
+def check_idle(conn: psycopg.Connection) -> None:
+    """The pools' check before lending a connection: a dropped one fails the round trip it is
+    then given, and the pool replaces it (pgvector-haystack #847: the first query after the
+    server ended an idle connection failed)."""
+    if _dropped(conn):
+        ConnectionPool.check_connection(conn)
+
+
+async def check_idle_async(conn: psycopg.AsyncConnection) -> None:
+    """check_idle for the async pool."""
+    if _dropped(conn):
+        await AsyncConnectionPool.check_connection(conn)
+
+
 def open_pool(url: str, min_size: int = 1, max_size: int = 4, timeouts: Timeouts | None = None) -> ConnectionPool:
     """A pool of autocommit connections that understand ``vector``; callers open transactions.
     ``timeouts``: each connection's connect and statement timeouts, and the wait for a free one."""
@@ -47,6 +78,7 @@ def open_pool(url: str, min_size: int = 1, max_size: int = 4, timeouts: Timeouts
         max_size=max_size,
         kwargs={"autocommit": True, **timeouts.connect_kwargs()},
         configure=configure,
+        check=check_idle,
         timeout=timeouts.pool,
         open=False,
         name="vecpg",

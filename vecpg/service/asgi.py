@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,6 +47,7 @@ log = logging.getLogger("vecpg.service")
 STATIC = Path(__file__).parent / "static"
 ROLES = {"read": "vecpg_reader", "write": "vecpg_writer", "admin": None}  # admin: the service's own role
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 class BodyTooLarge(ApiError):
@@ -81,6 +83,40 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+class AccessLog:
+    """ASGI middleware: one log line per request (method, path, status, key id, milliseconds) and
+    its metrics. Plain ASGI: Starlette's ``@app.middleware("http")`` costs a quarter of a
+    millisecond a request (docs/notes/2026-12-07-service-bench.md)."""
+
+    def __init__(self, app: Any, metrics: Any = None) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        status = 500
+
+        async def sending(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            seconds = time.perf_counter() - start
+            key = getattr(scope.get("state", {}), "get", lambda *_: None)("key") or "-"
+            if log.isEnabledFor(logging.INFO):
+                log.info("%s %s %s key=%s %.1fms", scope["method"], scope["path"], status, key, 1000 * seconds)
+            if self.metrics is not None:
+                labels = (scope["method"], getattr(scope.get("route"), "path", "unmatched"), str(status))
+                self.metrics.http.labels(*labels).observe(seconds)
+                if status >= 400:
+                    self.metrics.http_failures.labels(*labels).inc()
+
+
 class Principal:
     """Who a request acts for: its key (None when the service runs without keys)."""
 
@@ -92,10 +128,13 @@ class Principal:
             what = f" on collection {collection!r}" if collection and self.key.collection else ""
             raise Forbidden(f"API key {self.key.id} ({self.key.scope}) may not do this{what}: it needs {scope}")
 
-    def acting(self, limits: Limits) -> Acting:
+    def acting(self, limits: Limits, store: Any) -> Acting | None:
+        """What the request's transactions run as. None without a key when the store's
+        connections carry a statement timeout already (``vecpg serve`` connects with the
+        limit's): such a request needs no transaction of its own, a round trip less."""
         timeout = ("statement_timeout", str(int(limits.statement_timeout * 1000)))
         if self.key is None:
-            return Acting(settings=(timeout,))
+            return None if store.timeouts.statement is not None else Acting(settings=(timeout,))
         return Acting(self.key.tenant, ROLES[self.key.scope], (timeout, ("vecpg.api_key", self.key.id)))
 
 
@@ -133,6 +172,11 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
     api = FastAPI(title="vecpg", version=__version__, docs_url="/docs", redoc_url=None,
                   description="Vector, keyword and hybrid search and cited answers over PostgreSQL collections.")
     api.add_middleware(BodyLimit, limit=limits.max_body_bytes)
+    api.add_middleware(AccessLog, metrics=metrics)
+    executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="vecpg-serve")
+
+    def call(request: Request, acting: Acting | None, work: Callable[[], T]) -> Awaitable[T]:
+        return run(request, store, acting, work, executor)
     api.add_exception_handler(HTTPException, on_http_exception)
     # Expected errors through the exception middleware (the connection stays open); the rest
     # through the server-error one, which answers and then lets the server log the traceback.
@@ -169,7 +213,7 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
             raise Unauthorized("an API key is required: Authorization: Bearer <key> or api-key: <key>")
         if len(presented) > 200:
             raise Unauthorized("the API key is not valid")
-        key = await run(request, store, Acting(), lambda: store.run(api_keys.verify(presented)))
+        key = await call(request, None, lambda: store.run(api_keys.verify(presented)))
         who = Principal(key)
         who.require(scope, collection)
         request.state.key = key.id
@@ -206,21 +250,6 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
             models["llm"] = llm_for(llm) if llm is None or isinstance(llm, str) else as_llm(llm)
         return models["llm"]
 
-    @api.middleware("http")
-    async def access_log(request: Request, call_next: Callable[[Request], Any]) -> Response:
-        start = time.perf_counter()
-        response: Response = await call_next(request)
-        seconds = time.perf_counter() - start
-        log.info("%s %s %s key=%s %.1fms", request.method, request.url.path, response.status_code,
-                 getattr(request.state, "key", "-"), 1000 * seconds)
-        if metrics is not None:
-            route = request.scope.get("route")
-            labels = (request.method, getattr(route, "path", "unmatched"), str(response.status_code))
-            metrics.http.labels(*labels).observe(seconds)
-            if response.status_code >= 400:
-                metrics.http_failures.labels(*labels).inc()
-        return response
-
     # -- health ---------------------------------------------------------------------------------
     @api.get("/healthz", tags=["health"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
@@ -229,7 +258,7 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
     @api.get("/readyz", tags=["health"], summary="Readiness: the database answers and is migrated to head")
     async def readyz(request: Request) -> JSONResponse:
         try:
-            revision = await run(request, store, Acting(), lambda: store.run(migrate.revision()))
+            revision = await call(request, None, lambda: store.run(migrate.revision()))
         except Exception as exc:  # noqa: BLE001 - not ready, whatever the reason
             return JSONResponse({"status": "unavailable", "error": {"type": "database_unreachable",
                                                                     "message": " ".join(str(exc).split())}},
@@ -244,9 +273,7 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
         await principal(request, "admin")
         if metrics is None:
             raise ApiError(404, "not_found", "metrics are off: vecpg serve turns them on (vecpg.metrics.enable)")
-        import anyio.to_thread
-
-        text = await anyio.to_thread.run_sync(metrics.text)
+        text = await call(request, None, metrics.text)
         return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     # -- collections ----------------------------------------------------------------------------
@@ -258,7 +285,7 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
     @api.get("/collections", tags=["collections"], summary="The collections this key may use")
     async def list_collections(request: Request) -> JSONResponse:
         who = await principal(request, "read")
-        found = await run(request, store, who.acting(limits), store.list_collections)
+        found = await call(request, who.acting(limits, store), store.list_collections)
         allowed = [i for i in found if who.key is None or who.key.collection in (None, i.name)]
         return JSONResponse({"collections": [{"name": i.name, "dimension": i.dimension, "distance": i.distance,
                                               "model": i.model, "storage": i.storage} for i in allowed]})
@@ -271,7 +298,7 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
             coll = collection(name)
             return info(coll, coll.count())
 
-        return JSONResponse(await run(request, store, who.acting(limits), work))
+        return JSONResponse(await call(request, who.acting(limits, store), work))
 
     @api.put("/collections/{name}", tags=["collections"], status_code=201, summary="Create a collection (admin)",
              openapi_extra=body_schema(CollectionSpec, schemas))
@@ -285,7 +312,7 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
             collections.pop(name, None)
             return info(coll, 0)
 
-        return JSONResponse(await run(request, store, who.acting(limits), work), status_code=201)
+        return JSONResponse(await call(request, who.acting(limits, store), work), status_code=201)
 
     @api.delete("/collections/{name}", tags=["collections"], summary="Drop a collection and its documents (admin)")
     async def drop_collection(name: str, request: Request) -> JSONResponse:
@@ -295,7 +322,7 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
             collections.pop(name, None)
             return store.drop_collection(name)
 
-        return JSONResponse({"dropped": await run(request, store, who.acting(limits), work)})
+        return JSONResponse({"dropped": await call(request, who.acting(limits, store), work)})
 
     # -- documents ------------------------------------------------------------------------------
     @api.put("/collections/{name}/documents", tags=["documents"], summary="Insert or replace documents",
@@ -308,13 +335,13 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
                      for d in given.documents]
         for document in documents:
             limits.check_filter(document.get("metadata"))
-        ids = await run(request, store, who.acting(limits), lambda: collection(name).upsert(documents))
+        ids = await call(request, who.acting(limits, store), lambda: collection(name).upsert(documents))
         return JSONResponse({"upserted": len(ids), "ids": ids})
 
     @api.get("/collections/{name}/documents/{doc_id}", tags=["documents"], summary="A document by id")
     async def get_document(name: str, doc_id: str, request: Request) -> JSONResponse:
         who = await principal(request, "read", name)
-        found = await run(request, store, who.acting(limits), lambda: collection(name).get([doc_id]))
+        found = await call(request, who.acting(limits, store), lambda: collection(name).get([doc_id]))
         if not found:
             raise ApiError(404, "document_not_found", f"no document {doc_id!r} in collection {name!r}")
         document = found[0]
@@ -333,7 +360,7 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
         limits.check_count(len(given.ids or []), "ids", limits.max_documents)
         limits.check_filter(given.filter)
         ids = [str(i) for i in given.ids] if given.ids is not None else None
-        deleted = await run(request, store, who.acting(limits),
+        deleted = await call(request, who.acting(limits, store),
                             lambda: collection(name).delete(ids, filter=given.filter))
         return JSONResponse({"deleted": deleted})
 
@@ -343,7 +370,7 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
     async def search(name: str, request: Request) -> JSONResponse:
         who = await principal(request, "read", name)
         given = await parsed(request, SearchRequest)
-        hits = await run(request, store, who.acting(limits), lambda: service(name, given).search(given.query))
+        hits = await call(request, who.acting(limits, store), lambda: service(name, given).search(given.query))
         return JSONResponse({"results": [hit.to_dict() for hit in hits]})
 
     @api.post("/collections/{name}/search/batch", tags=["search"], summary="Many searches in one request",
@@ -352,7 +379,7 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
         who = await principal(request, "read", name)
         given = await parsed(request, BatchSearchRequest)
         limits.check_count(len(given.queries), "queries", limits.max_batch)
-        batches = await run(request, store, who.acting(limits),
+        batches = await call(request, who.acting(limits, store),
                             lambda: service(name, given).search_many(given.queries))
         return JSONResponse({"results": [[hit.to_dict() for hit in hits] for hits in batches]})
 
@@ -364,14 +391,12 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
         given = await parsed(request, AskRequest)
         settings = SearchSettings(k=given.k, mode=given.mode, filter=given.filter, reranker=given.reranker,
                                   mmr=None, options=None)
-        model = await run(request, store, Acting(), language_model)
+        model = await call(request, None, language_model)
         rag = RAG(service(name, settings), model, token_budget=given.token_budget, max_tokens=given.max_tokens)
         # The transaction holds for retrieval only; the model writes outside it.
-        prepared: Answer = await run(request, store, who.acting(limits), lambda: rag.prepare(given.question))
+        prepared: Answer = await call(request, who.acting(limits, store), lambda: rag.prepare(given.question))
         if not given.stream:
-            import anyio.to_thread
-
-            done = await anyio.to_thread.run_sync(rag.complete, prepared)
+            done = await call(request, None, lambda: rag.complete(prepared))
             return JSONResponse(done.to_dict())
         return StreamingResponse(events(rag.generate(prepared)), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

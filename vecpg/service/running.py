@@ -1,20 +1,22 @@
 """Running a request's database work: in a worker thread, as its key's tenant and role, under
 the statement timeout, and cancelled when the client goes away.
 
-The sync store does the work (the async runner comes with the async API); the event loop only
-waits. While it waits it polls the connection of the client: once the client has disconnected,
-the query running for it is cancelled on the server (``Connection.cancel_safe``), so an
-abandoned request stops costing the database anything.
+The sync store does the work; the event loop only waits, in slices of ``POLL`` seconds. A
+request that is done within the first slice (most searches) costs one thread hop and no more;
+past it, the loop checks the client's connection between slices, and once the client has
+disconnected, the query running for it is cancelled on the server (``Connection.cancel_safe``),
+so an abandoned request stops costing the database anything.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import threading
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any, TypeVar
 
-import anyio
-import anyio.to_thread
 import psycopg
 from starlette.requests import Request
 
@@ -46,35 +48,24 @@ class Watch:
                     pass
 
 
-async def run(request: Request, store: Any, acting: Acting, work: Callable[[], T]) -> T:
-    """``work()`` in a thread, its transactions set up by ``acting``; cancelled if the client leaves."""
+async def run(request: Request, store: Any, acting: Acting | None, work: Callable[[], T],
+              executor: Executor | None = None) -> T:
+    """``work()`` in a thread of ``executor``, its transactions set up by ``acting`` (None: the
+    store's own settings); its query cancelled if the client leaves."""
     await request.body()  # read (and kept) first: watching for a disconnect consumes what arrives
     watch = Watch()
-    acting = Acting(acting.tenant, acting.role, acting.settings, watch)
 
     def in_context() -> T:
-        with store.acting(acting):
+        if acting is None:
+            return work()
+        with store.acting(Acting(acting.tenant, acting.role, acting.settings, watch)):
             return work()
 
-    done = anyio.Event()
-
-    async def watch_client() -> None:
-        while not done.is_set():
-            if await request.is_disconnected():
-                watch.cancel()
-                return
-            with anyio.move_on_after(POLL):
-                await done.wait()
-
-    error: BaseException | None = None
-    async with anyio.create_task_group() as group:
-        group.start_soon(watch_client)
-        try:
-            result = await anyio.to_thread.run_sync(in_context)
-        except BaseException as exc:  # noqa: BLE001 - raised below, not wrapped in the group's ExceptionGroup
-            error = exc
-        finally:
-            done.set()
-    if error is not None:
-        raise error
-    return result
+    context = contextvars.copy_context()
+    future = asyncio.get_running_loop().run_in_executor(executor, context.run, in_context)
+    while True:
+        done, _ = await asyncio.wait({future}, timeout=POLL)
+        if done:
+            return future.result()
+        if not watch.cancelled and await request.is_disconnected():
+            watch.cancel()  # the work ends with the cancelled statement's error, awaited above
