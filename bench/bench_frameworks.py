@@ -189,7 +189,6 @@ class VecpgHaystack(VecpgAdapter):
     def __init__(self, ctx: Context, ds: Dataset) -> None:
         super().__init__(ctx, ds)
         from haystack.utils import Secret
-
         from vecpg.haystack import VecpgDocumentStore, VecpgEmbeddingRetriever
 
         self.docs = VecpgDocumentStore(url=Secret.from_token(ctx.url), collection=self.name,
@@ -283,8 +282,8 @@ def table(name: str, r: dict[str, Any]) -> list[str]:
         lines.append(f"| {s['label']} | {s['load_rows_s']:,.0f} | {s['build_s']:.1f} | {s['qps']:,.0f} | "
                      f"{s['p50_ms']:.2f} | {s['p95_ms']:.2f} | {s['recall']:.3f} | {blocks} |")
     lines.append(f"| **vecpg / peer** | **{r['ratio']['load']:.2f}x** | | **{r['ratio']['qps']:.2f}x** | | | | |")
-    lines += ["", f"1-min load average: {' / '.join(f'{x:.2f}' for x in r['loadavg'])} "
-              "(start / after loads and builds / after searches)", ""]
+    loads = " / ".join(f"{x:.2f}" for x in r["loadavg"])
+    lines += ["", f"1-min load average: {loads} (start / after loads and builds / after searches)", ""]
     return lines
 
 
@@ -330,7 +329,7 @@ def main() -> None:
               "postgres": pg, "pgvector": ".".join(map(str, store.pgvector_version)), "dataset": ds.description,
               "n": ds.n, "queries": args.queries, "rounds": args.rounds, "warmup": args.warmup, "ef_search": args.ef,
               "batch": BATCH, "command": " ".join(["python bench/bench_frameworks.py", *sys.argv[1:]]),
-              "uptime_start": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
+              "uptime_start": subprocess.run(["uptime"], check=True, capture_output=True, text=True).stdout.strip(),
               "versions": {"vecpg venv": ours_versions()}}
     results: dict[str, Any] = {"header": header, "frameworks": {}}
     with tempfile.TemporaryDirectory() as tmp:
@@ -340,14 +339,14 @@ def main() -> None:
             ctx = Context(url=url, store=store, tmp=Path(tmp), peers_python=python)
             results["frameworks"][name] = measure(name, ctx, ds, truth, args, peer_first=i % 2 == 0)
             print("\n".join(table(name, results["frameworks"][name])))
-    header["uptime_end"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    header["uptime_end"] = subprocess.run(["uptime"], check=True, capture_output=True, text=True).stdout.strip()
     store.close()
 
-    lines = [f"# Framework adapters: vecpg against each framework's PostgreSQL store ({header['date']})", "",
-             f"{header['machine']}; {header['postgres']}, pgvector {header['pgvector']}; {header['dataset']}; "
+    setup = (f"{header['machine']}; {header['postgres']}, pgvector {header['pgvector']}; {header['dataset']}; "
              f"{args.queries} queries x {args.rounds} rounds after {args.warmup} warm-up, k = {K}, "
-             f"ef_search {args.ef}, HNSW m {M} ef_construction {EF_CONSTRUCTION}; {BATCH} documents per write call.",
-             "", f"uptime before: `{header['uptime_start']}`", f"uptime after: `{header['uptime_end']}`", ""]
+             f"ef_search {args.ef}, HNSW m {M} ef_construction {EF_CONSTRUCTION}; {BATCH} documents per write call.")
+    lines = [f"# Framework adapters: vecpg against each framework's PostgreSQL store ({header['date']})", "",
+             setup, "", f"uptime before: `{header['uptime_start']}`", f"uptime after: `{header['uptime_end']}`", ""]
     for name, r in results["frameworks"].items():
         lines += table(name, r)
     lines += ["Versions: " + json.dumps(header["versions"]), "", f"Command: `{header['command']}`", ""]
