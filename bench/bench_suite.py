@@ -362,6 +362,7 @@ class PeerProcess(Adapter):
     requests and brings back timings and row numbers, with which recall is computed here."""
 
     system = ""  # peer_runner.PEERS' name
+    script = "peer_runner.py"  # the runner (bench_frameworks' peers have their own, on the same protocol)
 
     def __init__(self, ctx: Context, ds: Dataset) -> None:
         super().__init__(ctx, ds)
@@ -369,7 +370,7 @@ class PeerProcess(Adapter):
         np.save(self.files[0], ds.data)
         np.save(self.files[1], ds.queries)
         # stderr is the terminal's: the runner's tracebacks and the libraries' warnings show.
-        self.proc = subprocess.Popen([ctx.peers_python, str(HERE / "peer_runner.py")], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([ctx.peers_python, str(HERE / self.script)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
         try:
             described = self._call("open", system=self.system, url=ctx.url, sqlalchemy_url=sqlalchemy_url(ctx.url),
