@@ -18,6 +18,7 @@ from conftest import CountingEmbedder, clustered
 import vecpg
 from vecpg.cli import main
 from vecpg.doctor import Finding, maintain
+from vecpg.doctor.maintain import plan
 from vecpg.worker import Worker, WorkerOptions
 
 DIM = 64
@@ -149,9 +150,13 @@ def test_never_analyzed_dead_rows_and_index_bloat_then_maintain(store: vecpg.Sto
     findings = store.doctor("t", recall=False)
     assert {"table_bloat", "stale_statistics", "index_bloat"} <= checks(findings), findings
     assert only(findings, "table_bloat").fix == "VACUUM ANALYZE vecpg_data.t"
-    actions, _left = maintain(store, "t", recall=False)
+    # The repairs of these very findings (the statistics behind them move as backends flush).
+    actions, _left = plan(store, findings)
     assert next(a.command for a in actions) == "VACUUM ANALYZE vecpg_data.t"
     assert any(a.command.startswith("REINDEX INDEX CONCURRENTLY") for a in actions)
+    for action in actions:
+        action.run()
+    flushed(conn)
     assert not checks(store.doctor("t", recall=False)) & {"table_bloat", "stale_statistics", "index_bloat",
                                                           "never_analyzed"}
 
