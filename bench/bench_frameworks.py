@@ -189,6 +189,7 @@ class VecpgHaystack(VecpgAdapter):
     def __init__(self, ctx: Context, ds: Dataset) -> None:
         super().__init__(ctx, ds)
         from haystack.utils import Secret
+
         from vecpg.haystack import VecpgDocumentStore, VecpgEmbeddingRetriever
 
         self.docs = VecpgDocumentStore(url=Secret.from_token(ctx.url), collection=self.name,
