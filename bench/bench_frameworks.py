@@ -60,7 +60,7 @@ from vecpg.db.connection import resolve_url
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_suite import Dataset, PeerProcess, load_clustered, machine
 from common import ground_truth
-from frameworks_base import BATCH, EF_SEARCH, TABLE, texts
+from frameworks_base import BATCH, EF_SEARCH, TABLE, given_embeddings, texts
 from suite_base import EF_CONSTRUCTION, Adapter, K, M, Timed, batches, metadata_of, pg_settle, pg_sizes
 
 HERE = Path(__file__).resolve().parent
@@ -123,21 +123,10 @@ class VecpgLangchain(VecpgAdapter):
 
     def __init__(self, ctx: Context, ds: Dataset) -> None:
         super().__init__(ctx, ds)
-        from langchain_core.embeddings import Embeddings
-
         from vecpg.langchain import VecpgVectorStore
 
         self.vectors: dict[str, list[float]] = {}
-        lookup = self.vectors
-
-        class Given(Embeddings):  # as on the peer's side: each text's vector is looked up
-            def embed_documents(self, texts: list[str]) -> list[list[float]]:
-                return [lookup[t] for t in texts]
-
-            def embed_query(self, text: str) -> list[float]:
-                return lookup[text]
-
-        self.lc = VecpgVectorStore(Given(), self.name, store=self.store)
+        self.lc = VecpgVectorStore(given_embeddings(self.vectors), self.name, store=self.store)
 
     def load(self, data: np.ndarray, bar: Any) -> None:
         all_texts = texts(len(data))

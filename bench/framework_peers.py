@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import peer_runner
 import psycopg
-from frameworks_base import BATCH, TABLE, row_of, texts, uuid_of
+from frameworks_base import BATCH, TABLE, given_embeddings, row_of, texts, uuid_of
 from suite_base import EF_CONSTRUCTION, Adapter, M, batches, metadata_of, pg_settle, pg_sizes
 
 
@@ -36,20 +36,10 @@ class LangchainPG(Adapter):
 
     def __init__(self, ctx: Any, ds: Any) -> None:
         super().__init__(ctx, ds)
-        from langchain_core.embeddings import Embeddings
         from langchain_postgres import PGEngine
 
         self.vectors: dict[str, list[float]] = {}
-        lookup = self.vectors
-
-        class Given(Embeddings):  # precomputed vectors: each text's is looked up, nothing is embedded
-            def embed_documents(self, texts: list[str]) -> list[list[float]]:
-                return [lookup[t] for t in texts]
-
-            def embed_query(self, text: str) -> list[float]:
-                return lookup[text]
-
-        self.embeddings = Given()
+        self.embeddings = given_embeddings(self.vectors)
         self.engine = PGEngine.from_connection_string(url=ctx.sqlalchemy_url)
         self.engine.init_vectorstore_table(self.table, self.dim, overwrite_existing=True)
         self.stores: dict[int, Any] = {}

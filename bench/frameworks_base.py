@@ -8,6 +8,8 @@ framework_peers.py imports it in each peer's virtualenv.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 # Documents go to each framework's write call this many at a time, as a user's loop would.
@@ -43,3 +45,18 @@ def uuid_of(i: int) -> str:
     """Row ``i`` as a UUID, for stores whose ids must be UUIDs (langchain-postgres' PGVectorStore)."""
     h = f"{i:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def given_embeddings(lookup: dict[str, list[float]]) -> Any:
+    """A LangChain ``Embeddings`` that embeds nothing: each text's precomputed vector is looked up
+    in ``lookup`` (filled by the caller before each write, and with the queries)."""
+    from langchain_core.embeddings import Embeddings
+
+    class Given(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return [lookup[t] for t in texts]
+
+        def embed_query(self, text: str) -> list[float]:
+            return lookup[text]
+
+    return Given()

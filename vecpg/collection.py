@@ -192,8 +192,8 @@ class Collection:
         return self._run(self._upsert(documents, self.store.current_tenant))
 
     def _upsert(self, documents: Iterable[Document | Mapping[str, Any]], tenant: str | None) -> Steps[list[str]]:
-        rows: list[Row] = yield Call(prepare, (documents, self.dimension, self._embed_fn(), 0, tenant, False,
-                                               self._storage.largest))
+        rows: list[Row] = yield Call(functools.partial(prepare, tenant=tenant, largest=self._storage.largest),
+                                     (documents, self.dimension, self._embed_fn()))
         if len(rows) > COPY_THRESHOLD:
             yield Call(self._copy, ([rows],))
         elif rows:

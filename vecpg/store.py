@@ -30,6 +30,7 @@ from .embedding import (
     embedder_for,
 )
 from .errors import (
+    CollectionExists,
     CollectionNotFound,
     InvalidArgument,
     NotMigrated,
@@ -334,11 +335,16 @@ class Store:
         return self.collection(name)
 
     def get_or_create_collection(self, name: str, **kwargs: Any) -> Collection:
-        """The collection of that name, created with ``kwargs`` if it does not exist yet."""
+        """The collection of that name, created with ``kwargs`` if it does not exist yet (also when
+        another client creates it meanwhile)."""
         try:
             return self.collection(name)
         except CollectionNotFound:
+            pass
+        try:
             return self.create_collection(name, **kwargs)
+        except CollectionExists:
+            return self.collection(name)
 
     def list_collections(self) -> list[CollectionInfo]:
         """Every collection, by name."""

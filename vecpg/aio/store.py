@@ -20,7 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 from psycopg_pool import PoolTimeout as PoolTimeoutError
 
 from ..db.connection import check_idle_async
-from ..errors import CollectionNotFound, PoolTimeout, from_database
+from ..errors import CollectionExists, CollectionNotFound, PoolTimeout, from_database
 from ..ops import catalog
 from ..ops.async_runner import AsyncRunner, restore
 from ..ops.catalog import CollectionInfo
@@ -141,7 +141,11 @@ class AsyncStore:
         try:
             return await self.collection(name)
         except CollectionNotFound:
+            pass
+        try:
             return await self.create_collection(name, **settings)
+        except CollectionExists:  # another client created it meanwhile
+            return await self.collection(name)
 
     async def list_collections(self) -> list[CollectionInfo]:
         return await self.run(catalog.list_collections())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
@@ -216,8 +217,9 @@ class VecpgDocumentStore:
 
     def _write(self, rows: list[dict[str, Any]], policy: DuplicatePolicy) -> Callable[[Any], Operation[int]]:
         def write(c: Any) -> Steps[int]:
-            checked = yield Call(prepare, (rows, c.dimension, None, 0, self.tenant, True,
-                                           STORAGES[c.storage].largest))
+            # queue=True: a document without an embedding is stored without one (no model here).
+            checked = yield Call(partial(prepare, tenant=self.tenant, queue=True, largest=STORAGES[c.storage].largest),
+                                 (rows, c.dimension, None))
             # One statement for the whole batch: atomic even outside a tenant's transaction.
             if policy == DuplicatePolicy.OVERWRITE:
                 yield doc_ops.upsert(c.table, c.store.vector_schema, checked)

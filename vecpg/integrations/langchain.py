@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from ..errors import CollectionExists, CollectionNotFound, FilterError, InvalidArgument, MissingDependency
+from ..errors import CollectionNotFound, FilterError, InvalidArgument, MissingDependency
 from ..ops import documents as docs
 from ..ops.statement import Operation
 from ..search.dispatch import search_query
@@ -221,11 +221,8 @@ class VecpgVectorStore(VectorStore):
             except CollectionNotFound:
                 if dimension is None:
                     return None
-                try:
-                    self._collection = store.create_collection(self.collection_name, dimension=dimension,
-                                                               distance=self.distance)
-                except CollectionExists:  # another client created it meanwhile
-                    self._collection = store.collection(self.collection_name)
+                self._collection = store.get_or_create_collection(self.collection_name, dimension=dimension,
+                                                                  distance=self.distance)
         return self._collection
 
     async def _acoll(self, dimension: int | None = None) -> AsyncCollection | None:
@@ -237,11 +234,8 @@ class VecpgVectorStore(VectorStore):
             except CollectionNotFound:
                 if dimension is None:
                     return None
-                try:
-                    self._acollection = await store.create_collection(self.collection_name, dimension=dimension,
-                                                                      distance=self.distance)
-                except CollectionExists:
-                    self._acollection = await store.collection(self.collection_name)
+                self._acollection = await store.get_or_create_collection(self.collection_name, dimension=dimension,
+                                                                         distance=self.distance)
         return self._acollection
 
     def _run(self, build: Callable[[], Operation[T]]) -> T:

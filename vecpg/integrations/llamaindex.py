@@ -147,7 +147,7 @@ class VecpgVectorStore(BasePydanticVectorStore):
             except CollectionNotFound:
                 if not create_for:
                     return None
-                self._coll = self.client.create_collection(self.collection_name, **self._settings(create_for))
+                self._coll = self.client.get_or_create_collection(self.collection_name, **self._settings(create_for))
         return self._coll
 
     async def _acollection(self, astore: AsyncStore,

@@ -27,6 +27,7 @@ from ..collection import Collection
 from ..db import migrate
 from ..db.acting import Acting
 from ..errors import Forbidden, InvalidArgument, Unauthorized, VecpgError
+from ..ops.catalog import CollectionInfo
 from ..rag import RAG, Answer
 from ..search import SearchService
 from . import keys as api_keys
@@ -107,7 +108,7 @@ class AccessLog:
             await self.app(scope, receive, sending)
         finally:
             seconds = time.perf_counter() - start
-            key = getattr(scope.get("state", {}), "get", lambda *_: None)("key") or "-"
+            key = scope.get("state", {}).get("key", "-")  # request.state, set by the key's check
             if log.isEnabledFor(logging.INFO):
                 log.info("%s %s %s key=%s %.1fms", scope["method"], scope["path"], status, key, 1000 * seconds)
             if self.metrics is not None:
@@ -277,7 +278,7 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
         return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     # -- collections ----------------------------------------------------------------------------
-    def info(coll: Collection, count: int | None = None) -> dict[str, Any]:
+    def info(coll: Collection | CollectionInfo, count: int | None = None) -> dict[str, Any]:
         described = {"name": coll.name, "dimension": coll.dimension, "distance": coll.distance,
                      "model": coll.model, "storage": coll.storage}
         return described if count is None else {**described, "count": count}
@@ -286,9 +287,8 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
     async def list_collections(request: Request) -> JSONResponse:
         who = await principal(request, "read")
         found = await call(request, who.acting(limits, store), store.list_collections)
-        allowed = [i for i in found if who.key is None or who.key.collection in (None, i.name)]
-        return JSONResponse({"collections": [{"name": i.name, "dimension": i.dimension, "distance": i.distance,
-                                              "model": i.model, "storage": i.storage} for i in allowed]})
+        allowed = [i for i in found if who.key is None or who.key.allows("read", i.name)]
+        return JSONResponse({"collections": [info(i) for i in allowed]})
 
     @api.get("/collections/{name}", tags=["collections"], summary="A collection, with the documents this key sees")
     async def get_collection(name: str, request: Request) -> JSONResponse:

@@ -115,13 +115,12 @@ def revoke(key_id: str) -> Statement[bool]:
                      (match[1] if match else key_id,), lambda result: result.rowcount == 1)
 
 
-def _checked(presented: str, result: Result) -> ApiKey:
-    match = _KEY.fullmatch(presented)
+def _checked(secret: str | None, result: Result) -> ApiKey:
     row = result.rows[0] if result.rows else None
     # Compared even when there is no such key, so the time taken does not tell which ids exist.
     stored = row[0] if row else _DUMMY_HASH
-    same = hmac.compare_digest(secret_hash(match[2] if match else presented), bytes(stored))
-    if row is None or not same or match is None:
+    same = hmac.compare_digest(secret_hash(secret or ""), bytes(stored))
+    if row is None or not same or secret is None:
         raise Unauthorized("the API key is not valid")
     key = ApiKey(*row[1:-1])
     if key.revoked_at is not None:
@@ -135,8 +134,9 @@ def verify(presented: str) -> Statement[ApiKey]:
     """The key a request presented, checked: raises Unauthorized for a malformed, unknown,
     wrong, revoked or expired one. Expiry is judged by the database's clock."""
     match = _KEY.fullmatch(presented)
+    key_id, secret = (match[1], match[2]) if match else ("", None)
     return Statement(f"SELECT secret_hash, {_COLUMNS}, expires_at <= now() FROM vecpg.api_key WHERE id = %s",
-                     (match[1] if match else "",), lambda result: _checked(presented, result))
+                     (key_id,), lambda result: _checked(secret, result))
 
 
 __all__ = ["SCOPES", "ApiKey", "expiry", "list_keys", "new_key", "revoke", "verify"]
