@@ -41,7 +41,7 @@ from .models import (
     SearchSettings,
     UpsertRequest,
 )
-from .problems import ApiError, on_exception, on_http_exception
+from .problems import ApiError, answer, on_exception, on_http_exception
 from .running import run
 
 log = logging.getLogger("vecpg.service")
@@ -67,10 +67,7 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         length = dict(scope["headers"]).get(b"content-length", b"0")
         if not length.isdigit() or int(length) > self.limit:
-            response = JSONResponse({"error": {"type": "body_too_large",
-                                               "message": f"the request body is larger than {self.limit:,} bytes"}},
-                                    status_code=413)
-            return await response(scope, receive, send)
+            return await answer(BodyTooLarge(self.limit))(scope, receive, send)
         seen = 0
 
         async def limited() -> Any:
