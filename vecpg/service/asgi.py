@@ -411,8 +411,6 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
 
 def events(pieces: Iterator[str | Answer]) -> Iterator[str]:
     """Server-sent events of an answer: ``token`` events, then one ``answer`` (or ``error``)."""
-    from .problems import answer as error_response
-
     try:
         for piece in pieces:
             if isinstance(piece, Answer):
@@ -420,4 +418,4 @@ def events(pieces: Iterator[str | Answer]) -> Iterator[str]:
             else:
                 yield f"event: token\ndata: {json.dumps({'text': piece})}\n\n"
     except Exception as exc:  # noqa: BLE001 - the status is sent already: the error goes in the stream
-        yield f"event: error\ndata: {bytes(error_response(exc).body).decode()}\n\n"
+        yield f"event: error\ndata: {bytes(answer(exc).body).decode()}\n\n"
