@@ -48,7 +48,7 @@ import vecpg
 from vecpg.db.connection import resolve_url
 from vecpg.db.embedded import application_url
 from vecpg.search import search_statement
-from vecpg.search.vector import NO_FILTER, _statement
+from vecpg.search.vector import _statement
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DIM, centres, clustered
@@ -98,7 +98,8 @@ def main() -> None:
         conn.execute("SET hnsw.ef_search = 40")
     raw = (f'SELECT id, embedding <=> %s AS distance FROM "{coll.info.schema}"."{coll.info.table}" '
            "ORDER BY embedding <=> %s LIMIT 10")
-    plain, params, _ = _statement(mine, queries[0], 10, NO_FILTER, {}, {"ef_search": 40}, ())
+    live, _ = mine.store.run(mine.store.filters.compile(None))  # what every search adds: not expired
+    plain, params, _ = _statement(mine, queries[0], 10, live, {}, {"ef_search": 40}, ())
     inline, inline_params = search_statement(mine, queries[0], 10, None, {"ef_search": 40})
 
     def by_hand(statement: bytes, given: dict[str, Any]) -> Callable[[np.ndarray], Any]:

@@ -11,6 +11,7 @@ import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -29,7 +30,7 @@ from .index.builds import create_concurrently, rebuild_concurrently
 from .index.progress import index_build_progress
 from .index.specs import HNSW, IndexInfo, IndexSpec, Prewarmed
 from .metrics import counted, measured, rows_written
-from .ops import catalog, records
+from .ops import catalog, expiry, records
 from .ops import documents as docs
 from .ops.bulk import COPY_THRESHOLD, BulkTarget, copy_merge, prepared, progress_bar
 from .ops.catalog import CollectionInfo
@@ -120,6 +121,8 @@ class Collection:
                                doc="Search options used unless a call gives its own (see tune).")
     storage = property(lambda self: self.info.storage,
                        doc="How the table stores the vectors: vector (4 bytes a dimension) or halfvec (2).")
+    ttl = property(lambda self: self.info.ttl,
+                   doc="How long a document lives after its last write when it brings no expires_at (None: forever).")
 
     @property
     def embedder_backend(self) -> str:
@@ -263,8 +266,8 @@ class Collection:
     # -- reads --------------------------------------------------------------------------------
     @_tenant_scoped
     def get(self, ids: Sequence[str] | str) -> list[Document]:
-        """Documents with these ids, in the order asked (missing ids are left out)."""
-        return self._run(docs.get(self.table, check_ids(ids)))
+        """Documents with these ids, in the order asked (missing and expired ids are left out)."""
+        return self._run(docs.get(self.store.filters, self.table, check_ids(ids)))
 
     @_tenant_scoped
     def find(self, filter: Any = None, *, ids: Sequence[str] | str | None = None) -> list[Document]:
@@ -366,6 +369,28 @@ class Collection:
     def chunking(self) -> tuple[int, int] | None:
         """(chunk_tokens, chunk_overlap), or None when documents are not chunked."""
         return self._run(catalog.chunking(self.name))
+
+    # -- expiry -------------------------------------------------------------------------------
+    def set_ttl(self, ttl: timedelta | None, *, apply_to_existing: bool = False) -> int:
+        """Documents written from now on without an ``expires_at`` expire ``ttl`` after each
+        write (an upsert restarts it; a metadata update keeps it); None clears the TTL.
+        ``apply_to_existing``: documents without an expiry get one too, ``ttl`` after their last
+        update. Returns the documents given an expiry. Expired documents are gone for every read
+        at once and deleted by ``purge_expired`` (``vecpg maintain``)."""
+        given = self._run(expiry.set_ttl(self.name, expiry.check_ttl(ttl), apply_to_existing))
+        self.info = replace(self.info, ttl=ttl)
+        return given
+
+    def expired_count(self) -> int:
+        """How many documents (of every tenant) have expired and wait for the purge."""
+        return self._run(expiry.expired_count(self.name))
+
+    def purge_expired(self, batch_size: int = expiry.DEFAULT_PURGE_BATCH, *, progress: bool = False) -> int:
+        """Delete the expired documents of every tenant, ``batch_size`` per transaction, so no
+        lock is held long; returns how many went. The keyword statistics, the keyword index, the
+        chunks and the Qdrant mirror follow as for any delete."""
+        return self._run(counted(expiry.purge(self.name, expiry.check_batch(batch_size), progress),
+                                 self.name, "purge"))
 
     # -- backups ------------------------------------------------------------------------------
     def export(self, target: str | Path | IO[Any] | None = None, format: str | None = None, *,

@@ -42,7 +42,7 @@ ID_MAX_BYTES = 512
 TENANT_MAX_BYTES = 64
 TITLE_MAX_BYTES = 64 * 1024
 METADATA_MAX_BYTES = 1024 * 1024
-_ACCEPTED = frozenset(FIELDS) | {"created_at", "updated_at"}
+_ACCEPTED = frozenset(FIELDS) | {"created_at", "updated_at", "expires_at"}
 
 
 @dataclass
@@ -57,6 +57,10 @@ class Document:
     tenant_id: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # When the document stops being returned by any read (a purge deletes it later): a datetime
+    # with a time zone, or ISO 8601 text with one. None: never, or the collection's TTL after
+    # each write (Collection.set_ttl).
+    expires_at: datetime | None = None
 
     def __repr__(self) -> str:
         """Fields that are set, the content shortened, the embedding as its dimension only:
@@ -70,7 +74,7 @@ class Document:
             parts.append(f"metadata={self.metadata!r}")
         if self.embedding is not None:
             parts.append(f"embedding=<{_dimension(self.embedding)} floats>")
-        for name in ("tenant_id", "created_at", "updated_at"):
+        for name in ("tenant_id", "created_at", "updated_at", "expires_at"):
             value = getattr(self, name)
             if value is not None:
                 parts.append(f"{name}={value!r}")
@@ -150,6 +154,7 @@ class Row(NamedTuple):
     embedding: np.ndarray | None  # None only when the row is left to the embedding queue
     metadata: Jsonb
     tenant_id: str | None
+    expires_at: datetime | None = None
 
 
 def _identity(text: str) -> str:
@@ -159,9 +164,9 @@ def _identity(text: str) -> str:
 _EMPTY_JSONB = Jsonb("{}", dumps=_identity)
 
 # A checked input row, as a plain tuple (bulk loads build one per document, so it stays cheap):
-# (id, title, content, metadata as JSON text, embedding or None, tenant_id).
+# (id, title, content, metadata as JSON text, embedding or None, tenant_id, expires_at).
 _Checked = tuple[Any, ...]
-_ID, _TITLE, _CONTENT, _METADATA, _EMBEDDING, _TENANT = range(6)
+_ID, _TITLE, _CONTENT, _METADATA, _EMBEDDING, _TENANT, _EXPIRES = range(7)
 
 
 def embedding_text(title: str | None, content: str) -> str:
@@ -241,7 +246,28 @@ def _check_row(item: Document | Mapping[str, Any], row: int) -> _Checked:
         if len(encoded) > METADATA_MAX_BYTES:  # json.dumps escapes non-ASCII: characters are bytes
             raise InvalidDocument(f"{_label(row, doc_id)}: metadata is {len(encoded):,} bytes of JSON, beyond the "
                                   f"limit of {METADATA_MAX_BYTES:,} bytes for a document's metadata")
-    return (doc_id, title, content, encoded, get("embedding"), tenant)
+    expires = get("expires_at")
+    if expires is not None:
+        expires = _expiry(expires, row, doc_id)
+    return (doc_id, title, content, encoded, get("embedding"), tenant, expires)
+
+
+def _expiry(value: Any, row: int, doc_id: Any) -> datetime:
+    """An expiry as an aware datetime: one without a time zone would be read in the server's, so
+    it is refused rather than guessed."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidDocument(f"{_label(row, doc_id)}: expires_at {short_repr(value, 40)} is not an ISO 8601 "
+                                  "time") from None
+    if not isinstance(value, datetime):
+        raise InvalidDocument(f"{_label(row, doc_id)}: expires_at must be a datetime or ISO 8601 text, got "
+                              f"{type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidDocument(f"{_label(row, doc_id)}: expires_at {value.isoformat()} has no time zone: give one "
+                              "(datetime.now(timezone.utc) + timedelta(...), or '...+00:00')")
+    return value
 
 
 def prepare(
@@ -293,7 +319,7 @@ def prepare(
     return [
         Row(c[_ID] or str(uuid.uuid4()), c[_TITLE], c[_CONTENT], embeddings[i],
             _EMPTY_JSONB if c[_METADATA] == "{}" else Jsonb(c[_METADATA], dumps=_identity),
-            c[_TENANT] if c[_TENANT] is not None else tenant)
+            c[_TENANT] if c[_TENANT] is not None else tenant, c[_EXPIRES])
         for i, c in enumerate(checked)
     ]
 

@@ -67,36 +67,46 @@ def filter_shape(value: Mapping[str, Any]) -> str:
     return json.dumps(_shape(value), sort_keys=True)
 
 
-_EMPTY: tuple[sql.Composable, dict[str, Any]] = (sql.SQL(""), {})
-
-
 class FilterCompiler:
-    """Compiles filters through the database, caching predicates by shape."""
+    """Compiles filters through the database, caching predicates by shape (and liveness)."""
 
     def __init__(self, size: int = 512) -> None:
         self._size = size
-        self._cache: OrderedDict[str, sql.Composable] = OrderedDict()
+        self._cache: OrderedDict[tuple[bool, str], sql.Composable] = OrderedDict()
         self._lock = Lock()
 
-    def compile(self, value: str | Mapping[str, Any] | None) -> Steps[tuple[sql.Composable, dict[str, Any]]]:
-        """``AND (predicate)`` over table alias ``d`` and its parameters; nothing for an empty
-        filter. An operation (vecpg/ops/): a shape not seen before is compiled by the database."""
-        parsed = parse_filter(value)
-        if not parsed:
-            return _EMPTY[0], {}
-        key = filter_shape(parsed)
+    def known(self, value: str | Mapping[str, Any] | None, *,
+              live: bool = True) -> tuple[sql.Composable, dict[str, Any]] | None:
+        """What ``compile`` gives, when it needs no round trip (a shape seen before); else None."""
+        return self._known(parse_filter(value), live)
+
+    def _known(self, parsed: dict[str, Any], live: bool) -> tuple[sql.Composable, dict[str, Any]] | None:
+        if not parsed and not live:
+            return sql.SQL(""), {}
+        key = (live, filter_shape(parsed))
         with self._lock:
             predicate = self._cache.get(key)
-            if predicate is not None:
-                self._cache.move_to_end(key)
-        if predicate is None:
-            compiled = yield Statement("SELECT vecpg.compile_filter(%s, %s, 'd')", (Jsonb(parsed), _TOKEN), scalar)
-            text = "true" if compiled is None else str(compiled)
-            # The text came from compile_filter: identifiers and keys quoted there, no values in it.
-            text = text.replace("%", "%%").replace(_TOKEN, "%(filter)s")
-            predicate = sql.SQL("AND (" + text + ")")  # type: ignore[arg-type]
-            with self._lock:
-                self._cache[key] = predicate
-                if len(self._cache) > self._size:
-                    self._cache.popitem(last=False)
-        return predicate, {"filter": Jsonb(parsed)}
+            if predicate is None:
+                return None
+            self._cache.move_to_end(key)
+        return predicate, ({"filter": Jsonb(parsed)} if parsed else {})
+
+    def compile(self, value: str | Mapping[str, Any] | None, *,
+                live: bool = True) -> Steps[tuple[sql.Composable, dict[str, Any]]]:
+        """``AND (predicate)`` over table alias ``d`` and its parameters. ``live``: also AND not
+        expired (every read; a delete by filter reaches expired documents too). An operation
+        (vecpg/ops/): a shape not seen before is compiled by the database (vecpg.where_sql)."""
+        parsed = parse_filter(value)
+        known = self._known(parsed, live)
+        if known is not None:
+            return known
+        compiled = yield Statement("SELECT vecpg.where_sql(vecpg.compile_filter(%s, %s, 'd'), %s)",
+                                   (Jsonb(parsed), _TOKEN, live), scalar)
+        # The text came from where_sql: identifiers and keys quoted there, no values in it.
+        text = str(compiled or "").replace("%", "%%").replace(_TOKEN, "%(filter)s")
+        predicate = sql.SQL(text)  # type: ignore[arg-type]
+        with self._lock:
+            self._cache[(live, filter_shape(parsed))] = predicate
+            if len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return predicate, ({"filter": Jsonb(parsed)} if parsed else {})

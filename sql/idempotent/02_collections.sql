@@ -2,7 +2,7 @@
 -- to a collection table (collection_created), each area contributing its part.
 --
 -- A collection is a table (vecpg_data.<name> unless a schema is given) with id, title, content,
--- embedding, metadata, tenant_id, timestamps and a generated tsvector, recorded in
+-- embedding, metadata, tenant_id, timestamps, an expiry and a generated tsvector, recorded in
 -- vecpg.collection. Columns are created here; everything else comes from collection_created,
 -- which 99_existing_collections.sql runs again for every collection at each upgrade.
 
@@ -95,6 +95,7 @@ BEGIN
             tenant_id   text,
             created_at  timestamptz NOT NULL DEFAULT now(),
             updated_at  timestamptz NOT NULL DEFAULT now(),
+            expires_at  timestamptz,
             fts         tsvector GENERATED ALWAYS AS (
                             setweight(to_tsvector(%4$L::regconfig, coalesce(title, '')), 'A')
                          || setweight(to_tsvector(%4$L::regconfig, content), 'B')

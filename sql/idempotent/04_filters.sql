@@ -259,3 +259,19 @@ END
 $$;
 COMMENT ON FUNCTION vecpg.compile_filter(jsonb, text, text) IS
     'SQL predicate for a filter; it reads values from the filter passed as parameter `param`';
+
+-- The tail of a WHERE clause reading documents through alias `alias`: AND the filter's predicate
+-- (compile_filter's text; 'true' adds nothing) and, when `live`, AND not expired. The one
+-- spelling of "not expired" (vecpg/filters.py asks for it here too): a document past its
+-- expires_at is gone for every read at once, before a purge deletes it (17_expiry.sql).
+CREATE OR REPLACE FUNCTION vecpg.where_sql(predicate text, live boolean DEFAULT true, alias text DEFAULT 'd')
+RETURNS text
+LANGUAGE sql IMMUTABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT CASE WHEN live THEN format('AND (%1$s.expires_at IS NULL OR %1$s.expires_at > now())', quote_ident(alias))
+                ELSE '' END
+        || CASE WHEN predicate IS NULL OR predicate = 'true' THEN '' ELSE ' AND (' || predicate || ')' END
+$$;
+COMMENT ON FUNCTION vecpg.where_sql(text, boolean, text) IS
+    'AND the predicate, and (when live) AND the document has not expired: the tail of a read''s WHERE clause';

@@ -197,7 +197,7 @@ DECLARE
     vs text := quote_ident(vecpg.vector_schema());
     op text := format('OPERATOR(%s.%s)', vs, vecpg.distance_operator(c.distance));
     exact text;
-    filter text := CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END;
+    filter text := vecpg.where_sql(predicate);
 BEGIN
     query := vecpg.stored_query(c, query);
     exact := vecpg.exact_distance_sql(c, query);

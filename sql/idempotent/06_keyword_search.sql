@@ -400,7 +400,7 @@ AS $$
         'CROSS JOIN LATERAL (SELECT %s AS fts OFFSET 0) AS v '
         'WHERE d.fts @@ %L::tsquery %s ORDER BY score DESC, d.id LIMIT %s',
         columns, score_sql, c.schema_name, c.table_name, vecpg.tsvector_once_sql(), match::text,
-        CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END
+        vecpg.where_sql(predicate)
             || CASE WHEN required IS NULL THEN '' ELSE format(' AND d.fts @@ %L::tsquery', required::text) END,
         limit_sql)
     END

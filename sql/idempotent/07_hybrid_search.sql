@@ -137,16 +137,17 @@ $$;
 
 -- The keyword list `keyword_list` (SQL returning id, score) with each document's vector
 -- similarity to the query embedding $2 (id, score, vsim), computed from its stored vector, so
--- that adaptive fusion scores every candidate with both models. Shared by hybrid_sql and
+-- that adaptive fusion scores every candidate with both models; expired documents left out (a
+-- keyword index's postings keep them until the purge). Shared by hybrid_sql and
 -- hybrid_inline_sql.
 CREATE OR REPLACE FUNCTION vecpg.keyword_candidates_sql(c vecpg.collection, keyword_list text)
 RETURNS text
 LANGUAGE sql STABLE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
-    SELECT format('SELECT s.id, s.score, %s AS vsim FROM (%s) s LEFT JOIN %I.%I d ON d.id = s.id',
+    SELECT format('SELECT s.id, s.score, %s AS vsim FROM (%s) s LEFT JOIN %I.%I d ON d.id = s.id WHERE true %s',
                   vecpg.fusion_similarity_sql(c, vecpg.exact_distance_sql(c, vecpg.stored_query(c, '$2'))),
-                  keyword_list, c.schema_name, c.table_name)
+                  keyword_list, c.schema_name, c.table_name, vecpg.where_sql('true'))
 $$;
 
 -- A hybrid search statement for collection c: the vector list (filtered by `predicate`) and the

@@ -30,8 +30,8 @@ BEGIN
         INSERT INTO vecpg.mirror_outbox (collection, doc_id)
         SELECT coll, coalesce(n.id, o.id)
         FROM old_rows o FULL JOIN new_rows n ON n.id = o.id
-        WHERE (o.title, o.content, o.embedding, o.metadata, o.tenant_id)
-              IS DISTINCT FROM (n.title, n.content, n.embedding, n.metadata, n.tenant_id)
+        WHERE (o.title, o.content, o.embedding, o.metadata, o.tenant_id, o.expires_at)
+              IS DISTINCT FROM (n.title, n.content, n.embedding, n.metadata, n.tenant_id, n.expires_at)
         ORDER BY 2;
     END IF;
     GET DIAGNOSTICS written = ROW_COUNT;

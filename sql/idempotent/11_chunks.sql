@@ -192,7 +192,7 @@ BEGIN
         LIMIT $3
         $q$,
         op, c.schema_name, c.table_name, vecpg.chunk_table(collection),
-        CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END,
+        vecpg.where_sql(predicate),
         CASE c.distance WHEN 'cosine' THEN '1 - b.distance' WHEN 'ip' THEN '-b.distance'
                         ELSE 'NULL::double precision' END,
         vecpg.nearest_sql(c, 'd.id AS parent_id, NULL::integer AS chunk_no, NULL::text AS chunk', predicate,

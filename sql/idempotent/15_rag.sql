@@ -41,8 +41,8 @@ BEGIN
         PERFORM vecpg.check_vector_query(c, query_embedding, 1);
     END IF;
     IF c.chunk_tokens IS NULL OR to_regclass(format('%I.%I', c.schema_name, chunks)) IS NULL THEN
-        RETURN QUERY EXECUTE format('SELECT d.id, 1, d.content, 1 FROM %I.%I d WHERE d.id = ANY($1)',
-                                    c.schema_name, c.table_name)
+        RETURN QUERY EXECUTE format('SELECT d.id, 1, d.content, 1 FROM %I.%I d WHERE d.id = ANY($1) %s',
+                                    c.schema_name, c.table_name, vecpg.where_sql('true'))
             USING ids;
         RETURN;
     END IF;
@@ -53,7 +53,7 @@ BEGIN
                    -- where the content starts in the model's text (after the title and a space)
                    greatest(char_length(t.text) - char_length(rtrim(d.content, ' ')), 0) AS body
             FROM %1$I.%2$I d, LATERAL (SELECT vecpg.embedding_text(d.title, d.content) AS text) t
-            WHERE d.id = ANY($1)
+            WHERE d.id = ANY($1) %5$s
         ), ranked AS (
             SELECT ch.parent_id, greatest(ch.start_char, x.body) AS s, ch.end_char AS e,
                    row_number() OVER (PARTITION BY ch.parent_id ORDER BY %4$s, ch.chunk_no) AS r
@@ -94,7 +94,8 @@ BEGIN
         c.schema_name, c.table_name, chunks,
         CASE WHEN query_embedding IS NULL THEN 'ch.chunk_no'
              ELSE format('ch.embedding OPERATOR(%I.%s) %s', vecpg.vector_schema(), vecpg.distance_operator(c.distance),
-                         vecpg.stored_query(c, '$2')) END)
+                         vecpg.stored_query(c, '$2')) END,
+        vecpg.where_sql('true'))
         USING ids, query_embedding, per_document;
 END
 $$;

@@ -138,7 +138,7 @@ BEGIN
 END
 $$;
 
--- Statistics and dead rows of a collection's table.
+-- Statistics, dead rows and expired documents of a collection's table.
 CREATE OR REPLACE FUNCTION vecpg.doctor_table(c vecpg.collection)
 RETURNS TABLE ("check" text, severity text, collection text, message text, fix text)
 LANGUAGE plpgsql STABLE SECURITY INVOKER
@@ -150,6 +150,7 @@ DECLARE
     tbl regclass := format('%I.%I', c.schema_name, c.table_name)::regclass;
     qualified text := format('%I.%I', c.schema_name, c.table_name);
     s record;
+    expired bigint;
 BEGIN
     SELECT greatest(cl.reltuples, 0) AS reltuples, coalesce(st.n_live_tup, 0) AS live, coalesce(st.n_dead_tup, 0) AS dead,
            coalesce(st.n_mod_since_analyze, 0) AS changed,
@@ -173,6 +174,14 @@ BEGIN
             format('%s rows changed since the last ANALYZE of its %s rows: the planner''s statistics are stale',
                    s.changed, s.reltuples::bigint),
             format('VACUUM ANALYZE %s', qualified);
+    END IF;
+    -- Read through the partial index on expires_at: only rows that expire are in it.
+    expired := vecpg.expired_count(c.name);
+    IF expired > 0 THEN
+        RETURN QUERY SELECT 'expired_rows', 'warning', c.name,
+            format('%s expired documents wait for the purge: no read returns them, but they take space, '
+                   'index entries and keyword statistics', expired),
+            format('vecpg collection purge %s', c.name);
     END IF;
 END
 $$;

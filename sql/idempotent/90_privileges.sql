@@ -21,7 +21,8 @@ BEGIN
                                  'queue_missing_embeddings', 'claim_embeddings', 'store_embeddings',
                                  'embedding_failed', 'release_embeddings', 'retry_embeddings',
                                  'embedding_status_rows', 'set_embedder', 'chunk_objects', 'enable_chunking',
-                                 'disable_chunking', 'set_search_defaults', 'reset_search_defaults')
+                                 'disable_chunking', 'set_search_defaults', 'reset_search_defaults',
+                                 'expiry_objects', 'set_ttl')
     LOOP
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO vecpg_admin', f);

@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -46,14 +47,15 @@ def export_collection(coll: Collection, target: str | Path | IO[Any] | None, for
     or "-" for stdout); returns the rows written."""
     path = None if target is None or target == "-" or not isinstance(target, (str, Path)) else Path(target)
     kind = format_of(path, format)
+    live, _ = coll.store.run(coll.store.filters.compile(None))  # expired rows are gone, as for every read
     with coll.store.admin_connection() as conn, ExitStack() as stack:
         register_vector(conn)
         stack.enter_context(conn.transaction())
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        total = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(coll.table)).fetchone()[0]  # type: ignore[index]
+        total = conn.execute(q("count", table=coll.table, where=live)).fetchone()[0]  # type: ignore[index]
         header = header_of(coll, conn, total)
         out = _binary_sink(stack, target, path)
-        batches = _batches(conn, coll, kind, batch_rows)
+        batches = _batches(conn, coll, kind, batch_rows, live)
         if progress:
             from tqdm import tqdm
 
@@ -95,22 +97,29 @@ def _binary_sink(stack: ExitStack, target: Any, path: Path | None) -> IO[bytes]:
     return target  # type: ignore[no-any-return]
 
 
-def _batches(conn: psycopg.Connection, coll: Collection, kind: str, batch_rows: int) -> Iterator[list[tuple[Any, ...]]]:
+def _batches(conn: psycopg.Connection, coll: Collection, kind: str, batch_rows: int,
+             live: sql.Composable) -> Iterator[list[tuple[Any, ...]]]:
     vector = sql.SQL("embedding::{}.vector").format(sql.Identifier(coll.store.vector_schema))
     embedding = vector if kind == "parquet" else sql.SQL("embedding::text")
     with conn.cursor(name="vecpg_export", binary=kind == "parquet") as cur:
         cur.itersize = batch_rows
-        cur.execute(q("export_rows", table=coll.table, embedding=embedding))
+        cur.execute(q("export_rows", table=coll.table, embedding=embedding, where=live))
         while batch := cur.fetchmany(batch_rows):
             yield batch
 
 
 def _jsonl_line(row: tuple[Any, ...]) -> str:
     # Metadata (jsonb's text) and the vector (pgvector's) are JSON as the server writes them.
-    doc_id, title, content, metadata, embedding, tenant, created, updated = row
+    doc_id, title, content, metadata, embedding, tenant, created, updated, expires = row
     return (f'{{"id":{json.dumps(doc_id, ensure_ascii=False)},"title":{json.dumps(title, ensure_ascii=False)},'
             f'"content":{json.dumps(content, ensure_ascii=False)},"metadata":{metadata},'
             f'"embedding":{embedding or "null"},"tenant_id":{json.dumps(tenant, ensure_ascii=False)},'
-            f'"created_at":"{created.isoformat()}","updated_at":"{updated.isoformat()}"}}\n')
+            f'"created_at":"{created.isoformat()}","updated_at":"{updated.isoformat()}"'
+            f'{_expiry_field(expires)}}}\n')
+
+
+def _expiry_field(expires: datetime | None) -> str:
+    # Only rows that expire carry the key: exports of collections without expiry stay as they were.
+    return "" if expires is None else f',"expires_at":"{expires.isoformat()}"'
 
 

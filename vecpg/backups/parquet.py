@@ -28,7 +28,7 @@ def _schema(pa: Any, header: Header) -> Any:
     stamp = pa.timestamp("us", tz="UTC")
     return pa.schema([("id", pa.string()), ("title", pa.string()), ("content", pa.string()),
                       ("metadata", pa.string()), ("embedding", pa.list_(pa.float32())), ("tenant_id", pa.string()),
-                      ("created_at", stamp), ("updated_at", stamp)],
+                      ("created_at", stamp), ("updated_at", stamp), ("expires_at", stamp)],
                      metadata={KEY: header.to_json()})
 
 
@@ -52,7 +52,7 @@ class ParquetSink:
 
     def write(self, rows: list[tuple[Any, ...]]) -> None:
         pa = self._pa
-        ids, titles, contents, metadata, vectors, tenants, created, updated = zip(*rows)
+        ids, titles, contents, metadata, vectors, tenants, created, updated, expires = zip(*rows)
         present = [v is not None for v in vectors]
         flat = (np.concatenate([v.to_numpy() for v in vectors if v is not None])  # pgvector's Vector
                 if any(present) else np.empty(0, dtype=np.float32))
@@ -63,7 +63,8 @@ class ParquetSink:
         columns = [pa.array(ids, pa.string()), pa.array(titles, pa.string()), pa.array(contents, pa.string()),
                    pa.array(metadata, pa.string()), embedding, pa.array(tenants, pa.string()),
                    pa.array(created, self._schema.field("created_at").type),
-                   pa.array(updated, self._schema.field("updated_at").type)]
+                   pa.array(updated, self._schema.field("updated_at").type),
+                   pa.array(expires, self._schema.field("expires_at").type)]
         self._writer.write_batch(pa.record_batch(columns, schema=self._schema))
 
 

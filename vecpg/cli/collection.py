@@ -1,4 +1,4 @@
-"""``vecpg collection``: create, drop, list, describe, export and import collections."""
+"""``vecpg collection``: create, drop, list, describe, export and import collections, their TTL and purge."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 
 from ..embedding import BACKENDS
 from ..embedding.chunking import model_window
+from ..ops.expiry import DEFAULT_PURGE_BATCH, format_duration, parse_duration
 from ..storage import DEFAULT_STORAGE, STORAGES
 from .app import connection_options, store_of
 from .index import describe
@@ -80,7 +81,8 @@ def collection_info(ctx: click.Context, name: str, as_json: bool) -> None:
     # The embedder that runs (collection's, else the store's default), and which of the two it is.
     embedder = None if coll.model is None else coll.embedder_backend
     source = None if coll.model is None else ("collection" if coll.info.embedder else "store default")
-    info = {**asdict(coll.info), "created_at": coll.info.created_at.isoformat(), "embedder": embedder,
+    info = {**asdict(coll.info), "created_at": coll.info.created_at.isoformat(), "ttl": format_duration(coll.ttl),
+            "embedder": embedder,
             "embedder source": source, "documents": coll.count(),
             "keyword index": coll.has_keyword_index(), "indexes": [asdict(i) for i in indexes],
             "tuning": tuning.to_json() if tuning else None}
@@ -123,6 +125,34 @@ def collection_chunk(ctx: click.Context, name: str, tokens: int | None, overlap:
         return
     queued = coll.enable_chunking(tokens, overlap)
     click.echo(f"chunking {name}: {queued:,} documents queued for vecpg worker")
+
+
+@collection.command("ttl")
+@click.argument("name")
+@click.argument("ttl")
+@click.option("--apply-to-existing", is_flag=True,
+              help="Give documents without an expiry one too, TTL after their last update.")
+@connection_options
+@click.pass_context
+def collection_ttl(ctx: click.Context, name: str, ttl: str, apply_to_existing: bool) -> None:
+    """Documents of NAME expire TTL (30d, 12h, 90m...) after each write unless they bring expires_at; none clears it."""
+    duration = parse_duration(ttl)
+    given = store_of(ctx).collection(name).set_ttl(duration, apply_to_existing=apply_to_existing)
+    said = f"documents of {name} expire {format_duration(duration)} after each write" if duration else f"{name} has no TTL"
+    click.echo(said + (f"; {given:,} existing documents given an expiry" if given else ""))
+
+
+@collection.command("purge")
+@click.argument("name")
+@click.option("--batch-size", type=int, default=DEFAULT_PURGE_BATCH, show_default=True,
+              help="Documents deleted per transaction.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@connection_options
+@click.pass_context
+def collection_purge(ctx: click.Context, name: str, batch_size: int, quiet: bool) -> None:
+    """Delete NAME's expired documents (of every tenant) in small batches; the mirror and keyword statistics follow."""
+    purged = store_of(ctx).collection(name).purge_expired(batch_size, progress=not quiet)
+    click.echo(f"purged {purged:,} expired documents of {name}")
 
 
 @collection.command("export")

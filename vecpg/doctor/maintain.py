@@ -1,8 +1,9 @@
 """``vecpg maintain``: run what the doctor advises and is safe to run unattended.
 
-VACUUM ANALYZE of bloated or badly analyzed tables, REINDEX INDEX CONCURRENTLY of invalid and
-bloated indexes (neither blocks searches nor writes), retuning of indexes below their recall
-target, and the failed embeddings put back in the queue. The rest (building a missing index,
+Purges of expired documents (small batches, each its own short transaction), VACUUM ANALYZE of
+bloated or badly analyzed tables, REINDEX INDEX CONCURRENTLY of invalid and bloated indexes
+(neither blocks searches nor writes), retuning of indexes below their recall target, and the
+failed embeddings put back in the queue. The rest (building a missing index,
 raising shared_buffers, upgrading pgvector, re-embedding) changes what the operator decides, so
 maintain names it and leaves it.
 """
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 # Checks whose fix is a statement maintain runs as the doctor wrote it, in this order: vacuum
 # first (the reindex then copies no dead rows), then the indexes.
 SQL_FIXES = ("table_bloat", "never_analyzed", "stale_statistics", "invalid_index", "index_bloat")
+# The order of the repairs: purges of expired documents first (the vacuum reclaims what they delete).
+ORDER = ("expired_rows", *SQL_FIXES)
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,12 @@ def plan(store: Store, findings: list[Finding]) -> tuple[list[Action], list[Find
         actions[command] = Action(command, finding.collection, (known.findings if known else ()) + (finding,),
                                   known.run if known else run)
 
-    ordered = sorted(findings, key=lambda f: SQL_FIXES.index(f.check) if f.check in SQL_FIXES else len(SQL_FIXES))
+    ordered = sorted(findings, key=lambda f: ORDER.index(f.check) if f.check in ORDER else len(ORDER))
     for finding in ordered:
         name = finding.collection
-        if finding.check in SQL_FIXES:
+        if finding.check == "expired_rows" and name:
+            add(f"vecpg collection purge {name}", finding, partial(_purge, store, name))
+        elif finding.check in SQL_FIXES:
             add(finding.fix, finding, partial(_execute, store, finding.fix))
         elif finding.check == "recall_below_target" and name:
             add(f"vecpg index tune -c {name}", finding, partial(_retune, store, name))
@@ -58,12 +63,12 @@ def plan(store: Store, findings: list[Finding]) -> tuple[list[Action], list[Find
             add(finding.fix, finding, partial(_execute, store, "SELECT vecpg.retry_embeddings(%s)", name))
         elif finding.severity != "ok":
             left.append(finding)
-    return list(actions.values()) + purges(store, findings), left
+    return list(actions.values()), left
 
 
-def purges(store: Store, findings: list[Finding]) -> list[Action]:
-    """Expiry purges (issue 25, item 4): expired rows deleted in small batches. To come."""
-    return []
+def _purge(store: Store, name: str) -> int:
+    """Every expired document of the collection, deleted in small batches (Collection.purge_expired)."""
+    return store.collection(name).purge_expired()
 
 
 def maintain(store: Store, collection: str | None = None, *, dry_run: bool = False, progress: bool = False,

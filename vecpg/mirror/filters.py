@@ -565,15 +565,26 @@ def tenant_node(tenant: str | None, shared_rows: bool) -> Node:
     return Any_((own, shared)) if shared_rows else own
 
 
+def live_node(now: datetime) -> Node:
+    """The points whose document has not expired at ``now``: no expires_at, or a later one (as
+    vecpg.where_sql says it in SQL)."""
+    moment = now.astimezone(timezone.utc).isoformat()
+    return Any_((IsEmpty(points.EXPIRES_AT), TimeRange(points.EXPIRES_AT, (("gt", moment),))))
+
+
 def tenant_filter(user_filter: Mapping[str, Any] | str | None, tenant: str | None, shared_rows: bool,
-                  models: str | Models = "edge") -> Any:
+                  models: str | Models = "edge", now: datetime | None = None) -> Any:
     """The user's filter within the caller's tenant: the tenant is a must beside the whole user
     filter, so no $or, $not or key in the user's filter can widen it (a user's "tenant_id" is
-    a metadata key, metadata.tenant_id, never the payload's column)."""
+    a metadata key, metadata.tenant_id, never the payload's column). ``now``: also only the
+    points not expired then (every search passes it)."""
     user = translate(user_filter)
-    scope = tenant_node(tenant, shared_rows)
-    node = scope if user == EVERYTHING else All((scope, user))
-    return render_filter(node, models_for(models))
+    parts = [tenant_node(tenant, shared_rows)]
+    if now is not None:
+        parts.append(live_node(now))
+    if user != EVERYTHING:
+        parts.append(user)
+    return render_filter(parts[0] if len(parts) == 1 else All(tuple(parts)), models_for(models))
 
 
 __all__ = ["ClientModels", "EdgeModels", "Models", "models_for", "tenant_filter", "to_qdrant", "translate"]

@@ -19,7 +19,7 @@ U64_MAX = 2**64 - 1
 # Payload keys. Metadata stays nested under its own key, so a filter on "author.name" reads
 # "metadata.author.name" and can never collide with a column.
 DOC_ID, TITLE, CONTENT, METADATA, TENANT, REVISION = "doc_id", "title", "content", "metadata", "tenant_id", "revision"
-CREATED_AT, UPDATED_AT = "created_at", "updated_at"
+CREATED_AT, UPDATED_AT, EXPIRES_AT = "created_at", "updated_at", "expires_at"
 
 
 def point_id(doc_id: str) -> int | str:
@@ -65,6 +65,7 @@ class MirrorPoint:
     revision: int
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    expires_at: datetime | None = None  # searches skip the point from then on, before the purge deletes it
 
     @property
     def id(self) -> int | str:
@@ -74,6 +75,7 @@ class MirrorPoint:
         out: dict[str, Any] = {
             DOC_ID: self.doc_id, TITLE: self.title, METADATA: self.metadata, TENANT: self.tenant_id,
             REVISION: self.revision, CREATED_AT: _iso(self.created_at), UPDATED_AT: _iso(self.updated_at),
+            EXPIRES_AT: _iso(self.expires_at),
         }
         if self.content is not None:
             out[CONTENT] = self.content

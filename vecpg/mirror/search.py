@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -109,12 +109,6 @@ def _state(collection: Collection) -> tuple[str | None, bool]:
     return problem, shared
 
 
-@lru_cache(maxsize=1024)
-def _scope(tenant: str | None, shared_rows: bool, models: str) -> Any:
-    """The condition of a search without a user filter: the tenant's alone, built once."""
-    return tenant_filter(None, tenant, shared_rows, models)
-
-
 def _through_mirror(collection: Collection, filter: Any, ask: Callable[[MirrorBackend, Any], T]) -> T | None:
     """``ask(backend, condition)`` (condition: the filter within the caller's tenant), or None
     when the search should go to PostgreSQL; MirrorError instead with mirror_fallback "error"."""
@@ -123,8 +117,9 @@ def _through_mirror(collection: Collection, filter: Any, ask: Callable[[MirrorBa
     if problem is None:
         backend: MirrorBackend = store.mirror_backend()
         # A filter Qdrant cannot say exactly is the caller's error (FilterError), not a reason to fall back.
-        condition = (tenant_filter(filter, store.current_tenant, shared_rows, backend.filter_models) if filter
-                     else _scope(store.current_tenant, shared_rows, backend.filter_models))
+        # Expired points are left out by this process's clock (PostgreSQL's reads use the server's).
+        condition = tenant_filter(filter, store.current_tenant, shared_rows, backend.filter_models,
+                                  now=datetime.now(timezone.utc))
         try:
             return ask(backend, condition)
         except Exception as exc:  # noqa: BLE001 - an unreachable or failing Qdrant, whatever raised it

@@ -68,7 +68,8 @@ def _spec(collection: str, dimension: int, distance: Distance, settings: dict[st
 def _points(rows: Iterable[dict[str, Any]], revisions: Callable[[str], int], content: bool) -> list[MirrorPoint]:
     return [MirrorPoint(doc_id=r["id"], vector=[float(x) for x in r["embedding"].to_list()], title=r["title"],
                         content=r["content"] if content else None, metadata=r["metadata"], tenant_id=r["tenant_id"],
-                        revision=revisions(r["id"]), created_at=r["created_at"], updated_at=r["updated_at"])
+                        revision=revisions(r["id"]), created_at=r["created_at"], updated_at=r["updated_at"],
+                        expires_at=r["expires_at"])
             for r in rows]
 
 

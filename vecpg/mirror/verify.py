@@ -81,7 +81,7 @@ def verify(conn: psycopg.Connection, backend: MirrorBackend, collection: str) ->
         for r in cur.execute(composed("mirror_rows", table=sql.Identifier(schema, table)),  # type: ignore[arg-type]
                              {"ids": None}):
             point = MirrorPoint(r["id"], [], r["title"], r["content"] if content else None, r["metadata"],
-                                r["tenant_id"], 0, r["created_at"], r["updated_at"])
+                                r["tenant_id"], 0, r["created_at"], r["updated_at"], r["expires_at"])
             ours[r["id"]] = (_vector(r["embedding"].to_list(), distance), _canonical(point.payload()))
     theirs = {doc_id: (_vector(vector, distance), _canonical(payload))
               for doc_id, vector, payload in backend.scroll(collection)}

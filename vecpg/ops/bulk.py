@@ -30,7 +30,7 @@ from ..storage import register_halfvec_copy
 # Up to this many rows an upsert is one INSERT ... SELECT FROM unnest(arrays) ON CONFLICT; above
 # it, it goes through this engine.
 COPY_THRESHOLD = 500
-_ROW_TYPES = ["text", "text", "text", "vector", "jsonb", "text"]  # the staging table's (vectors, cast on merge)
+_ROW_TYPES = ["text", "text", "text", "vector", "jsonb", "text", "timestamptz"]  # a Row's (vectors cast on merge)
 _TIMESTAMP_TYPES = ["timestamptz", "timestamptz"]
 # A row as the engine writes it: a Row, or a Row followed by created_at and updated_at.
 Written = tuple[Any, ...]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -17,7 +17,7 @@ from ..storage import DEFAULT_STORAGE
 from .statement import Result, Statement, Steps, each, flag, number, scalar
 
 _CATALOG = ("SELECT name, schema_name, table_name, dimension, distance, model, language::text, "
-            "created_at, embedder, quantization, search_defaults, storage FROM vecpg.collection")
+            "created_at, embedder, quantization, search_defaults, storage, ttl FROM vecpg.collection")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class CollectionInfo:
     quantization: str | None = None  # what the vector index is built on: None, "halfvec" or "binary"
     search_defaults: dict[str, Any] = field(default_factory=dict)  # search options tuning chose
     storage: str = DEFAULT_STORAGE  # the embedding column's type: "vector" or "halfvec" (vecpg/storage.py)
+    ttl: timedelta | None = None  # how long its documents live after their last write (vecpg/ops/expiry.py)
 
 
 def _first_info(result: Result) -> CollectionInfo | None:

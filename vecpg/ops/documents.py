@@ -19,15 +19,17 @@ def embedding_array(value: Any) -> np.ndarray | None:
     return None if value is None else np.asarray(value.to_numpy(), dtype=np.float32)
 
 
-def get(table: sql.Identifier, ids: list[str]) -> Statement[list[Document]]:
-    """Documents with these ids, in the order asked (missing ids are left out)."""
+def get(filters: FilterCompiler, table: sql.Identifier, ids: list[str]) -> Steps[list[Document]]:
+    """Documents with these ids, in the order asked (missing and expired ids are left out)."""
+    live, _ = yield from filters.compile(None)
+
     def documents(result: Result) -> list[Document]:
         by_id = {r[0]: Document(id=r[0], title=r[1], content=r[2], metadata=r[3], embedding=embedding_array(r[4]),
-                                tenant_id=r[5], created_at=r[6], updated_at=r[7])
+                                tenant_id=r[5], created_at=r[6], updated_at=r[7], expires_at=r[8])
                  for r in result.rows}
         return [by_id[i] for i in ids if i in by_id]
 
-    return Statement(q("get", table=table), {"ids": ids}, documents)
+    return (yield Statement(q("get", table=table, where=live), {"ids": ids}, documents))
 
 
 def count(filters: FilterCompiler, table: sql.Identifier, filter: Any) -> Steps[int]:
@@ -36,8 +38,8 @@ def count(filters: FilterCompiler, table: sql.Identifier, filter: Any) -> Steps[
 
 
 def delete(filters: FilterCompiler, table: sql.Identifier, ids: Sequence[str] | None, filter: Any) -> Steps[int]:
-    """Delete the documents with these ids, matching the filter, or both."""
-    where, params = yield from filters.compile(filter)
+    """Delete the documents with these ids, matching the filter, or both (expired ones too)."""
+    where, params = yield from filters.compile(filter, live=False)
     parts = [where]
     if ids is not None:
         parts.append(sql.SQL("AND id = ANY(%(ids)s)"))
@@ -49,11 +51,14 @@ def upsert(table: sql.Identifier, vector_schema: str, rows: Sequence[Row]) -> St
     """Insert or replace a batch of checked rows in one statement (the last row of an id wins)."""
     unique = list({r.id: r for r in rows}.values())
     vector_type = sql.SQL("{}.vector").format(sql.Identifier(vector_schema))
-    return Statement(q("upsert", table=table, vector=vector_type), {
-        "ids": [r.id for r in unique], "titles": [r.title for r in unique],
-        "contents": [r.content for r in unique], "embeddings": [r.embedding for r in unique],
-        "metadata": [r.metadata for r in unique], "tenants": [r.tenant_id for r in unique],
-    })
+    return Statement(q("upsert", table=table, vector=vector_type), row_arrays(unique))
+
+
+def row_arrays(rows: Sequence[Row]) -> dict[str, list[Any]]:
+    """Checked rows as the column arrays upsert.sql and insert_documents.sql unnest."""
+    return {"ids": [r.id for r in rows], "titles": [r.title for r in rows], "contents": [r.content for r in rows],
+            "embeddings": [r.embedding for r in rows], "metadata": [r.metadata for r in rows],
+            "tenants": [r.tenant_id for r in rows], "expires": [r.expires_at for r in rows]}
 
 
 def text_sample(table: sql.Identifier, sample: int) -> Steps[list[str]]:

@@ -14,7 +14,7 @@ from psycopg.types.json import Jsonb
 from ..documents import Document, Row
 from ..filters import FilterCompiler
 from ..resources import composed as q
-from .documents import embedding_array
+from .documents import embedding_array, row_arrays
 from .statement import Result, Statement, Steps, affected
 
 # What insert does with an id that exists: fail the whole statement, or skip the row.
@@ -23,7 +23,7 @@ _CONFLICTS = {"fail": sql.SQL(""), "skip": sql.SQL("ON CONFLICT (id) DO NOTHING"
 
 def _documents(result: Result) -> list[Document]:
     return [Document(id=r[0], title=r[1], content=r[2], metadata=r[3], embedding=embedding_array(r[4]),
-                     tenant_id=r[5], created_at=r[6], updated_at=r[7]) for r in result.rows]
+                     tenant_id=r[5], created_at=r[6], updated_at=r[7], expires_at=r[8]) for r in result.rows]
 
 
 def select(filters: FilterCompiler, table: sql.Identifier, filter: Any) -> Steps[list[Document]]:
@@ -37,11 +37,8 @@ def insert(table: sql.Identifier, vector_schema: str, rows: Sequence[Row], confl
     with psycopg's UniqueViolation, nothing written) or ``skip`` (such rows are left out).
     Its value: the rows written."""
     vector_type = sql.SQL("{}.vector").format(sql.Identifier(vector_schema))
-    return Statement(q("insert_documents", table=table, vector=vector_type, conflict=_CONFLICTS[conflict]), {
-        "ids": [r.id for r in rows], "titles": [r.title for r in rows],
-        "contents": [r.content for r in rows], "embeddings": [r.embedding for r in rows],
-        "metadata": [r.metadata for r in rows], "tenants": [r.tenant_id for r in rows],
-    }, affected)
+    return Statement(q("insert_documents", table=table, vector=vector_type, conflict=_CONFLICTS[conflict]),
+                     row_arrays(rows), affected)
 
 
 def update_metadata(filters: FilterCompiler, table: sql.Identifier, filter: Any, patch: dict[str, Any]) -> Steps[int]:

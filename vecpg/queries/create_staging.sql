@@ -9,6 +9,7 @@ CREATE TEMPORARY TABLE vecpg_staging (
     embedding  {vector},
     metadata   jsonb,
     tenant_id  text,
+    expires_at timestamptz,
     created_at timestamptz,
     updated_at timestamptz
 ) ON COMMIT DROP

@@ -5,8 +5,8 @@
 -- and queues the new text; if not, there is nothing to embed again. {timestamps} is
 -- ", created_at, updated_at" and {kept} sets both from the staged row when the load brings them
 -- (an import, which also tells vecpg.touch_updated_at to keep updated_at), else both are empty.
-INSERT INTO {table} AS d (id, title, content, embedding, metadata, tenant_id{timestamps})
-SELECT {distinct} id, title, content, embedding, metadata, tenant_id{timestamps}
+INSERT INTO {table} AS d (id, title, content, embedding, metadata, tenant_id, expires_at{timestamps})
+SELECT {distinct} id, title, content, embedding, metadata, tenant_id, expires_at{timestamps}
 FROM vecpg_staging
 {order}
 ON CONFLICT (id) DO UPDATE
@@ -14,4 +14,5 @@ SET title = EXCLUDED.title,
     content = EXCLUDED.content,
     embedding = coalesce(EXCLUDED.embedding, d.embedding),
     metadata = EXCLUDED.metadata,
-    tenant_id = EXCLUDED.tenant_id{kept}
+    tenant_id = EXCLUDED.tenant_id,
+    expires_at = EXCLUDED.expires_at{kept}

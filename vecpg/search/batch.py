@@ -28,7 +28,7 @@ from ..storage import STORAGES
 from .dispatch import Searchable, check_backend_of_search
 from .options import Options, options_for
 from .results import SearchResult, score_of
-from .vector import DEFAULT_RERANK, FIELDS, NO_FILTER, nearest, pgvector_settings, vector_settings
+from .vector import DEFAULT_RERANK, FIELDS, nearest, pgvector_settings, vector_settings
 
 # The most queries one batch takes (vecpg.search_many has the same bound): a batch holds a
 # connection, and its memory, until its last query is answered.
@@ -72,8 +72,9 @@ def search_many_query(
         # Qdrant keeps cosine vectors normalised: they would not be the stored ones.
         raise InvalidArgument("the Qdrant mirror does not return stored vectors: search PostgreSQL for vectors=True")
     items = _checked(collection, queries, mode)
-    if items and mode == "vector" and not flt and backend == "postgres" and not any(isinstance(q, str) for q in items):
-        return _vector_batch(collection, items, k, NO_FILTER, {}, False, opts, vectors)  # type: ignore[arg-type]
+    known = collection.store.filters.known(flt)
+    if items and mode == "vector" and backend == "postgres" and known and not any(isinstance(q, str) for q in items):
+        return _vector_batch(collection, items, k, known[0], known[1], bool(flt), opts, vectors)  # type: ignore[arg-type]
     return _steps(collection, items, k, mode, flt, opts, vectors, backend)
 
 

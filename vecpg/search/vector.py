@@ -17,7 +17,6 @@ from .results import SearchResult
 from .target import SearchTarget
 
 OPERATORS = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
-NO_FILTER = sql.SQL("")
 QUERY = sql.SQL("%(query)s")  # the query vector of one search, a parameter
 # The document fields a search may return besides id and distance, and their SQL types.
 _FIELD_TYPES = {"title": "text", "content": "text", "metadata": "jsonb"}
@@ -160,7 +159,7 @@ def search_statement(
 ) -> tuple[bytes, dict[str, Any]]:
     """The k-NN query for a collection with the options in it, and its parameters (to EXPLAIN
     or time it on any connection)."""
-    where, params = collection.store.run(collection.store.filters.compile(filter)) if filter else (NO_FILTER, {})
+    where, params = collection.store.run(collection.store.filters.compile(filter))
     statement, params, _ = _statement(collection, vector, k, where, params, options_for("vector", options).given(),
                                       inline=True)
     return statement, params
@@ -192,16 +191,18 @@ def vector_query(
 ) -> Operation[list[SearchResult]]:
     """The k-NN search on ``collection`` as an operation; ``options`` apply to this search only;
     only the document fields in ``include`` are fetched (the others come back None, "" and {}).
-    One statement; with a filter, steps (a filter of a new shape is compiled by the database)."""
-    if filter:
-        return _filtered(collection, vector, k, filter, options, include)
-    return _search(collection, vector, k, NO_FILTER, {}, False, options, include)
+    One statement; steps when the filter's shape is new (compiled by the database; so is, once
+    per store, the predicate that leaves expired documents out of searches without a filter)."""
+    known = collection.store.filters.known(filter)
+    if known is not None:
+        return _search(collection, vector, k, known[0], known[1], bool(known[1]), options, include)
+    return _compiled(collection, vector, k, filter, options, include)
 
 
-def _filtered(collection: SearchTarget, vector: np.ndarray, k: int, filter: Any,
+def _compiled(collection: SearchTarget, vector: np.ndarray, k: int, filter: Any,
               options: Options | Mapping[str, Any] | None, include: tuple[str, ...]) -> Steps[list[SearchResult]]:
     where, params = yield from collection.store.filters.compile(filter)
-    return (yield _search(collection, vector, k, where, params, True, options, include))
+    return (yield _search(collection, vector, k, where, params, bool(params), options, include))
 
 
 def vector_settings(collection: SearchTarget, options: Options | Mapping[str, Any] | None, k: int,

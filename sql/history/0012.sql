@@ -1,0 +1,354 @@
+-- Revision 0012's layer as a delta from 0013's (python -m vecpg.schema.freeze 0012):
+-- applied after 0013's layer, it gives 0012's. Generated: never edit by hand.
+
+-- Functions 0013 added.
+DROP FUNCTION vecpg.expire_by_ttl(), vecpg.expired_count(text), vecpg.expiry_objects(text),
+    vecpg.purge_expired(text,integer), vecpg.set_ttl(text,interval,boolean),
+    vecpg.where_sql(text,boolean,text);
+
+CREATE OR REPLACE FUNCTION vecpg.create_collection(name text, dimension integer, distance text DEFAULT 'cosine'::text, model text DEFAULT NULL::text, language regconfig DEFAULT 'english'::regconfig, schema_name name DEFAULT 'vecpg_data'::name, storage text DEFAULT 'vector'::text)
+ RETURNS vecpg.collection
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection;
+    short text;
+BEGIN
+    IF name IS NULL OR name !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid collection name %: use 1-63 lowercase letters, digits or _, not starting with a digit',
+            coalesce(quote_literal(name), 'NULL')
+            USING ERRCODE = 'VP005';
+    END IF;
+    IF dimension IS NULL OR dimension NOT BETWEEN 1 AND 16000 THEN
+        RAISE EXCEPTION 'invalid dimension %: must be between 1 and 16000', dimension
+            USING ERRCODE = 'VP005';
+    END IF;
+    IF distance IS NULL OR distance NOT IN ('cosine', 'l2', 'ip') THEN
+        RAISE EXCEPTION 'invalid distance %: use cosine, l2 or ip', coalesce(quote_literal(distance), 'NULL')
+            USING ERRCODE = 'VP005';
+    END IF;
+    -- The one list of storages on this side (vecpg/storage.py is Python's): halfvec halves the
+    -- table and its index, at 11 significant bits and values of at most 65504.
+    IF storage IS NULL OR storage NOT IN ('vector', 'halfvec') THEN
+        RAISE EXCEPTION 'invalid storage %: use vector or halfvec', coalesce(quote_literal(storage), 'NULL')
+            USING ERRCODE = 'VP005';
+    END IF;
+    IF EXISTS (SELECT 1 FROM vecpg.collection AS x WHERE x.name = name) THEN
+        RAISE EXCEPTION 'collection "%" already exists', name USING ERRCODE = 'VP002';
+    END IF;
+
+    -- Index names must stay under 63 bytes whatever the collection name.
+    short := left(name, 48);
+    EXECUTE format(
+        $ddl$
+        CREATE TABLE %1$I.%2$I (
+            id          text PRIMARY KEY DEFAULT gen_random_uuid()::text,
+            title       text,
+            content     text NOT NULL DEFAULT '',
+            embedding   %3$s,
+            metadata    jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(metadata) = 'object'),
+            tenant_id   text,
+            created_at  timestamptz NOT NULL DEFAULT now(),
+            updated_at  timestamptz NOT NULL DEFAULT now(),
+            fts         tsvector GENERATED ALWAYS AS (
+                            setweight(to_tsvector(%4$L::regconfig, coalesce(title, '')), 'A')
+                         || setweight(to_tsvector(%4$L::regconfig, content), 'B')
+                        ) STORED
+        )
+        $ddl$,
+        schema_name, name, vecpg.storage_type(storage, dimension), language::text);
+    EXECUTE format('CREATE INDEX %I ON %I.%I USING gin (fts)', short || '_fts_idx', schema_name, name);
+    EXECUTE format('CREATE INDEX %I ON %I.%I USING gin (metadata jsonb_path_ops)',
+                   short || '_metadata_idx', schema_name, name);
+    EXECUTE format('CREATE TRIGGER touch_updated_at BEFORE UPDATE ON %I.%I '
+                   'FOR EACH ROW EXECUTE FUNCTION vecpg.touch_updated_at()', schema_name, name);
+    EXECUTE format('COMMENT ON TABLE %I.%I IS %L', schema_name, name, 'vecpg collection ' || name);
+
+    INSERT INTO vecpg.collection (name, schema_name, table_name, dimension, distance, model, language, storage)
+    VALUES (name, schema_name, name, dimension, distance, model, language, storage)
+    RETURNING * INTO c;
+    PERFORM vecpg.collection_created(name);
+    RETURN c;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.create_collection(text,integer,text,text,regconfig,name,text) IS 'Create a collection table (embeddings stored as vector or halfvec) with its full-text and metadata indexes and record it in the catalog';
+
+CREATE OR REPLACE FUNCTION vecpg.doctor_table(c vecpg.collection)
+ RETURNS TABLE("check" text, severity text, collection text, message text, fix text)
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+#variable_conflict use_variable
+DECLARE
+    t jsonb := vecpg.doctor_thresholds();
+    tbl regclass := format('%I.%I', c.schema_name, c.table_name)::regclass;
+    qualified text := format('%I.%I', c.schema_name, c.table_name);
+    s record;
+BEGIN
+    SELECT greatest(cl.reltuples, 0) AS reltuples, coalesce(st.n_live_tup, 0) AS live, coalesce(st.n_dead_tup, 0) AS dead,
+           coalesce(st.n_mod_since_analyze, 0) AS changed,
+           st.last_analyze IS NULL AND st.last_autoanalyze IS NULL AS never_analyzed,
+           pg_relation_size(tbl) > 0 AS has_pages
+    INTO s
+    FROM pg_class cl LEFT JOIN pg_stat_user_tables st ON st.relid = cl.oid WHERE cl.oid = tbl;
+    IF s.dead > greatest((t->>'dead_rows')::bigint, (t->>'dead_fraction')::numeric * s.live) THEN
+        RETURN QUERY SELECT 'table_bloat', 'warning', c.name,
+            format('%s dead rows beside %s live ones (%s%%): updates and deletes not vacuumed yet, which searches '
+                   'and scans still read past', s.dead, s.live, round(100.0 * s.dead / greatest(s.live, 1))),
+            format('VACUUM ANALYZE %s', qualified);
+    END IF;
+    IF s.never_analyzed AND (s.live > 0 OR s.has_pages) THEN
+        RETURN QUERY SELECT 'never_analyzed', 'warning', c.name,
+            format('the table (%s) has never been analyzed: the planner guesses how many rows a filter keeps '
+                   'and may choose the wrong plan', pg_size_pretty(pg_relation_size(tbl))),
+            format('VACUUM ANALYZE %s', qualified);
+    ELSIF NOT s.never_analyzed AND s.changed > greatest((t->>'stale_rows')::bigint, (t->>'stale_fraction')::numeric * s.reltuples) THEN
+        RETURN QUERY SELECT 'stale_statistics', 'warning', c.name,
+            format('%s rows changed since the last ANALYZE of its %s rows: the planner''s statistics are stale',
+                   s.changed, s.reltuples::bigint),
+            format('VACUUM ANALYZE %s', qualified);
+    END IF;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.doctor_table(vecpg.collection) IS NULL;
+
+CREATE OR REPLACE FUNCTION vecpg.keyword_candidates_sql(c vecpg.collection, keyword_list text)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+    SELECT format('SELECT s.id, s.score, %s AS vsim FROM (%s) s LEFT JOIN %I.%I d ON d.id = s.id',
+                  vecpg.fusion_similarity_sql(c, vecpg.exact_distance_sql(c, vecpg.stored_query(c, '$2'))),
+                  keyword_list, c.schema_name, c.table_name)
+$function$;
+COMMENT ON FUNCTION vecpg.keyword_candidates_sql(vecpg.collection,text) IS NULL;
+
+CREATE OR REPLACE FUNCTION vecpg.keyword_list_sql(c vecpg.collection, match tsquery, required tsquery, score_sql text, predicate text, limit_sql text, columns text DEFAULT 'd.id'::text)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+    SELECT CASE WHEN match IS NULL THEN
+        'SELECT NULL::text AS id, NULL::double precision AS score WHERE false'
+    ELSE format(
+        'SELECT %s, (%s)::double precision AS score FROM %I.%I d '
+        'CROSS JOIN LATERAL (SELECT %s AS fts OFFSET 0) AS v '
+        'WHERE d.fts @@ %L::tsquery %s ORDER BY score DESC, d.id LIMIT %s',
+        columns, score_sql, c.schema_name, c.table_name, vecpg.tsvector_once_sql(), match::text,
+        CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END
+            || CASE WHEN required IS NULL THEN '' ELSE format(' AND d.fts @@ %L::tsquery', required::text) END,
+        limit_sql)
+    END
+$function$;
+COMMENT ON FUNCTION vecpg.keyword_list_sql(vecpg.collection,tsquery,tsquery,text,text,text,text) IS NULL;
+
+CREATE OR REPLACE FUNCTION vecpg.mirror_capture()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+DECLARE
+    coll text := TG_ARGV[0];
+    written bigint;
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        INSERT INTO vecpg.mirror_outbox (collection, doc_id) VALUES (coll, NULL);
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO vecpg.mirror_outbox (collection, doc_id) SELECT coll, n.id FROM new_rows n ORDER BY n.id;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO vecpg.mirror_outbox (collection, doc_id) SELECT coll, o.id FROM old_rows o ORDER BY o.id;
+    ELSE
+        -- An update that changes nothing the mirror holds (updated_at aside) is not an event; a
+        -- changed id is two: the old id goes, the new one comes.
+        INSERT INTO vecpg.mirror_outbox (collection, doc_id)
+        SELECT coll, coalesce(n.id, o.id)
+        FROM old_rows o FULL JOIN new_rows n ON n.id = o.id
+        WHERE (o.title, o.content, o.embedding, o.metadata, o.tenant_id)
+              IS DISTINCT FROM (n.title, n.content, n.embedding, n.metadata, n.tenant_id)
+        ORDER BY 2;
+    END IF;
+    GET DIAGNOSTICS written = ROW_COUNT;
+    IF written > 0 THEN
+        PERFORM pg_notify('vecpg_mirror', coll);  -- wakes `vecpg mirror sync --follow`
+    END IF;
+    RETURN NULL;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.mirror_capture() IS NULL;
+
+CREATE OR REPLACE FUNCTION vecpg.nearest_sql(c vecpg.collection, columns text, predicate text, query text, k text, rerank text DEFAULT '4'::text)
+ RETURNS text
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+DECLARE
+    vs text := quote_ident(vecpg.vector_schema());
+    op text := format('OPERATOR(%s.%s)', vs, vecpg.distance_operator(c.distance));
+    exact text;
+    filter text := CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END;
+BEGIN
+    query := vecpg.stored_query(c, query);
+    exact := vecpg.exact_distance_sql(c, query);
+    IF c.quantization IS NULL THEN
+        RETURN format('SELECT %s, %s AS distance FROM %I.%I d WHERE d.embedding IS NOT NULL %s '
+                      'ORDER BY d.embedding %s %s LIMIT %s',
+                      columns, exact, c.schema_name, c.table_name, filter, op, query, k);
+    ELSIF c.quantization = 'halfvec' THEN
+        RETURN format('SELECT q.* FROM (SELECT %s, %s AS distance FROM %I.%I d WHERE d.embedding IS NOT NULL %s '
+                      'ORDER BY (d.embedding::%s.halfvec(%s)) %s (%s::%s.halfvec(%s)) LIMIT %s) q ORDER BY q.distance',
+                      columns, exact, c.schema_name, c.table_name, filter,
+                      vs, c.dimension, op, query, vs, c.dimension, k);
+    ELSE
+        RETURN format('SELECT q.* FROM (SELECT %s, %s AS distance FROM %I.%I d WHERE d.embedding IS NOT NULL %s '
+                      'ORDER BY (%s.binary_quantize(d.embedding)::bit(%s)) OPERATOR(%s.<~>) %s.binary_quantize(%s) '
+                      'LIMIT (%s) * (%s)) q ORDER BY q.distance LIMIT %s',
+                      columns, exact, c.schema_name, c.table_name, filter,
+                      vs, c.dimension, vs, vs, query, k, rerank, k);
+    END IF;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.nearest_sql(vecpg.collection,text,text,text,text,text) IS NULL;
+
+CREATE OR REPLACE FUNCTION vecpg.rag_passages(collection text, query_embedding vector, ids text[], per_document integer DEFAULT 3)
+ RETURNS TABLE(id text, passage_no integer, passage text, relevance integer)
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+#variable_conflict use_column
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+    chunks name := vecpg.chunk_table(collection);
+BEGIN
+    IF per_document IS NULL OR per_document NOT BETWEEN 1 AND 100 THEN
+        RAISE EXCEPTION 'per_document must be between 1 and 100, got %', per_document USING ERRCODE = 'VP005';
+    END IF;
+    IF query_embedding IS NOT NULL THEN
+        PERFORM vecpg.check_vector_query(c, query_embedding, 1);
+    END IF;
+    IF c.chunk_tokens IS NULL OR to_regclass(format('%I.%I', c.schema_name, chunks)) IS NULL THEN
+        RETURN QUERY EXECUTE format('SELECT d.id, 1, d.content, 1 FROM %I.%I d WHERE d.id = ANY($1)',
+                                    c.schema_name, c.table_name)
+            USING ids;
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE format(
+        $q$
+        WITH docs AS MATERIALIZED (
+            SELECT d.id, d.content, t.text,
+                   -- where the content starts in the model's text (after the title and a space)
+                   greatest(char_length(t.text) - char_length(rtrim(d.content, ' ')), 0) AS body
+            FROM %1$I.%2$I d, LATERAL (SELECT vecpg.embedding_text(d.title, d.content) AS text) t
+            WHERE d.id = ANY($1)
+        ), ranked AS (
+            SELECT ch.parent_id, greatest(ch.start_char, x.body) AS s, ch.end_char AS e,
+                   row_number() OVER (PARTITION BY ch.parent_id ORDER BY %4$s, ch.chunk_no) AS r
+            FROM %1$I.%3$I ch JOIN docs x ON x.id = ch.parent_id
+        ), kept AS (  -- widened to whole sentences, at most 200 characters each way
+            SELECT k.parent_id, k.r,
+                   CASE WHEN b.head IS NOT NULL THEN k.s - char_length(b.head)
+                        WHEN b.from_ = x.body THEN x.body  -- the content's first sentence
+                        ELSE k.s END AS s,
+                   k.e + coalesce(char_length(b.tail) - 1, 0) AS e
+            FROM ranked k JOIN docs x ON x.id = k.parent_id,
+                 LATERAL (SELECT greatest(k.s - 200, x.body) AS from_) w,
+                 LATERAL (SELECT w.from_,
+                                 -- what precedes the chunk since the last sentence end
+                                 substring(substr(x.text, w.from_ + 1, k.s - w.from_)
+                                           FROM '^.*[.!?]["'')\]]*\s+(.*)$') AS head,
+                                 -- from the chunk's last character to the end of its sentence
+                                 substring(substr(x.text, k.e, 201) FROM '^.*?[.!?]["'')\]]*(?=\s|$)') AS tail
+                         ) b
+            WHERE k.r <= $3 AND k.e > k.s
+        ), marked AS (  -- a chunk starting past every earlier one's end (and its space) starts a passage
+            SELECT k.*, CASE WHEN k.s <= max(k.e) OVER (PARTITION BY k.parent_id ORDER BY k.s, k.e
+                                                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + 1
+                             THEN 0 ELSE 1 END AS starts
+            FROM kept k
+        ), grouped AS (
+            SELECT m.*, sum(m.starts) OVER (PARTITION BY m.parent_id ORDER BY m.s, m.e) AS g FROM marked m
+        ), merged AS (
+            SELECT parent_id, min(s) AS s, max(e) AS e, min(r) AS r FROM grouped GROUP BY parent_id, g
+        )
+        SELECT x.id, (row_number() OVER (PARTITION BY x.id ORDER BY m.s))::integer,
+               btrim(substr(x.text, m.s + 1, m.e - m.s)), m.r::integer
+        FROM merged m JOIN docs x ON x.id = m.parent_id
+        UNION ALL
+        SELECT x.id, 1, x.content, 1 FROM docs x
+        WHERE NOT EXISTS (SELECT FROM %1$I.%3$I ch WHERE ch.parent_id = x.id)
+        $q$,
+        c.schema_name, c.table_name, chunks,
+        CASE WHEN query_embedding IS NULL THEN 'ch.chunk_no'
+             ELSE format('ch.embedding OPERATOR(%I.%s) %s', vecpg.vector_schema(), vecpg.distance_operator(c.distance),
+                         vecpg.stored_query(c, '$2')) END)
+        USING ids, query_embedding, per_document;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.rag_passages(text,vector,text[],integer) IS 'Passages of documents for a question: the nearest chunks of each, merged in document order';
+
+CREATE OR REPLACE FUNCTION vecpg.search_chunks(collection text, query_embedding vector, k integer, filter jsonb DEFAULT '{}'::jsonb, options jsonb DEFAULT '{}'::jsonb)
+ RETURNS TABLE(id text, title text, content text, metadata jsonb, distance double precision, score double precision, chunk_no integer, highlight text)
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+    predicate text;
+    op text;
+    candidates integer := least(4 * k, 1000);
+BEGIN
+    PERFORM vecpg.check_vector_query(c, query_embedding, k);
+    IF c.chunk_tokens IS NULL THEN
+        RETURN QUERY SELECT s.*, NULL::integer, NULL::text
+                     FROM vecpg.search(collection, query_embedding, k, filter, options) s;
+        RETURN;
+    END IF;
+    predicate := vecpg.compile_filter(coalesce(filter, '{}'), '$2', 'd');
+    options := vecpg.search_options(c, options, candidates);
+    -- The chunk list is filtered by its documents (filters, tenants, current vectors): iterative
+    -- scans keep reading until the candidates are found.
+    IF NOT options ? 'iterative_scan' AND vecpg.pgvector_version() >= '{0,8}' THEN
+        options := options || '{"iterative_scan": "relaxed_order"}';
+    END IF;
+    IF NOT options ? 'ef_search' AND candidates > coalesce(nullif(current_setting('hnsw.ef_search', true), '')::integer, 40) THEN
+        options := options || jsonb_build_object('ef_search', candidates);
+    END IF;
+    PERFORM vecpg.apply_search_options(options);
+    op := format('OPERATOR(%I.%s)', vecpg.vector_schema(), vecpg.distance_operator(c.distance));
+    RETURN QUERY EXECUTE format(
+        $q$
+        WITH chunk_hits AS (
+            SELECT ch.parent_id, ch.chunk_no, ch.content AS chunk, (ch.embedding %1$s %8$s)::double precision AS distance
+            FROM %2$I.%4$I ch JOIN %2$I.%3$I d ON d.id = ch.parent_id
+            WHERE d.embedding IS NOT NULL %5$s
+            ORDER BY ch.embedding %1$s %8$s LIMIT $4
+        ), document_hits AS (%7$s
+        ), best AS (
+            SELECT DISTINCT ON (h.parent_id) h.*
+            FROM (SELECT * FROM chunk_hits UNION ALL SELECT * FROM document_hits) h
+            ORDER BY h.parent_id, h.distance, h.chunk_no NULLS LAST
+        )
+        SELECT d.id, d.title, d.content, d.metadata, b.distance, %6$s, b.chunk_no, b.chunk
+        FROM best b JOIN %2$I.%3$I d ON d.id = b.parent_id
+        ORDER BY b.distance, d.id
+        LIMIT $3
+        $q$,
+        op, c.schema_name, c.table_name, vecpg.chunk_table(collection),
+        CASE WHEN predicate = 'true' THEN '' ELSE 'AND (' || predicate || ')' END,
+        CASE c.distance WHEN 'cosine' THEN '1 - b.distance' WHEN 'ip' THEN '-b.distance'
+                        ELSE 'NULL::double precision' END,
+        vecpg.nearest_sql(c, 'd.id AS parent_id, NULL::integer AS chunk_no, NULL::text AS chunk', predicate,
+                          '$1', '$4', vecpg.rerank_factor(options)::text),
+        vecpg.stored_query(c, '$1'))  -- the query in the chunks' type, as their index compares
+        USING query_embedding, filter, k, candidates;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.search_chunks(text,vector,integer,jsonb,jsonb) IS 'k documents nearest to query_embedding by their best chunk, with that chunk as highlight';
