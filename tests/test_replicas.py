@@ -5,6 +5,7 @@ primary, a lagging, stopped or promoted replica is skipped without an error for 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -217,6 +218,33 @@ def test_a_replica_lost_during_a_search_or_stopped_sends_searches_to_the_primary
             standby.start()
 
 
+def test_the_async_store_routes_the_same_way(db_url: str, standby: Standby, embedder: vecpg.Embedder) -> None:
+    replica = replica_of(standby, db_url)
+    with vecpg.connect(db_url, embedder=embedder) as writer:
+        writer.create_collection("notes", model=embedder.model).load(DOCS)
+    wait_replayed(db_url, replica)
+
+    def search_then_write() -> object:
+        searched = yield WHERE
+        written = yield Statement("SELECT pg_is_in_recovery()", result=scalar)
+        return searched, written
+
+    async def scenario() -> None:
+        store = await vecpg.connect_async(db_url, embedder=embedder, read_urls=[replica], replica_max_lag=3600)
+        try:
+            notes = await store.collection("notes")
+            wait_replayed(db_url, replica)
+            fresh(store.sync)
+            assert titles(await notes.search("Why are there tides?", k=1)) == {"tides"}
+            assert await store.run(WHERE) is True
+            assert await store.run(search_then_write()) == (True, False)
+            assert store.sync.search_targets() == {"primary": 0, replica: 3}
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
 def test_a_promoted_replica_is_no_replica(db_url: str, standby: Standby, embedder: vecpg.Embedder) -> None:
     """Last in the module: promotion ends the standby's recovery for good."""
     replica = replica_of(standby, db_url)
@@ -248,3 +276,4 @@ def test_bad_replica_settings_are_refused_clearly(db_url: str, monkeypatch: pyte
         assert store.run(WHERE) is False
         assert store.replica_status()[0]["in_recovery"] is False
         assert store.replicas is not None and store.replicas.max_lag == 2.0
+

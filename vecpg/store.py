@@ -218,7 +218,7 @@ class Store:
                 yield conn
             return
         if for_search:
-            lent = replicas.lend((_WRITTEN.get() or {}).get(id(self)))
+            lent = replicas.lend(self.written_position)
             if lent is not None:
                 try:
                     yield lent
@@ -241,9 +241,17 @@ class Store:
         if conn.broken or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             return
         with suppress(psycopg.Error):
-            position = lsn(conn.execute(PRIMARY_POSITION).fetchone()[0])  # type: ignore[index]
-            if position is not None:
-                _WRITTEN.set({**(_WRITTEN.get() or {}), id(self): position})
+            self.note_written(lsn(conn.execute(PRIMARY_POSITION).fetchone()[0]))  # type: ignore[index]
+
+    def note_written(self, position: int | None) -> None:
+        """This context wrote up to ``position`` of the primary's WAL (the async store's writes too)."""
+        if position is not None:
+            _WRITTEN.set({**(_WRITTEN.get() or {}), id(self): position})
+
+    @property
+    def written_position(self) -> int | None:
+        """Where this context's writes reached in the primary's WAL, if replicas are to wait for it."""
+        return (_WRITTEN.get() or {}).get(id(self))
 
     def _primary_position(self) -> int | None:
         """The primary's current WAL position, for the replicas' lag."""

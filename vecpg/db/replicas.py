@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -48,7 +49,7 @@ def lsn(text: str | None) -> int | None:
     return (int(high, 16) << 32) + int(low, 16)
 
 
-def connection_lost(conn: psycopg.Connection, exc: BaseException) -> bool:
+def connection_lost(conn: psycopg.Connection | psycopg.AsyncConnection, exc: BaseException) -> bool:
     """Whether ``exc`` on ``conn`` is the server going away rather than the statement's failure."""
     if not isinstance(exc, psycopg.Error):
         return False
@@ -90,7 +91,7 @@ class Replicas:
         self._timeouts = timeouts
         self._pool_size = pool_size
         self._turn = itertools.count()
-        self._lent: dict[int, tuple[Replica, ConnectionPool]] = {}  # id(connection) -> its replica, while lent
+        self._lent: dict[int, tuple[Replica, Any]] = {}  # id(connection) -> its replica, while lent
         self._probing = threading.Lock()
         self.searches: dict[str, int] = {"primary": 0, **{url: 0 for url in urls}}  # where searches ran
 
@@ -147,25 +148,48 @@ class Replicas:
         None: the search runs on the primary. ``position``: the WAL position the context wrote
         up to (read-your-writes), or None."""
         self.refresh()
-        now = time.monotonic()
-        usable = [r for r in self.replicas if r.usable(self.max_lag, position, now)]
-        start = next(self._turn)
-        for i in range(len(usable)):
-            replica = usable[(start + i) % len(usable)]
+        for replica in self.candidates(position):
             try:
                 pool = self._pool(replica)
                 conn = pool.getconn(timeout=LEND_WAIT)
-            except PoolTimeout:  # busy or gone: ask again at the next search
-                replica.probed_at = -math.inf
+            except Exception as exc:  # noqa: BLE001 - the replica's, judged by lend_failed
+                self.lend_failed(replica, exc)
                 continue
-            except (psycopg.Error, VecpgError) as exc:
-                self.mark_down(replica, f"connection failed: {exc}")
-                continue
-            self._lent[id(conn)] = (replica, pool)
-            self.searches[replica.url] += 1
+            self.lent(replica, pool, conn)
             return conn
-        self.searches["primary"] += 1
+        self.to_primary()
         return None
+
+    def to_primary(self) -> None:
+        """Count a search no replica took."""
+        self.searches["primary"] += 1
+
+    def candidates(self, position: int | None) -> list[Replica]:
+        """The usable replicas as last probed, in this search's turn order."""
+        now = time.monotonic()
+        usable = [r for r in self.replicas if r.usable(self.max_lag, position, now)]
+        start = next(self._turn) if usable else 0
+        return [usable[(start + i) % len(usable)] for i in range(len(usable))]
+
+    def due(self) -> bool:
+        """Whether a replica's health is to be probed again (``refresh`` would do I/O)."""
+        now = time.monotonic()
+        return any(now - r.probed_at >= PROBE_EVERY and now >= r.down_until for r in self.replicas)
+
+    def lent(self, replica: Replica, pool: Any, conn: Any) -> None:
+        """Note ``conn`` of ``replica``'s ``pool`` lent to a search."""
+        self._lent[id(conn)] = (replica, pool)
+        self.searches[replica.url] += 1
+
+    def lend_failed(self, replica: Replica, exc: BaseException) -> None:
+        """A replica's pool did not lend a connection: busy or gone, asked again at the next
+        search (a pool timeout); refused, down (any other error)."""
+        if isinstance(exc, PoolTimeout):
+            replica.probed_at = -math.inf
+        elif isinstance(exc, psycopg.Error | VecpgError):
+            self.mark_down(replica, f"connection failed: {exc}")
+        else:
+            raise exc
 
     def _pool(self, replica: Replica) -> ConnectionPool:
         with replica.lock:
@@ -177,11 +201,15 @@ class Replicas:
         _, pool = self._lent.pop(id(conn))
         pool.putconn(conn)  # a pool closed meanwhile (the replica marked down) closes it
 
-    def owns(self, conn: psycopg.Connection) -> bool:
+    def taken_back(self, conn: Any) -> Any:
+        """The pool ``conn`` goes back to (an async store gives its connections back itself)."""
+        return self._lent.pop(id(conn))[1]
+
+    def owns(self, conn: Any) -> bool:
         """Whether ``conn`` is a replica's (lent for a search)."""
         return id(conn) in self._lent
 
-    def lost(self, conn: psycopg.Connection, exc: BaseException) -> bool:
+    def lost(self, conn: Any, exc: BaseException) -> bool:
         """Whether ``exc`` is ``conn``'s replica going away; if so it is marked down and the
         search may run again elsewhere."""
         lent = self._lent.get(id(conn))
