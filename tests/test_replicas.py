@@ -23,6 +23,7 @@ from vecpg.db.replicas import lsn
 from vecpg.db.server import bin_dir
 from vecpg.db.standby import Standby, create_standby
 from vecpg.errors import InvalidArgument, StatementTimeout
+from vecpg.metrics import Metrics
 from vecpg.ops.statement import Statement, scalar
 
 DOCS = [
@@ -171,6 +172,12 @@ def test_tenants_stay_isolated_on_the_replica(db_url: str, logins: dict[str, str
             assert titles(notes.search("lava and tides", k=3)) == {"volcano"}
         assert titles(notes.search("lava and tides", k=3)) == set()  # no tenant: only rows without one
         assert store.search_targets() == {"primary": 0, replica: 4}  # the three searches and the statement
+        metrics = Metrics()
+        metrics.watch(store)
+        text = metrics.text().decode()
+        assert 'vecpg_replica_searches_total{target="replica0"} 4.0' in text
+        assert 'vecpg_replica_searches_total{target="primary"} 0.0' in text
+        assert 'vecpg_replica_lag_seconds{replica="replica0"}' in text and replica not in text
 
 
 def test_a_replica_lost_during_a_search_or_stopped_sends_searches_to_the_primary(
