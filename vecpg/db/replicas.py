@@ -104,7 +104,10 @@ class Replicas:
         if not due or not self._probing.acquire(blocking=force):
             return
         try:
-            position = self._primary_position()
+            try:
+                position = self._primary_position()
+            except Exception:  # noqa: BLE001 - a busy or lost primary: lag by replay age alone
+                position = None
             for replica in due:
                 self._probe(replica, position)
         finally:
