@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Sequence
 from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from .errors import InvalidArgument
 
@@ -102,3 +107,49 @@ def embed_threads() -> int | None:
     if not configured.isdigit() or int(configured) < 1:
         raise InvalidArgument(f"{EMBED_THREADS_ENV} must be a whole number >= 1, got {configured!r}")
     return int(configured)
+
+
+READ_URLS_ENV = "VECPG_READ_URLS"
+REPLICA_MAX_LAG_ENV = "VECPG_REPLICA_MAX_LAG"
+REPLICA_MAX_LAG_DEFAULT = 5.0
+REPLICA_MAX_LAG_MAX = 86_400.0
+# Between URLs, a comma followed by a scheme: a URL of several hosts (``postgresql://a,b/db``) keeps its own.
+_URL_SEPARATOR = re.compile(r",\s*(?=postgres(?:ql)?://)")
+
+
+def read_urls(given: str | Sequence[str] | None = None) -> list[str]:
+    """The read replicas' URLs: ``given`` (a list, or one string as the variable takes them),
+    else ``VECPG_READ_URLS`` (comma-separated URLs), else none."""
+    if given is None:
+        given = os.environ.get(READ_URLS_ENV, "")
+    where = READ_URLS_ENV if isinstance(given, str) else "read_urls"
+    urls = [u.strip() for u in _URL_SEPARATOR.split(given)] if isinstance(given, str) else list(given)
+    urls = [u for u in urls if not (isinstance(u, str) and not u)]
+    for url in urls:
+        if not isinstance(url, str):
+            raise InvalidArgument(f"{where} must be database URLs, got {url!r}")
+        try:
+            conninfo_to_dict(url)
+        except psycopg.ProgrammingError as exc:
+            raise InvalidArgument(f"{where}: {url!r} is not a PostgreSQL URL or conninfo string ({exc})") from None
+    if len(set(urls)) != len(urls):
+        raise InvalidArgument(f"{where} names a replica twice: {urls}")
+    return urls
+
+
+def replica_max_lag(given: float | None = None) -> float:
+    """Seconds a replica may lag behind the primary and still take searches: ``given``, else
+    ``VECPG_REPLICA_MAX_LAG``, else 5; between 0 (only caught-up replicas) and a day."""
+    where = "replica_max_lag"
+    if given is None:
+        text = os.environ.get(REPLICA_MAX_LAG_ENV, "").strip()
+        if not text:
+            return REPLICA_MAX_LAG_DEFAULT
+        where = REPLICA_MAX_LAG_ENV
+        try:
+            given = float(text)
+        except ValueError:
+            raise InvalidArgument(f"{where} must be a number of seconds, got {text!r}") from None
+    if isinstance(given, bool) or not isinstance(given, int | float) or not 0 <= given <= REPLICA_MAX_LAG_MAX:
+        raise InvalidArgument(f"{where} must be a number of seconds in [0, {REPLICA_MAX_LAG_MAX:g}], got {given!r}")
+    return float(given)

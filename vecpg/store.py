@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -17,6 +17,7 @@ from .collection import Collection
 from .db import migrate
 from .db.acting import Acting, check_tenant
 from .db.connection import open_pool, resolve_url
+from .db.replicas import PRIMARY_POSITION, Replicas, lsn
 from .db.server import EmbeddedServer
 from .db.timeouts import Timeouts
 from .documents import check_text
@@ -61,13 +62,16 @@ def _version(text: str) -> tuple[int, ...]:
 
 # What each store's transactions run as in the current context (thread or task): {id(store): Acting}.
 _ACTING: ContextVar[dict[int, Acting] | None] = ContextVar("vecpg_acting", default=None)
+# Where each store's writes in the current context reached in the primary's WAL: {id(store): position}.
+_WRITTEN: ContextVar[dict[int, int] | None] = ContextVar("vecpg_written", default=None)
 
 
 class Store:
     """Entry point of the library: ``vecpg.connect()`` returns one. Close it, or use ``with``."""
 
     def __init__(self, url: str, *, embedder: Embedder | None = None, embedder_backend: str | None = None,
-                 pool_size: int = 4, admin_url: str | None = None, timeouts: Timeouts | None = None) -> None:
+                 pool_size: int = 4, admin_url: str | None = None, timeouts: Timeouts | None = None,
+                 read_urls: str | Sequence[str] | None = None, replica_max_lag: float | None = None) -> None:
         self.url = url
         self.timeouts = timeouts or Timeouts.resolve()
         # The backend of collections that chose none: the argument, else VECPG_EMBEDDER, else
@@ -83,7 +87,13 @@ class Store:
         # admin_connection); None on a database you configured, where the store has one role.
         self._admin_url = admin_url
         self._embedder = embedder
+        read_urls = config.read_urls(read_urls)  # checked before any connection opens
+        max_lag = config.replica_max_lag(replica_max_lag)
         self._pool = open_pool(url, max_size=pool_size, timeouts=self.timeouts)
+        # Searches go to these when they are healthy (vecpg/db/replicas.py); None without replicas.
+        self.replicas: Replicas | None = (
+            Replicas(read_urls, self._primary_position, max_lag=max_lag, timeouts=self.timeouts, pool_size=pool_size)
+            if read_urls else None)
         with self._pool.connection() as conn:
             row = conn.execute(
                 "SELECT n.nspname, e.extversion FROM pg_extension e "
@@ -167,11 +177,12 @@ class Store:
         Inside ``tenant()`` (or ``acting()``) it is in a transaction that has set the tenant (and
         the rest of what the context acts as). pgvector's search
         settings are the connection's own, unless ``for_search`` (vecpg's searches set theirs at
-        session level and leave them: vecpg/ops/session.py).
+        session level and leave them: vecpg/ops/session.py). With read replicas, a search's
+        connection is a healthy replica's when there is one (``_source``).
         """
         acting = self.current_acting
         try:
-            with self._pool.connection() as conn:
+            with self._source(for_search) as conn:
                 if not for_search:
                     restore(conn)
                 if acting is None:
@@ -195,6 +206,79 @@ class Store:
             if translated is not None:
                 raise translated from None
             raise
+
+    @contextmanager
+    def _source(self, for_search: bool) -> Iterator[psycopg.Connection]:
+        """Where a connection comes from: a replica for a search when one is usable (healthy,
+        within the lag bound, past this context's writes), else the primary's pool. With
+        replicas, the primary's position after other work is noted for read-your-writes."""
+        replicas = self.replicas
+        if replicas is None:
+            with self._pool.connection() as conn:
+                yield conn
+            return
+        if for_search:
+            lent = replicas.lend(self.written_position)
+            if lent is not None:
+                try:
+                    yield lent
+                finally:
+                    replicas.give_back(lent)
+                return
+        with self._pool.connection() as conn:
+            try:
+                yield conn
+            finally:
+                if not for_search:
+                    self._note_written(conn)
+
+    def _note_written(self, conn: psycopg.Connection) -> None:
+        """Remember the primary's WAL position after work that may have written: this context's
+        searches then go to a replica only once it has replayed that far. One round trip on
+        the same connection, after the transaction ended (so its commit is before the position),
+        made only when there are replicas. A read is counted as a write: whether a statement
+        wrote is not known without asking the server anyway."""
+        if conn.broken or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            return
+        with suppress(psycopg.Error):
+            self.note_written(lsn(conn.execute(PRIMARY_POSITION).fetchone()[0]))  # type: ignore[index]
+
+    def note_written(self, position: int | None) -> None:
+        """This context wrote up to ``position`` of the primary's WAL (the async store's writes too)."""
+        if position is not None:
+            _WRITTEN.set({**(_WRITTEN.get() or {}), id(self): position})
+
+    @property
+    def written_position(self) -> int | None:
+        """Where this context's writes reached in the primary's WAL, if replicas are to wait for it."""
+        return (_WRITTEN.get() or {}).get(id(self))
+
+    def _primary_position(self) -> int | None:
+        """The primary's current WAL position, for the replicas' lag."""
+        with self._pool.connection() as conn:
+            return lsn(conn.execute(PRIMARY_POSITION).fetchone()[0])  # type: ignore[index]
+
+    def on_replica(self, conn: psycopg.Connection) -> bool:
+        """Whether ``conn`` (lent by ``connection()``) is a replica's: the runner moves an
+        operation that goes on to write onto the primary."""
+        return self.replicas is not None and self.replicas.owns(conn)
+
+    def replica_lost(self, conn: psycopg.Connection, exc: BaseException) -> bool:
+        """Whether ``exc`` is the replica of ``conn`` going away (it is then marked down, and the
+        runner runs the search again, on another replica or the primary)."""
+        return self.replicas is not None and self.replicas.lost(conn, exc)
+
+    def replica_status(self) -> list[dict[str, Any]]:
+        """Each read replica's last known health (url, usable, in_recovery, lag, error, searches
+        it ran), probed first if due; [] without replicas."""
+        if self.replicas is None:
+            return []
+        self.replicas.refresh()
+        return self.replicas.status()
+
+    def search_targets(self) -> dict[str, int]:
+        """How many searches ran where: "primary" and each read URL (empty without replicas)."""
+        return dict(self.replicas.searches) if self.replicas is not None else {}
 
     @property
     def admin_url(self) -> str:
@@ -260,6 +344,8 @@ class Store:
         if self._mirror_backend is not None and self._owns_mirror_backend:
             self._mirror_backend.close()
         self._mirror_backend = None
+        if self.replicas is not None:
+            self.replicas.close()
         self._pool.close()
 
     def __enter__(self) -> Self:
@@ -381,6 +467,8 @@ def connect(
     connect_timeout: float | None = None,
     statement_timeout: float | None = None,
     pool_timeout: float | None = None,
+    read_urls: str | Sequence[str] | None = None,
+    replica_max_lag: float | None = None,
 ) -> Store:
     """Open a store on ``url``, ``VECPG_DATABASE_URL``, or the embedded server started on demand.
 
@@ -396,9 +484,14 @@ def connect(
     ``connect_timeout``, ``statement_timeout``, ``pool_timeout``: seconds (else
     ``VECPG_CONNECT_TIMEOUT``, ``VECPG_STATEMENT_TIMEOUT``, ``VECPG_POOL_TIMEOUT``; defaults 10,
     none, 30): see vecpg/db/timeouts.py.
+    ``read_urls``: streaming-replication standbys of this database (else ``VECPG_READ_URLS``,
+    comma-separated) that take the searches while healthy and at most ``replica_max_lag``
+    seconds behind (else ``VECPG_REPLICA_MAX_LAG``, default 5); see docs/replicas.md.
     """
     if embedder_backend is not None:
         check_backend(embedder_backend)  # before a server starts for nothing
+    urls = config.read_urls(read_urls)
+    max_lag = config.replica_max_lag(replica_max_lag)
     timeouts = Timeouts.resolve(connect_timeout, statement_timeout, pool_timeout)
     server = EmbeddedServer() if url is None and config.database_url() is None else None
     embedded = server is not None
@@ -418,8 +511,8 @@ def connect(
         migrate.upgrade(resolved)
     if server is None:
         return Store(resolved, embedder=embedder, embedder_backend=embedder_backend, pool_size=pool_size,
-                     timeouts=timeouts)
+                     timeouts=timeouts, read_urls=urls, replica_max_lag=max_lag)
     # The role is created after migrations, which create the group role it joins.
     app_url = server.ensure_app_role(resolved)
     return Store(app_url, embedder=embedder, embedder_backend=embedder_backend, pool_size=pool_size,
-                 admin_url=resolved, timeouts=timeouts)
+                 admin_url=resolved, timeouts=timeouts, read_urls=urls, replica_max_lag=max_lag)

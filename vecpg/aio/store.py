@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractContextManager, asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, suppress
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 from pgvector.psycopg import register_vector_async
+from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 from psycopg_pool import PoolTimeout as PoolTimeoutError
 
 from ..db.connection import check_idle_async
+from ..db.replicas import LEND_WAIT, PRIMARY_POSITION, Replicas, lsn
 from ..errors import CollectionExists, CollectionNotFound, PoolTimeout, from_database
 from ..ops import catalog
 from ..ops.async_runner import AsyncRunner, restore
@@ -61,6 +63,7 @@ class AsyncStore:
     def __init__(self, sync: Store, pool: AsyncConnectionPool) -> None:
         self.sync = sync
         self._pool = pool
+        self._replica_pools: dict[str, AsyncConnectionPool] = {}  # by read URL, opened on first use
         self.run = AsyncRunner(self).run
 
     # What search and the collection read of a store: the sync store's.
@@ -96,10 +99,11 @@ class AsyncStore:
     @asynccontextmanager
     async def connection(self, *, for_search: bool = False) -> AsyncIterator[psycopg.AsyncConnection]:
         """A pooled async connection, as ``Store.connection`` gives a sync one: in a transaction
-        with the context's tenant and settings when there are any; errors as vecpg's."""
+        with the context's tenant and settings when there are any; errors as vecpg's; a
+        search's from a usable read replica when the store has some (``_source``)."""
         acting = self.sync.current_acting
         try:
-            async with self._pool.connection() as conn:
+            async with self._source(for_search) as conn:
                 if not for_search:
                     await restore(conn)
                 if acting is None:
@@ -115,6 +119,61 @@ class AsyncStore:
             if translated is not None:
                 raise translated from None
             raise
+
+    @asynccontextmanager
+    async def _source(self, for_search: bool) -> AsyncIterator[psycopg.AsyncConnection]:
+        """``Store._source``'s twin: the replicas' health is the sync store's (probed in a thread
+        when due), their async pools this store's."""
+        replicas = self.sync.replicas
+        if replicas is None:
+            async with self._pool.connection() as conn:
+                yield conn
+            return
+        if for_search:
+            lent = await self._lend(replicas)
+            if lent is not None:
+                try:
+                    yield lent
+                finally:
+                    await replicas.taken_back(lent).putconn(lent)
+                return
+        async with self._pool.connection() as conn:
+            try:
+                yield conn
+            finally:
+                if not for_search and not conn.broken and conn.info.transaction_status == TransactionStatus.IDLE:
+                    with suppress(psycopg.Error):
+                        row = await (await conn.execute(PRIMARY_POSITION)).fetchone()
+                        self.sync.note_written(lsn(row[0]) if row else None)
+
+    async def _lend(self, replicas: Replicas) -> psycopg.AsyncConnection | None:
+        if replicas.due():
+            await asyncio.to_thread(replicas.refresh)
+        for replica in replicas.candidates(self.sync.written_position):
+            try:
+                pool = await self._replica_pool(replica.url)
+                conn = await pool.getconn(timeout=LEND_WAIT)
+            except Exception as exc:  # noqa: BLE001 - the replica's, judged by lend_failed
+                if replica.url in self._replica_pools and not isinstance(exc, PoolTimeoutError):
+                    await self._replica_pools.pop(replica.url).close(timeout=0)
+                replicas.lend_failed(replica, exc)
+                continue
+            replicas.lent(replica, pool, conn)
+            return conn
+        replicas.to_primary()
+        return None
+
+    async def _replica_pool(self, url: str) -> AsyncConnectionPool:
+        pool = self._replica_pools.get(url)
+        if pool is None:
+            pool = self._replica_pools[url] = await open_async_pool(self.sync, url, self._pool.max_size)
+        return pool
+
+    def on_replica(self, conn: psycopg.AsyncConnection) -> bool:
+        return self.sync.replicas is not None and self.sync.replicas.owns(conn)
+
+    def replica_lost(self, conn: psycopg.AsyncConnection, exc: BaseException) -> bool:
+        return self.sync.replicas is not None and self.sync.replicas.lost(conn, exc)
 
     def run_admin(self, statement: Statement[T]) -> T:
         """A statement that must run where row-level security does not restrict it (a thread's work)."""
@@ -154,6 +213,8 @@ class AsyncStore:
         return await asyncio.to_thread(self.sync.drop_collection, name, missing_ok)
 
     async def close(self) -> None:
+        for pool in self._replica_pools.values():
+            await pool.close()
         await self._pool.close()
         await asyncio.to_thread(self.sync.close)
 
@@ -169,6 +230,16 @@ async def connect_async(url: str | None = None, *, pool_size: int = 4, **setting
     ``connect`` takes them), with ``pool_size`` async connections for the operations and two
     sync ones for what runs in threads (collection creation, COPY, admin statements)."""
     sync = await asyncio.to_thread(connect, url, pool_size=2, **settings)
+    try:
+        pool = await open_async_pool(sync, sync.url, pool_size)
+    except BaseException:
+        await asyncio.to_thread(sync.close)
+        raise
+    return AsyncStore(sync, pool)
+
+
+async def open_async_pool(sync: Store, url: str, size: int) -> AsyncConnectionPool:
+    """An async pool on ``url`` (the primary's or a replica's) with the sync store's timeouts."""
     statement_ms = sync.timeouts.statement_ms()
 
     async def configure(conn: psycopg.AsyncConnection) -> None:
@@ -176,12 +247,12 @@ async def connect_async(url: str | None = None, *, pool_size: int = 4, **setting
         if statement_ms is not None:
             await conn.execute("SELECT set_config('statement_timeout', %s, false)", (f"{statement_ms}ms",))
 
-    pool = AsyncConnectionPool(sync.url, min_size=1, max_size=pool_size, timeout=sync.timeouts.pool,
+    pool = AsyncConnectionPool(url, min_size=1, max_size=size, timeout=sync.timeouts.pool,
                                kwargs={"autocommit": True, **sync.timeouts.connect_kwargs()},
                                configure=configure, check=check_idle_async, open=False, name="vecpg-async")
     try:
-        await pool.open(wait=True, timeout=30)
+        await pool.open(wait=True, timeout=max(sync.timeouts.connect or 30.0, 2.0) + 1.0)
     except BaseException:
-        await asyncio.to_thread(sync.close)
+        await pool.close()
         raise
-    return AsyncStore(sync, pool)
+    return pool

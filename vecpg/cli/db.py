@@ -9,6 +9,7 @@ import click
 
 from ..db.embedded import embedded_application_url
 from ..db.server import TUNABLE, EmbeddedServer
+from ..db.standby import DEFAULT_PORT, create_standby
 from .app import fail
 
 
@@ -71,3 +72,25 @@ def db_url(app: bool) -> None:
     management: row-level security does not bind it, so tenants isolate nothing there.
     """
     click.echo(embedded_application_url() if app else EmbeddedServer().start())
+
+
+@db.group("replica")
+def db_replica() -> None:
+    """Streaming-replication standbys for read replicas (docs/replicas.md)."""
+
+
+@db_replica.command("create")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--port", type=int, default=DEFAULT_PORT, show_default=True,
+              help="The standby's port (its Unix socket is in DIRECTORY).")
+@click.option("--from", "source_url", metavar="URL",
+              help="Copy this server (a superuser's or a REPLICATION role's URL) instead of the embedded one.")
+def db_replica_create(directory: str, port: int, source_url: str | None) -> None:
+    """Make a hot standby of the embedded server in DIRECTORY with pg_basebackup -R, start it and
+    print its URL (for connect(read_urls=[...]) or VECPG_READ_URLS)."""
+    standby = create_standby(directory, port, source_url)
+    click.echo(standby.url())
+    commands = standby.commands()
+    click.echo(f"stop:    {commands['stop']}", err=True)
+    click.echo(f"start:   {commands['start']}", err=True)
+    click.echo(f"promote: {commands['promote']}  (or SELECT pg_promote(); it is then no replica)", err=True)

@@ -91,6 +91,24 @@ class DatabaseCollector:
         yield pool
         yield CounterMetricFamily("vecpg_pool_wait_seconds", "Time requests waited for a pooled connection",
                                   value=stats.get("requests_wait_ms", 0) / 1000)
+        yield from self._replicas()
         cache = self.store.query_cache
         yield CounterMetricFamily("vecpg_query_cache_hits", "Query embeddings found in the cache", value=cache.hits)
         yield CounterMetricFamily("vecpg_query_cache_misses", "Query embeddings computed", value=cache.misses)
+
+    def _replicas(self) -> Iterator[Any]:
+        """With read replicas: searches by target ("primary", "replica0"... in read_urls' order,
+        not the URLs, which may hold passwords) and each replica's lag at its last probe."""
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        targets = self.store.search_targets()
+        if not targets:
+            return
+        searches = CounterMetricFamily("vecpg_replica_searches", "Searches by where they ran", labels=["target"])
+        searches.add_metric(["primary"], targets.pop("primary"))
+        lag = GaugeMetricFamily("vecpg_replica_lag_seconds", "Each read replica's lag at its last probe "
+                                "(+Inf: down, promoted or not probed yet)", labels=["replica"])
+        for i, status in enumerate(self.store.replica_status()):
+            searches.add_metric([f"replica{i}"], targets.get(str(status["url"]), 0))
+            lag.add_metric([f"replica{i}"], float(status["lag"]))  # type: ignore[arg-type]
+        yield from (searches, lag)

@@ -3,7 +3,9 @@
 The same operations, the same steps, ``await`` where the sync runner blocks. A ``Call`` (embedding
 a query, a COPY on a connection of the store's own) runs in a worker thread, so the event loop
 never waits on the model; the thread sees the task's tenant (contextvars are copied). A statement
-marked ``admin`` goes to the sync store's admin connection, in a thread, as rare as it is.
+marked ``admin`` goes to the sync store's admin connection, in a thread, as rare as it is. Read
+replicas as in runner.py: a write after searches on a replica's connection goes on with the
+primary's, and a search whose replica went away runs again where the store sends it next.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 import psycopg
 
 from . import session
-from .statement import Call, Operation, Result, Statement, Step
+from .statement import Call, Operation, Result, Statement, Step, steps
 
 T = TypeVar("T")
 
@@ -27,6 +29,10 @@ class AsyncConnections(Protocol):
     def connection(self, *, for_search: bool = False) -> AbstractAsyncContextManager[psycopg.AsyncConnection]: ...
 
     def run_admin(self, statement: Statement[T]) -> T: ...
+
+    def on_replica(self, conn: psycopg.AsyncConnection) -> bool: ...
+
+    def replica_lost(self, conn: psycopg.AsyncConnection, exc: BaseException) -> bool: ...
 
 
 async def execute(conn: psycopg.AsyncConnection, statement: Statement[T]) -> T:
@@ -81,11 +87,10 @@ class AsyncRunner:
         if type(operation) is Statement:
             if operation.admin:
                 return await asyncio.to_thread(self._connections.run_admin, operation)
-            async with self._connections.connection(for_search=operation.settings is not None) as conn:
-                return await execute(conn, operation)
+            return await self._steps(steps(operation))  # one step: a replica's failure handled once, below
         return await self._steps(operation)  # type: ignore[arg-type]
 
-    async def _steps(self, steps: Generator[Step, Any, T]) -> T:
+    async def _steps(self, operation: Generator[Step, Any, T]) -> T:
         value: Any = None
         error: BaseException | None = None
         held: AbstractAsyncContextManager[psycopg.AsyncConnection] | None = None
@@ -93,7 +98,7 @@ class AsyncRunner:
         try:
             while True:
                 try:
-                    step = steps.send(value) if error is None else steps.throw(error)
+                    step = operation.send(value) if error is None else operation.throw(error)
                 except StopIteration as stop:
                     return stop.value  # type: ignore[no-any-return]
                 value, error = None, None
@@ -104,24 +109,34 @@ class AsyncRunner:
                 if step.admin:
                     value = await asyncio.to_thread(self._connections.run_admin, step)
                     continue
-                if held is None:
-                    held = self._connections.connection(for_search=step.settings is not None)
-                    conn = await held.__aenter__()
-                try:
-                    value = await execute(conn, step)  # type: ignore[arg-type]
-                except Exception as exc:  # noqa: BLE001 - thrown into the operation below
-                    failed, held, conn = held, None, None
+                if held is not None and step.settings is None and self._connections.on_replica(conn):  # type: ignore[arg-type]
+                    done, held, conn = held, None, None  # a write after searches: onto the primary
+                    await done.__aexit__(None, None, None)
+                while True:  # again only when a replica went away under the step
+                    if held is None:
+                        held = self._connections.connection(for_search=step.settings is not None)
+                        conn = await held.__aenter__()
                     try:
-                        await failed.__aexit__(type(exc), exc, exc.__traceback__)
-                        error = exc
-                    except Exception as translated:  # noqa: BLE001 - the store's vecpg error
-                        error = translated
+                        value = await execute(conn, step)  # type: ignore[arg-type]
+                        break
+                    except Exception as exc:  # noqa: BLE001 - thrown into the operation below
+                        failed, held = held, None
+                        lost = self._connections.replica_lost(conn, exc)  # type: ignore[arg-type]
+                        conn = None
+                        try:
+                            await failed.__aexit__(type(exc), exc, exc.__traceback__)
+                            error = exc
+                        except Exception as translated:  # noqa: BLE001 - the store's vecpg error
+                            error = translated
+                        if not lost:
+                            break
+                        error = None  # the replica's read-only transaction is gone: the step elsewhere
         except BaseException as exc:
             if held is not None:  # the transaction of a failed or cancelled operation rolls back
                 failed, held = held, None
                 await failed.__aexit__(type(exc), exc, exc.__traceback__)
             raise
         finally:
-            steps.close()
+            operation.close()
             if held is not None:
                 await held.__aexit__(None, None, None)

@@ -7,6 +7,12 @@ transaction. A statement that fails ends its connection (its transaction rolls b
 error, as ``Store.connection`` translates it, is thrown into the operation: the operation may
 catch it and go on, on a new connection. The asynchronous runner of psycopg's AsyncConnection
 is this module's twin: same steps, ``await`` where this one blocks.
+
+With read replicas (vecpg/db/replicas.py) a search may get a replica's connection. Writes never
+run there: a step that is not a search, after steps held a replica's connection, ends that
+(read-only) transaction and goes on with the primary's. A replica that goes away during a search
+is the store's to mark down, and the search runs again where the store sends it next; a failure
+of the search's own SQL is thrown into the operation as any other.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 import psycopg
 
 from . import session
-from .statement import Call, Operation, Result, Statement, Step
+from .statement import Call, Operation, Result, Statement, Step, steps
 
 T = TypeVar("T")
 
@@ -29,6 +35,14 @@ class Connections(Protocol):
     def connection(self, *, for_search: bool = False) -> AbstractContextManager[psycopg.Connection]: ...
 
     def admin_connection(self) -> AbstractContextManager[psycopg.Connection]: ...
+
+
+class Routed(Connections, Protocol):
+    """Connections that may be a read replica's (``Store`` with ``read_urls``)."""
+
+    def on_replica(self, conn: psycopg.Connection) -> bool: ...
+
+    def replica_lost(self, conn: psycopg.Connection, exc: BaseException) -> bool: ...
 
 
 def execute(conn: psycopg.Connection, statement: Statement[T]) -> T:
@@ -75,19 +89,19 @@ def restore(conn: psycopg.Connection) -> None:
 class Runner:
     """Runs operations on the connections of ``connections`` (a store)."""
 
-    def __init__(self, connections: Connections) -> None:
+    def __init__(self, connections: Routed) -> None:
         self._connections = connections
 
     def run(self, operation: Operation[T]) -> T:
         """The operation's value."""
         if type(operation) is Statement:
-            opened = (self._connections.admin_connection() if operation.admin
-                      else self._connections.connection(for_search=operation.settings is not None))
-            with opened as conn:
-                return execute(conn, operation)
+            if operation.admin:
+                with self._connections.admin_connection() as conn:
+                    return execute(conn, operation)
+            return self._steps(steps(operation))  # one step: a replica's failure handled once, below
         return self._steps(operation)  # type: ignore[arg-type]
 
-    def _steps(self, steps: Generator[Step, Any, T]) -> T:
+    def _steps(self, operation: Generator[Step, Any, T]) -> T:
         value: Any = None
         error: BaseException | None = None
         held: AbstractContextManager[psycopg.Connection] | None = None  # the connection the steps share
@@ -95,7 +109,7 @@ class Runner:
         try:
             while True:
                 try:
-                    step = steps.send(value) if error is None else steps.throw(error)
+                    step = operation.send(value) if error is None else operation.throw(error)
                 except StopIteration as stop:
                     return stop.value  # type: ignore[no-any-return]
                 value, error = None, None
@@ -107,25 +121,35 @@ class Runner:
                     with self._connections.admin_connection() as admin:
                         value = execute(admin, step)
                     continue
-                if held is None:
-                    held = self._connections.connection(for_search=step.settings is not None)
-                    conn = held.__enter__()
-                try:
-                    value = execute(conn, step)  # type: ignore[arg-type]
-                except Exception as exc:  # noqa: BLE001 - thrown into the operation below
-                    failed, held, conn = held, None, None
+                if held is not None and step.settings is None and self._connections.on_replica(conn):  # type: ignore[arg-type]
+                    done, held, conn = held, None, None  # a write after searches: onto the primary
+                    done.__exit__(None, None, None)
+                while True:  # again only when a replica went away under the step
+                    if held is None:
+                        held = self._connections.connection(for_search=step.settings is not None)
+                        conn = held.__enter__()
                     try:
-                        failed.__exit__(type(exc), exc, exc.__traceback__)
-                        error = exc
-                    except Exception as translated:  # noqa: BLE001 - Store.connection's vecpg error
-                        error = translated
+                        value = execute(conn, step)  # type: ignore[arg-type]
+                        break
+                    except Exception as exc:  # noqa: BLE001 - thrown into the operation below
+                        failed, held = held, None
+                        lost = self._connections.replica_lost(conn, exc)  # type: ignore[arg-type]
+                        conn = None
+                        try:
+                            failed.__exit__(type(exc), exc, exc.__traceback__)
+                            error = exc
+                        except Exception as translated:  # noqa: BLE001 - Store.connection's vecpg error
+                            error = translated
+                        if not lost:
+                            break
+                        error = None  # the replica's read-only transaction is gone: the step elsewhere
         except BaseException as exc:
             if held is not None:  # the transaction of a failed operation rolls back
                 failed, held = held, None
                 failed.__exit__(type(exc), exc, exc.__traceback__)
             raise
         finally:
-            steps.close()
+            operation.close()
             if held is not None:
                 held.__exit__(None, None, None)
 
@@ -141,3 +165,9 @@ class Held:
         yield self._conn
 
     admin_connection = connection
+
+    def on_replica(self, conn: psycopg.Connection) -> bool:
+        return False
+
+    def replica_lost(self, conn: psycopg.Connection, exc: BaseException) -> bool:
+        return False
