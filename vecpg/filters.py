@@ -101,7 +101,7 @@ class FilterCompiler:
         if known is not None:
             return known
         compiled = yield Statement("SELECT vecpg.where_sql(vecpg.compile_filter(%s, %s, 'd'), %s)",
-                                   (Jsonb(parsed), _TOKEN, live), scalar)
+                                   (Jsonb(parsed), _TOKEN, live), scalar, settings={})  # a read: replicas may answer
         # The text came from where_sql: identifiers and keys quoted there, no values in it.
         text = str(compiled or "").replace("%", "%%").replace(_TOKEN, "%(filter)s")
         predicate = sql.SQL(text)  # type: ignore[arg-type]

@@ -61,6 +61,7 @@ class Statement(Generic[T]):
 
     ``settings``: pgvector's search settings it needs on the connection's session (session.py);
     None for every statement that is not a search, which then runs with the connection's own.
+    A statement with settings (``{}``: none to change) only reads, so it may go to a read replica.
     ``ef_search_floor``: hnsw.ef_search at least this, unless the connection's own is higher
     (an HNSW scan returns at most ef_search rows). ``binary``: results in binary format.
     ``admin``: run it where row-level security does not restrict it (``Store.admin_connection``).

@@ -150,10 +150,9 @@ def _text_batch(collection: BatchSearchable, name: str, texts: list[str], query_
     if query_vectors is not None:
         params["queries"] = query_vectors
     hit = _keyword_hit if query_vectors is None else _hybrid_hit
-    # Hybrid: the session's settings as the connection started; vecpg.hybrid_search applies the
-    # call's own on top (as hybrid.hybrid_query does).
-    return Statement(statement, params, _by_query(len(texts), _with_vector(hit) if vectors else hit),
-                     None if query_vectors is None else {})
+    # The session's settings as the connection has them (a read: a replica may answer it);
+    # vecpg.hybrid_search applies the call's own on top (as hybrid.hybrid_query does).
+    return Statement(statement, params, _by_query(len(texts), _with_vector(hit) if vectors else hit), settings={})
 
 
 def _embedding(collection: BatchSearchable, vectors: bool) -> sql.Composable:

@@ -30,4 +30,5 @@ def keyword_query(
     check_k(k)
     given = options_for("keyword", options).given()
     return Statement("SELECT id, title, content, metadata, score FROM vecpg.keyword_search(%s, %s, %s, %s, %s)",
-                     (collection.name, text, k, Jsonb(filter or {}), Jsonb(given)), _hits)
+                     (collection.name, text, k, Jsonb(filter or {}), Jsonb(given)), _hits,
+                     settings={})  # a read: a replica may answer it
