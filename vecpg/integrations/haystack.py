@@ -225,7 +225,7 @@ class VecpgDocumentStore:
                 yield doc_ops.upsert(c.table, c.store.vector_schema, checked)
                 return len({r.id for r in checked})
             conflict = "skip" if policy == DuplicatePolicy.SKIP else "fail"
-            return (yield records.insert(c.table, c.store.vector_schema, checked, conflict))
+            return (yield records.insert(c.table, c.store.vector_schema, checked, conflict, c.info.key))
 
         return write
 
