@@ -102,7 +102,7 @@ BEGIN
            greatest(k.reltuples, 0)::bigint
     FROM pg_partition_tree(format('%I.%I', c.schema_name, c.table_name)::regclass) t
     JOIN pg_class k ON k.oid = t.relid
-    JOIN pg_class p ON p.oid = t.parentrelid
+    LEFT JOIN pg_class p ON p.oid = t.parentrelid
     ORDER BY t.level, k.relname;
 END
 $$;
@@ -205,7 +205,7 @@ $$;
 -- table (invalid, no build), CONCURRENTLY on each leaf, then each leaf's index is attached to its
 -- parent's, bottom up: the top one is valid once all are. Steps in order: (step, index, statement)
 -- with step 'parent', 'leaf' or 'attach'; vecpg/index/builds.py runs them.
-CREATE OR REPLACE FUNCTION vecpg.partition_index_steps(collection text, method text, params jsonb, index_name text)
+CREATE OR REPLACE FUNCTION vecpg.partition_index_steps(collection text, method text, params jsonb, named text)
 RETURNS TABLE (step text, index_name text, statement text)
 LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
@@ -214,7 +214,7 @@ AS $$
 DECLARE
     c vecpg.collection := vecpg.get_collection(collection);
     body text := vecpg.index_body(collection, method, params);
-    top text := index_name;
+    top text := named;
     node record;
 BEGIN
     FOR node IN SELECT * FROM vecpg.partition_index_tree(c, top) ORDER BY level, rel LOOP
