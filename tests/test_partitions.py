@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from conftest import keyword_recount, keyword_statistics
 
 import vecpg
 from vecpg.errors import InvalidArgument
 from vecpg.index.specs import HNSW
-
-from conftest import keyword_recount, keyword_statistics
 
 TEXTS = {
     "acme": ["PostgreSQL stores vectors with pgvector", "the moon pulls the tides of the sea",

@@ -46,7 +46,7 @@ def delete(filters: FilterCompiler, table: sql.Identifier, ids: Sequence[str] | 
 
 
 def upsert(table: sql.Identifier, vector_schema: str, rows: Sequence[Row],
-           key: sql.Composable = sql.SQL("id")) -> Statement[Any]:
+           key: sql.Composable) -> Statement[Any]:
     """Insert or replace a batch of checked rows in one statement (the last row of an id wins;
     of a tenant and id when ``key`` is a partitioned collection's ``tenant_id, id``)."""
     unique = list({(r.tenant_id, r.id): r for r in rows}.values())

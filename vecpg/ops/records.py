@@ -35,7 +35,7 @@ def select(filters: FilterCompiler, table: sql.Identifier, filter: Any) -> Steps
 
 
 def insert(table: sql.Identifier, vector_schema: str, rows: Sequence[Row], conflict: str,
-           key: sql.Composable = sql.SQL("id")) -> Statement[int]:
+           key: sql.Composable) -> Statement[int]:
     """Insert checked rows; ``conflict``: ``fail`` (an existing or repeated id fails the statement
     with psycopg's UniqueViolation, nothing written) or ``skip`` (such rows are left out).
     ``key``: the collection's unique key (``CollectionInfo.key``). Its value: the rows written."""
