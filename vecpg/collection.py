@@ -200,7 +200,7 @@ class Collection:
         if len(rows) > COPY_THRESHOLD:
             yield Call(self._copy, ([rows],))
         elif rows:
-            yield docs.upsert(self.table, self.store.vector_schema, rows)
+            yield docs.upsert(self.table, self.store.vector_schema, rows, self.info.key)
         rows_written(self.name, "upsert", len(rows))
         return [r.id for r in rows]
 
@@ -253,7 +253,7 @@ class Collection:
 
     def _bulk_target(self) -> BulkTarget:
         direct = self.store.current_tenant is None and self.store.bypasses_rls
-        return BulkTarget(self.table, self.storage, self.store.vector_schema, direct)
+        return BulkTarget(self.table, self.storage, self.store.vector_schema, direct, key=self.info.key)
 
     @_tenant_scoped
     def delete(self, ids: Sequence[str] | str | None = None, *, filter: Any = None) -> int:
@@ -405,6 +405,28 @@ class Collection:
         from .backups import export_collection
 
         return self._run(call(export_collection, self, target, format, progress))
+
+    # -- partitions by tenant -----------------------------------------------------------------
+    @property
+    def partitioned(self) -> bool:
+        """Whether the collection is partitioned by tenant (ids are then unique per tenant)."""
+        return self.info.partitioned
+
+    def give_tenant_partition(self, tenant: str) -> int:
+        """Move a tenant's rows out of the shared default partition into a partition of its own,
+        with its own indexes, in one transaction; returns the rows moved (0 when it has one).
+
+        The documents do not change: keyword statistics, the embedding queue and the mirror stay
+        as they are. Writes to the default partition wait for the move (docs/tenancy.md).
+        """
+        check_text(tenant, "tenant")
+        if not tenant:
+            raise InvalidArgument("a tenant is needed: rows without a tenant stay in the default partition")
+        return self._run(catalog.give_tenant_partition(self.name, tenant))
+
+    def partitions(self) -> list[tuple[Any, ...]]:
+        """The partitions, top down: (name, parent, bound, is_leaf, level, row estimate)."""
+        return self._run(catalog.tenant_partitions(self.name))
 
     # -- keyword index ------------------------------------------------------------------------
     def enable_keyword_index(self) -> int:

@@ -379,6 +379,8 @@ class Store:
         schema: str = "vecpg_data",
         embedder: str | None = None,
         storage: str = DEFAULT_STORAGE,
+        partition_by_tenant: str | None = None,
+        partitions: int | None = None,
     ) -> Collection:
         """Create a collection. Without a dimension it takes the model's (all-MiniLM-L6-v2 by default).
 
@@ -387,6 +389,9 @@ class Store:
         store's, see ``connect(embedder_backend=)``). ``storage`` is how the table keeps the vectors:
         ``"vector"`` (float32) or ``"halfvec"`` (half precision: half the table and index, values of
         at most 65504 in magnitude, indexed directly up to 4,000 dimensions; see vecpg/storage.py).
+        ``partition_by_tenant``: ``"hash"`` (tenants spread over ``partitions`` tables, 8 by
+        default) or ``"list"`` (one table until tenants get their own): native partitions, each
+        with its own indexes, ids unique per tenant; PostgreSQL 15+ (docs/tenancy.md).
         """
         for value, what in ((name, "collection name"), (distance, "distance"), (language, "language"),
                             (schema, "schema"), (model or "", "model")):
@@ -402,7 +407,7 @@ class Store:
         if embedder is not None and model is None:
             raise InvalidArgument(f"collection {name!r} has no model for embedder {embedder!r} to run: give a model too")
         info = self.run(catalog.create_collection(name, dimension, distance, model, language, schema, storage,
-                                                  embedder))
+                                                  embedder, partition_by_tenant, partitions))
         if info is None:  # pragma: no cover - created in the same operation
             raise CollectionNotFound(f'collection "{name}" does not exist')
         return Collection(self, info)

@@ -2,9 +2,83 @@
 -- applied after 0013's layer, it gives 0012's. Generated: never edit by hand.
 
 -- Functions 0013 added.
-DROP FUNCTION vecpg.expire_by_ttl(), vecpg.expired_count(text), vecpg.expiry_objects(text),
-    vecpg.purge_expired(text,integer), vecpg.set_ttl(text,interval,boolean),
-    vecpg.where_sql(text,boolean,text);
+DROP FUNCTION vecpg.check_partitioning(text,integer,integer), vecpg.conflict_key(text),
+    vecpg.create_default_partition(name,text,text,integer),
+    vecpg.create_partitioned_collection(text,integer,text,integer,text,text,regconfig,name,text),
+    vecpg.expire_by_ttl(), vecpg.expired_count(text), vecpg.expiry_objects(text),
+    vecpg.give_tenant_partition(text,text), vecpg.index_body(text,text,jsonb),
+    vecpg.own_partitions(vecpg.collection), vecpg.partition_index_steps(text,text,jsonb,text),
+    vecpg.partition_index_tree(vecpg.collection,text), vecpg.purge_expired(text,integer),
+    vecpg.set_ttl(text,interval,boolean), vecpg.tenant_partitioned(text),
+    vecpg.tenant_partitions(text), vecpg.where_sql(text,boolean,text);
+
+CREATE OR REPLACE FUNCTION vecpg.add_document(collection text, id text DEFAULT NULL::text, title text DEFAULT NULL::text, content text DEFAULT ''::text, metadata jsonb DEFAULT '{}'::jsonb)
+ RETURNS text
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+    written text;
+BEGIN
+    IF c.model IS NULL THEN
+        RAISE EXCEPTION 'collection "%" has no model to embed documents: insert them with their vectors', c.name
+            USING ERRCODE = 'VP005';
+    END IF;
+    IF vecpg.embedding_text(title, content) = '' THEN
+        RAISE EXCEPTION 'document % has no text to embed', coalesce(quote_literal(id), '(new)')
+            USING ERRCODE = 'VP005';
+    END IF;
+    EXECUTE format(
+        'INSERT INTO %I.%I AS d (id, title, content, metadata) VALUES (coalesce($1, gen_random_uuid()::text), $2, $3, $4) '
+        'ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, content = EXCLUDED.content, metadata = EXCLUDED.metadata '
+        'RETURNING d.id', c.schema_name, c.table_name)
+        INTO written USING id, title, coalesce(content, ''), coalesce(metadata, '{}');
+    RETURN written;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.add_document(text,text,text,text,jsonb) IS 'Insert or update a document''s text and metadata; the embedding workers compute its vector';
+
+CREATE OR REPLACE FUNCTION vecpg.apply_tenancy(collection text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+    -- The same rows as tenant_id IS NOT DISTINCT FROM vecpg.current_tenant(), in a form the
+    -- planner does not estimate at ~0 rows when no row has a tenant (it then chose a sequential
+    -- scan and a sort over the vector index for every search by an RLS-bound role).
+    own text := 'CASE WHEN vecpg.current_tenant() IS NULL THEN tenant_id IS NULL '
+                'ELSE tenant_id = vecpg.current_tenant() END';
+    readable text;
+    policy text;
+BEGIN
+    readable := own || CASE WHEN c.shared_rows THEN ' OR tenant_id IS NULL' ELSE '' END;
+    EXECUTE format('ALTER TABLE %I.%I ENABLE ROW LEVEL SECURITY', c.schema_name, c.table_name);
+    EXECUTE format('ALTER TABLE %I.%I FORCE ROW LEVEL SECURITY', c.schema_name, c.table_name);
+    FOREACH policy IN ARRAY ARRAY['tenant_select', 'tenant_insert', 'tenant_update', 'tenant_delete'] LOOP
+        EXECUTE format('DROP POLICY IF EXISTS %I ON %I.%I', policy, c.schema_name, c.table_name);
+    END LOOP;
+    EXECUTE format('CREATE POLICY tenant_select ON %I.%I FOR SELECT USING (%s)', c.schema_name, c.table_name, readable);
+    EXECUTE format('CREATE POLICY tenant_insert ON %I.%I FOR INSERT WITH CHECK (%s)', c.schema_name, c.table_name, own);
+    EXECUTE format('CREATE POLICY tenant_update ON %I.%I FOR UPDATE USING (%s) WITH CHECK (%s)',
+                   c.schema_name, c.table_name, own, own);
+    EXECUTE format('CREATE POLICY tenant_delete ON %I.%I FOR DELETE USING (%s)', c.schema_name, c.table_name, own);
+    PERFORM vecpg.statement_triggers(c, 'audit', 'vecpg.audit_write', 'NEW TABLE AS new_rows');
+    -- Rows inserted by any client without a tenant_id belong to the inserting tenant.
+    EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN tenant_id SET DEFAULT vecpg.current_tenant()',
+                   c.schema_name, c.table_name);
+    EXECUTE format('GRANT SELECT ON %I.%I TO vecpg_reader', c.schema_name, c.table_name);
+    EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %I.%I TO vecpg_writer', c.schema_name, c.table_name);
+    IF pg_has_role('vecpg_admin', 'MEMBER') THEN
+        EXECUTE format('ALTER TABLE %I.%I OWNER TO vecpg_admin', c.schema_name, c.table_name);
+    END IF;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.apply_tenancy(text) IS 'Row-level security policies, audit triggers and grants for a collection';
 
 CREATE OR REPLACE FUNCTION vecpg.create_collection(name text, dimension integer, distance text DEFAULT 'cosine'::text, model text DEFAULT NULL::text, language regconfig DEFAULT 'english'::regconfig, schema_name name DEFAULT 'vecpg_data'::name, storage text DEFAULT 'vector'::text)
  RETURNS vecpg.collection
@@ -114,6 +188,95 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION vecpg.doctor_table(vecpg.collection) IS NULL;
+
+CREATE OR REPLACE FUNCTION vecpg.index_ddl(collection text, method text DEFAULT 'hnsw'::text, params jsonb DEFAULT '{}'::jsonb, "concurrently" boolean DEFAULT false, index_name text DEFAULT NULL::text)
+ RETURNS text
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+    with_clause text;
+    rows bigint;
+    lists integer;
+    m integer;
+    efc integer;
+    unknown text;
+    allowed text[];
+BEGIN
+    method := lower(coalesce(method, 'hnsw'));
+    params := coalesce(params, '{}');
+    IF jsonb_typeof(params) <> 'object' THEN
+        RAISE EXCEPTION 'index params must be a JSON object' USING ERRCODE = 'VP005';
+    END IF;
+    IF method = 'hnsw' THEN
+        allowed := ARRAY['m', 'ef_construction', 'quantization', 'maintenance_work_mem', 'parallel_workers'];
+    ELSIF method = 'ivfflat' THEN
+        allowed := ARRAY['lists', 'quantization', 'maintenance_work_mem', 'parallel_workers'];
+    ELSE
+        RAISE EXCEPTION 'unknown index method %: use hnsw or ivfflat', quote_literal(method)
+            USING ERRCODE = 'VP005';
+    END IF;
+    SELECT string_agg(k, ', ') INTO unknown FROM jsonb_object_keys(params) AS k WHERE k <> ALL (allowed);
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown % parameter(s): % (allowed: %)', method, unknown, array_to_string(allowed, ', ')
+            USING ERRCODE = 'VP005';
+    END IF;
+
+    IF method = 'hnsw' THEN
+        m := vecpg._int_param(params, 'm', 16, 2, 100);
+        efc := vecpg._int_param(params, 'ef_construction', 64, 4, 1000);
+        IF efc < 2 * m THEN
+            RAISE EXCEPTION 'ef_construction (%) must be at least twice m (%)', efc, m USING ERRCODE = 'VP005';
+        END IF;
+        with_clause := format('m = %s, ef_construction = %s', m, efc);
+    ELSE
+        EXECUTE format('SELECT count(*) FROM %I.%I WHERE embedding IS NOT NULL', c.schema_name, c.table_name)
+            INTO rows;
+        -- pgvector's guidance: rows/1000 lists up to a million rows, sqrt(rows) beyond.
+        lists := vecpg._int_param(params, 'lists',
+                     CASE WHEN rows <= 1000000 THEN greatest(1, rows / 1000)::integer
+                          ELSE floor(sqrt(rows))::integer END,
+                     1, 32768);
+        with_clause := format('lists = %s', lists);
+    END IF;
+    PERFORM * FROM vecpg.build_settings(params);  -- its parameters are checked here too
+
+    RETURN format('CREATE INDEX %s%I ON %I.%I USING %s (%s) WITH (%s)',
+                  CASE WHEN index_ddl.concurrently THEN 'CONCURRENTLY ' ELSE '' END,
+                  coalesce(index_name, vecpg.index_name(collection, method)),
+                  c.schema_name, c.table_name, method,
+                  vecpg.index_expression(c, vecpg.index_quantization(c, params->>'quantization')), with_clause);
+END
+$function$;
+COMMENT ON FUNCTION vecpg.index_ddl(text,text,jsonb,boolean,text) IS 'The CREATE INDEX [CONCURRENTLY] statement of a collection''s vector index (hnsw: m, ef_construction; ivfflat: lists)';
+
+CREATE OR REPLACE FUNCTION vecpg.index_info(collection text, named text DEFAULT NULL::text)
+ RETURNS TABLE(index_name text, method text, definition text, size_bytes bigint, valid boolean)
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+BEGIN
+    -- valid is false while a concurrent build runs and after one failed: searches do not use
+    -- the index, writes still maintain it, and a rebuild (or a new create_index) replaces it.
+    RETURN QUERY
+    SELECT i.relname::text, am.amname::text, pg_get_indexdef(i.oid), pg_relation_size(i.oid), x.indisvalid
+    FROM pg_index x
+    JOIN pg_class i ON i.oid = x.indexrelid
+    JOIN pg_am am ON am.oid = i.relam
+    WHERE x.indrelid = format('%I.%I', c.schema_name, c.table_name)::regclass
+      AND am.amname IN ('hnsw', 'ivfflat')
+      AND (named IS NULL OR i.relname = named)
+    ORDER BY 1;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.index_info(text,text) IS 'Vector indexes of a collection (or the one named) with their sizes and whether they are valid';
 
 CREATE OR REPLACE FUNCTION vecpg.keyword_candidates_sql(c vecpg.collection, keyword_list text)
  RETURNS text

@@ -74,6 +74,7 @@ BEGIN
     IF pg_has_role('vecpg_admin', 'MEMBER') THEN
         EXECUTE format('ALTER TABLE %I.%I OWNER TO vecpg_admin', c.schema_name, c.table_name);
     END IF;
+    PERFORM vecpg.own_partitions(c);  -- 18_partitions.sql
 END
 $$;
 COMMENT ON FUNCTION vecpg.apply_tenancy(text) IS

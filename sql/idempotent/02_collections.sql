@@ -41,9 +41,15 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION vecpg.create_collection(
+-- Partitioned by tenant (18_partitions.sql) when partition_by_tenant is 'hash' or 'list'; NULL: as
+-- create_collection. A function of its own rather than more arguments of create_collection:
+-- its signature is in the frozen layers of earlier revisions (sql/history/), which a revision
+-- would have to change.
+CREATE OR REPLACE FUNCTION vecpg.create_partitioned_collection(
     name        text,
     dimension   integer,
+    partition_by_tenant text DEFAULT 'hash',
+    partitions  integer DEFAULT NULL,
     distance    text DEFAULT 'cosine',
     model       text DEFAULT NULL,
     language    regconfig DEFAULT 'english',
@@ -81,13 +87,16 @@ BEGIN
     IF EXISTS (SELECT 1 FROM vecpg.collection AS x WHERE x.name = name) THEN
         RAISE EXCEPTION 'collection "%" already exists', name USING ERRCODE = 'VP002';
     END IF;
+    -- 18_partitions.sql: hash or list partitions by tenant, ids then unique per tenant.
+    PERFORM vecpg.check_partitioning(partition_by_tenant, partitions,
+                                     current_setting('server_version_num')::integer);
 
     -- Index names must stay under 63 bytes whatever the collection name.
     short := left(name, 48);
     EXECUTE format(
         $ddl$
         CREATE TABLE %1$I.%2$I (
-            id          text PRIMARY KEY DEFAULT gen_random_uuid()::text,
+            id          text %5$s DEFAULT gen_random_uuid()::text,
             title       text,
             content     text NOT NULL DEFAULT '',
             embedding   %3$s,
@@ -100,9 +109,17 @@ BEGIN
                             setweight(to_tsvector(%4$L::regconfig, coalesce(title, '')), 'A')
                          || setweight(to_tsvector(%4$L::regconfig, content), 'B')
                         ) STORED
-        )
+            %6$s
+        ) %7$s
         $ddl$,
-        schema_name, name, vecpg.storage_type(storage, dimension), language::text);
+        schema_name, name, vecpg.storage_type(storage, dimension), language::text,
+        CASE WHEN partition_by_tenant IS NULL THEN 'PRIMARY KEY' ELSE 'NOT NULL' END,
+        CASE WHEN partition_by_tenant IS NULL THEN ''
+             ELSE format(', CONSTRAINT %I UNIQUE NULLS NOT DISTINCT (tenant_id, id)', short || '_key') END,
+        CASE WHEN partition_by_tenant IS NULL THEN '' ELSE 'PARTITION BY LIST (tenant_id)' END);
+    IF partition_by_tenant IS NOT NULL THEN
+        PERFORM vecpg.create_default_partition(schema_name, name, partition_by_tenant, partitions);
+    END IF;
     EXECUTE format('CREATE INDEX %I ON %I.%I USING gin (fts)', short || '_fts_idx', schema_name, name);
     EXECUTE format('CREATE INDEX %I ON %I.%I USING gin (metadata jsonb_path_ops)',
                    short || '_metadata_idx', schema_name, name);
@@ -116,6 +133,24 @@ BEGIN
     PERFORM vecpg.collection_created(name);
     RETURN c;
 END
+$$;
+COMMENT ON FUNCTION vecpg.create_partitioned_collection(text, integer, text, integer, text, text, regconfig, name, text) IS
+    'Create a collection table partitioned by tenant (hash: into partitions tables; list: one default until tenants get their own) and record it in the catalog';
+
+CREATE OR REPLACE FUNCTION vecpg.create_collection(
+    name        text,
+    dimension   integer,
+    distance    text DEFAULT 'cosine',
+    model       text DEFAULT NULL,
+    language    regconfig DEFAULT 'english',
+    schema_name name DEFAULT 'vecpg_data',
+    storage     text DEFAULT 'vector'
+)
+RETURNS vecpg.collection
+LANGUAGE sql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT vecpg.create_partitioned_collection(name, dimension, NULL, NULL, distance, model, language, schema_name, storage)
 $$;
 COMMENT ON FUNCTION vecpg.create_collection(text, integer, text, text, regconfig, name, text) IS
     'Create a collection table (embeddings stored as vector or halfvec) with its full-text and metadata indexes and record it in the catalog';

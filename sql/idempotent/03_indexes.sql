@@ -19,7 +19,9 @@ BEGIN
     -- valid is false while a concurrent build runs and after one failed: searches do not use
     -- the index, writes still maintain it, and a rebuild (or a new create_index) replaces it.
     RETURN QUERY
-    SELECT i.relname::text, am.amname::text, pg_get_indexdef(i.oid), pg_relation_size(i.oid), x.indisvalid
+    -- A partitioned collection's index has no storage of its own: its size is its partitions'.
+    SELECT i.relname::text, am.amname::text, pg_get_indexdef(i.oid),
+           (SELECT sum(pg_relation_size(t.relid))::bigint FROM pg_partition_tree(i.oid) t), x.indisvalid
     FROM pg_index x
     JOIN pg_class i ON i.oid = x.indexrelid
     JOIN pg_am am ON am.oid = i.relam
@@ -188,10 +190,10 @@ BEGIN
 END
 $$;
 
--- The CREATE INDEX statement of a collection's vector index, checked: one builder for both
--- kinds of build. index_name defaults to vecpg.index_name(collection, method).
-CREATE OR REPLACE FUNCTION vecpg.index_ddl(collection text, method text DEFAULT 'hnsw', params jsonb DEFAULT '{}',
-                                           concurrently boolean DEFAULT false, index_name text DEFAULT NULL)
+-- What follows ON <table> in the CREATE INDEX statement of a collection's vector index,
+-- checked: USING <method> (<expression>) WITH (<parameters>). One builder for every kind of build
+-- (in a transaction, concurrently, per partition: 18_partitions.sql).
+CREATE OR REPLACE FUNCTION vecpg.index_body(collection text, method text DEFAULT 'hnsw', params jsonb DEFAULT '{}')
 RETURNS text
 LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = pg_catalog, @vector_schema@, pg_temp
@@ -245,11 +247,30 @@ BEGIN
     END IF;
     PERFORM * FROM vecpg.build_settings(params);  -- its parameters are checked here too
 
-    RETURN format('CREATE INDEX %s%I ON %I.%I USING %s (%s) WITH (%s)',
-                  CASE WHEN index_ddl.concurrently THEN 'CONCURRENTLY ' ELSE '' END,
-                  coalesce(index_name, vecpg.index_name(collection, method)),
-                  c.schema_name, c.table_name, method,
+    RETURN format('USING %s (%s) WITH (%s)', method,
                   vecpg.index_expression(c, vecpg.index_quantization(c, params->>'quantization')), with_clause);
+END
+$$;
+COMMENT ON FUNCTION vecpg.index_body(text, text, jsonb) IS
+    'USING ... (...) WITH (...) of a collection''s vector index, its parameters checked';
+
+-- The CREATE INDEX statement of a collection's vector index, checked. index_name defaults to
+-- vecpg.index_name(collection, method). A concurrent build of a partitioned collection's index
+-- goes partition by partition instead (vecpg.partition_index_steps).
+CREATE OR REPLACE FUNCTION vecpg.index_ddl(collection text, method text DEFAULT 'hnsw', params jsonb DEFAULT '{}',
+                                           concurrently boolean DEFAULT false, index_name text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+    body text := vecpg.index_body(collection, method, params);
+BEGIN
+    method := lower(coalesce(method, 'hnsw'));
+    RETURN format('CREATE INDEX %s%I ON %I.%I %s', CASE WHEN index_ddl.concurrently THEN 'CONCURRENTLY ' ELSE '' END,
+                  coalesce(index_name, vecpg.index_name(collection, method)), c.schema_name, c.table_name, body);
 END
 $$;
 COMMENT ON FUNCTION vecpg.index_ddl(text, text, jsonb, boolean, text) IS

@@ -238,8 +238,8 @@ BEGIN
     END IF;
     EXECUTE format(
         'INSERT INTO %I.%I AS d (id, title, content, metadata) VALUES (coalesce($1, gen_random_uuid()::text), $2, $3, $4) '
-        'ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, content = EXCLUDED.content, metadata = EXCLUDED.metadata '
-        'RETURNING d.id', c.schema_name, c.table_name)
+        'ON CONFLICT (%s) DO UPDATE SET title = EXCLUDED.title, content = EXCLUDED.content, metadata = EXCLUDED.metadata '
+        'RETURNING d.id', c.schema_name, c.table_name, vecpg.conflict_key(c.name))
         INTO written USING id, title, coalesce(content, ''), coalesce(metadata, '{}');
     RETURN written;
 END

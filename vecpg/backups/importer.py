@@ -96,7 +96,7 @@ def _load(coll: Collection, records: Iterator[list[dict[str, Any]]], header: Hea
         register_vector(conn)
         bypasses = conn.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user").fetchone()
         target = BulkTarget(coll.table, coll.storage, coll.store.vector_schema, direct=bool(bypasses and bypasses[0]),
-                            timestamps=True)
+                            timestamps=True, key=coll.info.key)
         with progress_bar(batches(), progress, header.rows, f"importing {coll.name}") as counted:
             written = copy_merge(conn, target, counted)  # type: ignore[arg-type]
     rows_written(coll.name, "import", written)

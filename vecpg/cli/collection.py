@@ -31,16 +31,33 @@ def collection() -> None:
               help="Backend that runs the model (default: the store's, VECPG_EMBEDDER or sentence-transformers).")
 @click.option("--storage", type=click.Choice(list(STORAGES)), default=DEFAULT_STORAGE, show_default=True,
               help="How the table stores vectors: halfvec halves its memory (half precision, values up to 65504).")
+@click.option("--partition-by-tenant", type=click.Choice(["hash", "list"]),
+              help="Native partitions by tenant, each with its own indexes; ids unique per tenant (PostgreSQL 15+).")
+@click.option("--partitions", type=int, help="Hash partitions (with --partition-by-tenant hash; default 8).")
 @connection_options
 @click.pass_context
-def collection_create(ctx: click.Context, name: str, dimension: int | None, distance: str,
-                      model: str | None, language: str, embedder: str | None, storage: str) -> None:
+def collection_create(ctx: click.Context, name: str, dimension: int | None, distance: str, model: str | None,
+                      language: str, embedder: str | None, storage: str, partition_by_tenant: str | None,
+                      partitions: int | None) -> None:
     """Create a collection."""
     coll = store_of(ctx).create_collection(name, dimension, distance, model, language, embedder=embedder,
-                                           storage=storage)
+                                           storage=storage, partition_by_tenant=partition_by_tenant,
+                                           partitions=partitions)
     runs = f", embedder {coll.embedder_backend}" if coll.model else ""
     click.echo(f"created {coll.name}: {coll.dimension} dimensions, {coll.distance}, model {coll.model or 'none'}{runs}, "
                f"{coll.storage} storage")
+
+
+@collection.command("partition")
+@click.argument("name")
+@click.option("--tenant", required=True, help="The tenant whose rows move to a partition of their own.")
+@connection_options
+@click.pass_context
+def collection_partition(ctx: click.Context, name: str, tenant: str) -> None:
+    """Move a tenant of a partitioned collection out of the shared default partition."""
+    moved = store_of(ctx).collection(name).give_tenant_partition(tenant)
+    click.echo(f"moved {moved} rows of tenant {tenant} to a partition of their own" if moved
+               else f"tenant {tenant} has a partition of its own already, or no rows")
 
 
 @collection.command("drop")

@@ -83,7 +83,35 @@ def build_session(conn: psycopg.Connection, params: dict[str, Any]) -> Iterator[
 
 
 def _drop(conn: psycopg.Connection, info: CollectionInfo, index: str) -> None:
-    conn.execute(composed("drop_index_concurrently", index=sql.Identifier(info.schema, index)))
+    # DROP INDEX CONCURRENTLY does not take a partitioned index: a partitioned collection's goes
+    # at once, a short ACCESS EXCLUSIVE lock (no build).
+    drop = "drop_index" if info.partitioned else "drop_index_concurrently"
+    conn.execute(composed(drop, index=sql.Identifier(info.schema, index)))
+
+
+def _build_partitions(conn: psycopg.Connection, info: CollectionInfo, method: str, params: dict[str, Any],
+                      name: str, follow: Follow | None) -> None:
+    """Build a partitioned collection's index partition by partition (``vecpg.partition_index_steps``):
+    ON ONLY each partitioned table, CONCURRENTLY on each leaf, then attached bottom up. If a step
+    fails, what the build made goes (the top index takes its attached parts with it)."""
+    steps = conn.execute("SELECT * FROM vecpg.partition_index_steps(%s, %s, %s, %s)",
+                         (info.name, method, Jsonb(params), name)).fetchall()
+    made: list[str] = []
+    try:
+        for step, index, statement in steps:
+            if step == "leaf" and follow is not None:
+                follow(conn.info.backend_pid)
+            conn.execute(sql.SQL(statement))  # type: ignore[arg-type]  # vecpg's own DDL
+            if step != "attach":
+                made.append(index)
+    except BaseException:
+        if not conn.broken and not conn.closed:
+            try:
+                for index in made:  # the top one first: it drops the parts attached to it
+                    conn.execute(composed("drop_index", index=sql.Identifier(info.schema, index)))
+            except psycopg.Error:
+                pass  # left INVALID: reported by index_info, replaced by the next build
+        raise
 
 
 def _run_build(conn: psycopg.Connection, info: CollectionInfo, statement: sql.SQL | sql.Composed,
@@ -122,7 +150,10 @@ def create_concurrently(conn: psycopg.Connection, info: CollectionInfo, method: 
         if not ix.valid:  # left by a failed concurrent build
             _drop(conn, info, ix.name)
     with build_session(conn, params):
-        _run_build(conn, info, sql.SQL(ddl), follow)
+        if info.partitioned:
+            _build_partitions(conn, info, method, params, name, follow)
+        else:
+            _run_build(conn, info, sql.SQL(ddl), follow)
     # Searches switch to what the new index holds (its quantization) while the old one still
     # stands, then the old one goes.
     conn.execute("SELECT vecpg.index_built(%s, %s)", (info.name, Jsonb(params)))

@@ -222,10 +222,10 @@ class VecpgDocumentStore:
                                  (rows, c.dimension, None))
             # One statement for the whole batch: atomic even outside a tenant's transaction.
             if policy == DuplicatePolicy.OVERWRITE:
-                yield doc_ops.upsert(c.table, c.store.vector_schema, checked)
+                yield doc_ops.upsert(c.table, c.store.vector_schema, checked, c.info.key)
                 return len({r.id for r in checked})
             conflict = "skip" if policy == DuplicatePolicy.SKIP else "fail"
-            return (yield records.insert(c.table, c.store.vector_schema, checked, conflict))
+            return (yield records.insert(c.table, c.store.vector_schema, checked, conflict, c.info.key))
 
         return write
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -55,6 +55,7 @@ class BulkTarget:
     # Rows bring created_at and updated_at, written as they are (an import): the load's
     # transaction must set vecpg.keep_updated_at (keep_timestamps) for rows it updates.
     timestamps: bool = False
+    key: sql.Composable = field(default_factory=lambda: sql.SQL("id"))  # the collection's unique key (CollectionInfo.key)
 
     @property
     def row_types(self) -> list[str]:
@@ -155,9 +156,9 @@ def _stage_and_merge(cur: Any, target: BulkTarget, batches: Iterable[Sequence[Wr
                 repeats = repeats or row[0] in ids
                 ids.add(row[0])
     # DISTINCT ON needs a sort: only pay for it when the load repeated an id.
-    distinct = sql.SQL("DISTINCT ON (id)" if repeats else "")
-    order = sql.SQL("ORDER BY id, ord DESC" if repeats else "")
-    cur.execute(q("merge_staging", table=target.table, distinct=distinct, order=order, **placeholders))
+    distinct = sql.SQL("DISTINCT ON ({})").format(target.key) if repeats else sql.SQL("")
+    order = sql.SQL("ORDER BY {}, ord DESC").format(target.key) if repeats else sql.SQL("")
+    cur.execute(q("merge_staging", table=target.table, distinct=distinct, order=order, key=target.key, **placeholders))
 
 
 def _lock_if_empty(conn: psycopg.Connection, table: sql.Identifier) -> bool:

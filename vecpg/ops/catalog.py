@@ -11,13 +11,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from ..errors import InvalidArgument
 from ..storage import DEFAULT_STORAGE
 from .statement import Result, Statement, Steps, each, flag, number, scalar
 
 _CATALOG = ("SELECT name, schema_name, table_name, dimension, distance, model, language::text, "
-            "created_at, embedder, quantization, search_defaults, storage, ttl FROM vecpg.collection")
+            "created_at, embedder, quantization, search_defaults, storage, ttl, vecpg.tenant_partitioned(name) "
+            "FROM vecpg.collection")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,12 @@ class CollectionInfo:
     search_defaults: dict[str, Any] = field(default_factory=dict)  # search options tuning chose
     storage: str = DEFAULT_STORAGE  # the embedding column's type: "vector" or "halfvec" (vecpg/storage.py)
     ttl: timedelta | None = None  # how long its documents live after their last write (vecpg/ops/expiry.py)
+    partitioned: bool = False  # partitioned by tenant (18_partitions.sql): ids unique per tenant
+
+    @property
+    def key(self) -> sql.SQL:
+        """The unique key an upsert names in ON CONFLICT (``vecpg.conflict_key``)."""
+        return sql.SQL("tenant_id, id" if self.partitioned else "id")
 
 
 def _first_info(result: Result) -> CollectionInfo | None:
@@ -52,16 +61,32 @@ def list_collections() -> Statement[list[CollectionInfo]]:
 
 
 def create_collection(name: str, dimension: int, distance: str, model: str | None, language: str, schema: str,
-                      storage: str, embedder: str | None) -> Steps[CollectionInfo | None]:
+                      storage: str, embedder: str | None, partition_by_tenant: str | None = None,
+                      partitions: int | None = None) -> Steps[CollectionInfo | None]:
     """Create a collection (with its embedder backend, in the same statement) and read it back."""
     create = "vecpg.create_collection(%s, %s, %s, %s, %s::regconfig, %s, %s)"
     params: tuple[Any, ...] = (name, dimension, distance, model, language, schema, storage)
+    if partition_by_tenant is not None:
+        create = "vecpg.create_partitioned_collection(%s, %s, %s, %s, %s, %s, %s::regconfig, %s, %s)"
+        params = (name, dimension, partition_by_tenant, partitions, distance, model, language, schema, storage)
+    elif partitions is not None:
+        raise InvalidArgument("partitions needs partition_by_tenant='hash'")
     if embedder is None:
         yield Statement(f"SELECT {create}", params)
     else:  # one statement, so one transaction: no collection is left without its embedder
         yield Statement(f"WITH made AS (SELECT {create}) SELECT vecpg.set_embedder(%s, %s) FROM made",
                         (*params, name, embedder))
     return (yield collection_info(name))
+
+
+def give_tenant_partition(name: str, tenant: str) -> Statement[int]:
+    # It moves a tenant's rows between partitions, which row-level security does not cover.
+    return Statement("SELECT vecpg.give_tenant_partition(%s, %s)", (name, tenant), number, admin=True)
+
+
+def tenant_partitions(name: str) -> Statement[list[tuple[Any, ...]]]:
+    """(partition, parent, bound, is_leaf, level, row estimate) of a partitioned collection, top down."""
+    return Statement("SELECT * FROM vecpg.tenant_partitions(%s)", (name,), lambda result: list(result.rows))
 
 
 def drop_collection(name: str, missing_ok: bool) -> Statement[bool]:

@@ -17,8 +17,10 @@ from ..resources import composed as q
 from .documents import embedding_array, row_arrays
 from .statement import Result, Statement, Steps, affected
 
-# What insert does with an id that exists: fail the whole statement, or skip the row.
-_CONFLICTS = {"fail": sql.SQL(""), "skip": sql.SQL("ON CONFLICT (id) DO NOTHING")}
+
+def _conflict(conflict: str, key: sql.Composable) -> sql.Composable:
+    """What insert does with an id that exists: fail the whole statement, or skip the row."""
+    return sql.SQL("") if conflict == "fail" else sql.SQL("ON CONFLICT ({}) DO NOTHING").format(key)
 
 
 def _documents(result: Result) -> list[Document]:
@@ -32,12 +34,13 @@ def select(filters: FilterCompiler, table: sql.Identifier, filter: Any) -> Steps
     return (yield Statement(q("select_documents", table=table, where=where), params, _documents))
 
 
-def insert(table: sql.Identifier, vector_schema: str, rows: Sequence[Row], conflict: str) -> Statement[int]:
+def insert(table: sql.Identifier, vector_schema: str, rows: Sequence[Row], conflict: str,
+           key: sql.Composable) -> Statement[int]:
     """Insert checked rows; ``conflict``: ``fail`` (an existing or repeated id fails the statement
     with psycopg's UniqueViolation, nothing written) or ``skip`` (such rows are left out).
-    Its value: the rows written."""
+    ``key``: the collection's unique key (``CollectionInfo.key``). Its value: the rows written."""
     vector_type = sql.SQL("{}.vector").format(sql.Identifier(vector_schema))
-    return Statement(q("insert_documents", table=table, vector=vector_type, conflict=_CONFLICTS[conflict]),
+    return Statement(q("insert_documents", table=table, vector=vector_type, conflict=_conflict(conflict, key)),
                      row_arrays(rows), affected)
 
 

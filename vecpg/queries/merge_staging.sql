@@ -5,11 +5,12 @@
 -- and queues the new text; if not, there is nothing to embed again. {timestamps} is
 -- ", created_at, updated_at" and {kept} sets both from the staged row when the load brings them
 -- (an import, which also tells vecpg.touch_updated_at to keep updated_at), else both are empty.
+-- {key}: the collection's unique key (id, or tenant_id, id: vecpg.conflict_key).
 INSERT INTO {table} AS d (id, title, content, embedding, metadata, tenant_id, expires_at{timestamps})
 SELECT {distinct} id, title, content, embedding, metadata, tenant_id, expires_at{timestamps}
 FROM vecpg_staging
 {order}
-ON CONFLICT (id) DO UPDATE
+ON CONFLICT ({key}) DO UPDATE
 SET title = EXCLUDED.title,
     content = EXCLUDED.content,
     embedding = coalesce(EXCLUDED.embedding, d.embedding),
