@@ -139,13 +139,18 @@ class IndexAdvice:
 
 
 def recommend(collection: str, rows: int, dimension: int, maintenance_work_mem: int,
-              shared_buffers: int, storage: Storage = STORAGES["vector"]) -> IndexAdvice:
-    """The advice for these figures (``Collection.recommend_index`` reads them from the database)."""
+              shared_buffers: int, storage: Storage = STORAGES["vector"],
+              quantization: str | None = None) -> IndexAdvice:
+    """The advice for these figures (``Collection.recommend_index`` reads them from the database).
+    ``quantization``: plan an index of halfvec copies or binary codes (docs/sizing.md's options);
+    without it, what ``create_index`` would build."""
     common: dict[str, Any] = {"collection": collection, "rows": rows, "dimension": dimension,
               "maintenance_work_mem": maintenance_work_mem, "shared_buffers": shared_buffers}
+    if quantization == "halfvec" and storage.name == "halfvec":
+        quantization = None  # as create_index: the column is half precision already
+    asked = quantization is not None
     # What create_index does by itself for vectors pgvector cannot index as stored.
-    quantization = None
-    if dimension > storage.indexable_dimensions:
+    if not asked and dimension > storage.indexable_dimensions:
         quantization = "halfvec" if dimension <= MAX_HALFVEC_DIMENSIONS else "binary"
     vector_bytes = _vector_bytes(dimension, quantization, storage.bytes_per_dimension)
     warnings: list[str] = []
@@ -180,7 +185,10 @@ def recommend(collection: str, rows: int, dimension: int, maintenance_work_mem: 
             f"the index (about {format_bytes(index_bytes)}) will not fit shared_buffers "
             f"({format_bytes(shared_buffers)}): searches read its pages from the OS cache or the disk and are "
             "slower; raise shared_buffers (a restart; on the embedded server vecpg db start --set shared_buffers=SIZE)")
-    if quantization is not None:
+    if asked:
+        reason += ("; the index holds half-precision copies" if quantization == "halfvec"
+                   else "; the index holds binary codes, re-ranked exactly by the stored vectors")
+    elif quantization is not None:
         reason += (f"; its {dimension:,} dimensions are more than pgvector indexes as {storage.name} "
                    f"({storage.indexable_dimensions:,}), so the index holds "
                    + ("half-precision copies (up to 4,000 dimensions)" if quantization == "halfvec"
