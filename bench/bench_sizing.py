@@ -184,7 +184,16 @@ def main() -> None:
     out = Path(__file__).resolve().parent / "results" / "sizing.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {out}")
+    print(f"wrote {out}\n\nfor vecpg/index/sizing.py:")
+    for dim, per in result["dimensions"].items():
+        for storage, part in per.items():
+            fields = ", ".join(f"{k}={round(v / args.n)}" for k, v in part["table"].items())
+            print(f'TABLE_ROW[("{storage}", {dim})] = TableRow({fields})')
+            if "keyword_index" in part:
+                print(f"KEYWORD_INDEX_ROW[{dim}] = {round(sum(part['keyword_index'].values()) / args.n)}")
+                for label, by in part["mirror"].items():
+                    grown = (by[str(2 * args.n)] - by[str(args.n)]) / args.n
+                    print(f'MIRROR_POINT[("{label}", {dim})] = {round(grown)}')
 
 
 if __name__ == "__main__":
