@@ -52,9 +52,9 @@ TABLE_ROW: dict[tuple[str, int], TableRow] = {
 # a posting for each distinct word of a row, so it follows the text, not the vectors.
 KEYWORD_INDEX_ROW: dict[int, int] = {384: 8810, 1536: 8813}
 # (vectors, dimension) -> bytes a point of the in-process Qdrant Edge shard after a sync and an
-# optimize (the growth from N to 2·N points, so without the shard's preallocated files): the
-# float32 vectors (int8: and their int8 copies), the payload with the text, the HNSW graph, the
-# WAL. The same whatever the table's storage: the mirror copies float32 vectors.
+# optimize (the growth from N to 2·N points, so without the files a shard has whatever its
+# points): the float32 vectors (int8: and their int8 copies), the payload with the text, the HNSW
+# graph, the WAL. Measured from vector tables; the sync sends float lists from either storage.
 MIRROR_POINT: dict[tuple[str, int], int] = {
     ("float32", 384): 2248, ("int8", 384): 2648, ("float32", 1536): 6717, ("int8", 1536): 8257,
 }
