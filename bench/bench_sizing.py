@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -180,6 +181,7 @@ def main() -> None:
             store.drop_collection(name)
         result["dimensions"][str(dim)] = per_dim
     store.close()
+    shutil.rmtree(qdrant, ignore_errors=True)
 
     out = Path(__file__).resolve().parent / "results" / "sizing.json"
     out.parent.mkdir(exist_ok=True)
