@@ -16,11 +16,18 @@ indexes built by the embedded server (PostgreSQL 18, pgvector 0.8.5; random vect
   2,049 / 2,048; 384-d m 32: 2,123 / 2,048; 768-d: 4,098 / 4,096; 1536-d: 8,195 / 8,192 (within
   4 %). Without whole pages (rows × (4·dim + 12·m + C)) the 64-d m 16 index gives C = 122 bytes,
   but that form is 10-20 % low from 384 dimensions on, where a page holds only a few rows.
+- Checked again on 20,000 rows of each index kind by bench/bench_sizing.py (2026-12-07), measured /
+  estimated bytes a row, all within 5 %: 384-d m 32: 2,131 / 2,048; halfvec copies of 384-d m 16:
+  1,171 / 1,171, m 32: 1,366 / 1,366; binary codes of 384-d m 16: 349 / 342, m 32: 550 / 547;
+  1536-d m 16 and m 32: 8,192 / 8,192; halfvec copies of 1536-d m 16: 4,096 / 4,096; binary
+  codes of 1536-d m 16: 502 / 512, m 32: 702 / 683.
 - HNSW build: pgvector builds the graph in maintenance_work_mem while it fits, then on disk,
   several times slower. It takes 4·dim + 32·m + 200 bytes a row, measured from the row at which
   pgvector said it no longer fitted 4 MB (64-d m 16: 970 bytes; 384-d m 16: 2,251; 64-d m 32: 1,480).
 - IVFFlat index: 4·dim + 24 bytes a row, each list on pages of its own (64-d: 286 bytes a row
-  measured, 384-d: 1,645).
+  measured, 384-d: 1,645; in bench_sizing, 20 lists over 20,000 rows: 384-d 1,644 / 1,640, of
+  halfvec copies 824 / 820, of binary codes 73 / 75; 1536-d 8,201 / 8,199; of halfvec
+  copies 4,102 / 4,100, of binary codes 219 / 230).
 - IVFFlat build: k-means over max(50·lists, 10,000) sampled rows with a distance bound for each
   sample and list, pgvector's own reckoning; it refuses a build that needs more than
   maintenance_work_mem (checked: 56 MB for 500 lists over 25,000 64-d rows, as pgvector said).
@@ -139,13 +146,18 @@ class IndexAdvice:
 
 
 def recommend(collection: str, rows: int, dimension: int, maintenance_work_mem: int,
-              shared_buffers: int, storage: Storage = STORAGES["vector"]) -> IndexAdvice:
-    """The advice for these figures (``Collection.recommend_index`` reads them from the database)."""
+              shared_buffers: int, storage: Storage = STORAGES["vector"],
+              quantization: str | None = None) -> IndexAdvice:
+    """The advice for these figures (``Collection.recommend_index`` reads them from the database).
+    ``quantization``: plan an index of halfvec copies or binary codes (docs/sizing.md's options);
+    without it, what ``create_index`` would build."""
     common: dict[str, Any] = {"collection": collection, "rows": rows, "dimension": dimension,
               "maintenance_work_mem": maintenance_work_mem, "shared_buffers": shared_buffers}
+    if quantization == "halfvec" and storage.name == "halfvec":
+        quantization = None  # as create_index: the column is half precision already
+    asked = quantization is not None
     # What create_index does by itself for vectors pgvector cannot index as stored.
-    quantization = None
-    if dimension > storage.indexable_dimensions:
+    if not asked and dimension > storage.indexable_dimensions:
         quantization = "halfvec" if dimension <= MAX_HALFVEC_DIMENSIONS else "binary"
     vector_bytes = _vector_bytes(dimension, quantization, storage.bytes_per_dimension)
     warnings: list[str] = []
@@ -180,7 +192,10 @@ def recommend(collection: str, rows: int, dimension: int, maintenance_work_mem: 
             f"the index (about {format_bytes(index_bytes)}) will not fit shared_buffers "
             f"({format_bytes(shared_buffers)}): searches read its pages from the OS cache or the disk and are "
             "slower; raise shared_buffers (a restart; on the embedded server vecpg db start --set shared_buffers=SIZE)")
-    if quantization is not None:
+    if asked:
+        reason += ("; the index holds half-precision copies" if quantization == "halfvec"
+                   else "; the index holds binary codes, re-ranked exactly by the stored vectors")
+    elif quantization is not None:
         reason += (f"; its {dimension:,} dimensions are more than pgvector indexes as {storage.name} "
                    f"({storage.indexable_dimensions:,}), so the index holds "
                    + ("half-precision copies (up to 4,000 dimensions)" if quantization == "halfvec"
