@@ -10,7 +10,7 @@ DROP FUNCTION vecpg.check_partitioning(text,integer,integer), vecpg.conflict_key
     vecpg.own_partitions(vecpg.collection), vecpg.partition_index_steps(text,text,jsonb,text),
     vecpg.partition_index_tree(vecpg.collection,text), vecpg.purge_expired(text,integer),
     vecpg.set_ttl(text,interval,boolean), vecpg.tenant_partitioned(text),
-    vecpg.tenant_partitions(text), vecpg.where_sql(text,boolean,text);
+    vecpg.tenant_partitions(text), vecpg.tree_size(regclass), vecpg.where_sql(text,boolean,text);
 
 CREATE OR REPLACE FUNCTION vecpg.add_document(collection text, id text DEFAULT NULL::text, title text DEFAULT NULL::text, content text DEFAULT ''::text, metadata jsonb DEFAULT '{}'::jsonb)
  RETURNS text
@@ -149,6 +149,114 @@ END
 $function$;
 COMMENT ON FUNCTION vecpg.create_collection(text,integer,text,text,regconfig,name,text) IS 'Create a collection table (embeddings stored as vector or halfvec) with its full-text and metadata indexes and record it in the catalog';
 
+CREATE OR REPLACE FUNCTION vecpg.doctor_indexes(c vecpg.collection)
+ RETURNS TABLE("check" text, severity text, collection text, message text, fix text)
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+#variable_conflict use_variable
+DECLARE
+    t jsonb := vecpg.doctor_thresholds();
+    tbl regclass := format('%I.%I', c.schema_name, c.table_name)::regclass;
+    buffers bigint := pg_size_bytes(current_setting('shared_buffers'));
+    live bigint;
+    reads bigint;
+    vector_indexes integer := 0;
+    r record;
+    qualified text;
+    vector_bytes integer;
+    per_page integer;
+    expected bigint;
+BEGIN
+    -- Rows as the planner knows them (NULL before the first VACUUM or ANALYZE: no estimate then).
+    SELECT CASE WHEN cl.reltuples >= 0 OR s.n_live_tup > 0 THEN greatest(cl.reltuples::bigint, s.n_live_tup) END,
+           coalesce(s.seq_scan, 0) + coalesce(s.idx_scan, 0)
+    INTO live, reads
+    FROM pg_class cl LEFT JOIN pg_stat_user_tables s ON s.relid = cl.oid WHERE cl.oid = tbl;
+    FOR r IN
+        SELECT i.relname::text AS name, am.amname::text AS method, x.indisvalid AS valid,
+               x.indisunique OR x.indisprimary AS enforces, pg_relation_size(i.oid) AS bytes,
+               coalesce(si.idx_scan, 0) AS scans, ty.typname::text AS keytype,
+               coalesce((SELECT split_part(o, '=', 2)::integer FROM unnest(i.reloptions) o WHERE o LIKE 'm=%'), 16) AS m,
+               coalesce((SELECT split_part(o, '=', 2)::integer FROM unnest(i.reloptions) o WHERE o LIKE 'lists=%'), 100) AS lists
+        FROM pg_index x
+        JOIN pg_class i ON i.oid = x.indexrelid
+        JOIN pg_am am ON am.oid = i.relam
+        LEFT JOIN pg_opclass oc ON oc.oid = x.indclass[0]
+        LEFT JOIN pg_type ty ON ty.oid = oc.opcintype
+        LEFT JOIN pg_stat_user_indexes si ON si.indexrelid = i.oid
+        WHERE x.indrelid = tbl
+        ORDER BY i.relname
+    LOOP
+        qualified := format('%I.%I', c.schema_name, r.name);
+        IF r.method IN ('hnsw', 'ivfflat') THEN
+            vector_indexes := vector_indexes + 1;
+        END IF;
+        IF NOT r.valid THEN
+            -- A failed CREATE INDEX CONCURRENTLY leaves it: writes maintain it, searches ignore it.
+            RETURN QUERY SELECT 'invalid_index', 'problem', c.name,
+                format('index %s is invalid (a concurrent build or reindex failed or is still running): '
+                       'writes maintain it and no search uses it', qualified),
+                format('REINDEX INDEX CONCURRENTLY %s', qualified);
+            CONTINUE;
+        END IF;
+        IF r.scans = 0 AND NOT r.enforces AND reads > 0 AND coalesce(live, 0) > 0
+           AND r.name NOT LIKE '%\_fts\_idx' AND r.name NOT LIKE '%\_metadata\_idx' THEN
+            -- vecpg's own keyword and metadata indexes serve keyword search and filters when they come.
+            RETURN QUERY SELECT 'unused_index', 'warning', c.name,
+                format('index %s (%s) has never been used since statistics were reset, though the table was read '
+                       '%s times: every write maintains it for nothing%s', qualified, pg_size_pretty(r.bytes), reads,
+                       CASE WHEN r.method IN ('hnsw', 'ivfflat')
+                            THEN ', and searches scan the table instead (a distance or a filter the index does '
+                                 'not serve? EXPLAIN a search to see)' ELSE '' END),
+                CASE WHEN r.method IN ('hnsw', 'ivfflat') THEN format('vecpg index drop -c %s', c.name)
+                     ELSE format('DROP INDEX CONCURRENTLY %s', qualified) END;
+        END IF;
+        IF r.method NOT IN ('hnsw', 'ivfflat') THEN
+            CONTINUE;
+        END IF;
+        IF r.method = 'hnsw' AND r.bytes > buffers THEN
+            RETURN QUERY SELECT 'index_exceeds_shared_buffers', 'warning', c.name,
+                format('HNSW index %s (%s) is larger than shared_buffers (%s): searches read its pages from the '
+                       'OS cache or the disk', qualified, pg_size_pretty(r.bytes), pg_size_pretty(buffers)),
+                format('raise shared_buffers above %s (ALTER SYSTEM SET shared_buffers = ''%sMB'' and a restart; '
+                       'embedded: vecpg db start --set shared_buffers=%sMB)', pg_size_pretty(r.bytes),
+                       ceil(r.bytes * 1.25 / 1048576)::bigint, ceil(r.bytes * 1.25 / 1048576)::bigint);
+        END IF;
+        -- The size pgvector's page layout gives the live rows (vecpg/index/advice.py's estimates).
+        vector_bytes := CASE r.keytype WHEN 'halfvec' THEN 2 * c.dimension WHEN 'bit' THEN ceil(c.dimension / 8.0)::integer
+                                       ELSE 4 * c.dimension END;
+        IF r.method = 'hnsw' THEN
+            per_page := greatest(1, 8152 / (vector_bytes + 12 * r.m + 98));
+            expected := (ceil(live::numeric / per_page) + 1)::bigint * 8192;
+        ELSE
+            per_page := greatest(1, 8152 / (vector_bytes + 24));
+            expected := (r.lists * greatest(1, ceil(ceil(live::numeric / r.lists) / per_page))
+                         + ceil(r.lists * (vector_bytes + 8) / 8152.0) + 1)::bigint * 8192;
+        END IF;
+        IF live IS NOT NULL AND r.bytes > (t->>'index_bloat')::numeric * expected AND r.bytes - expected >= (t->>'index_bloat_bytes')::bigint THEN
+            RETURN QUERY SELECT 'index_bloat', 'warning', c.name,
+                format('index %s takes %s where its %s live rows need about %s (%s%%): space of deleted and '
+                       'updated rows that a vacuum marks for reuse but never gives back', qualified,
+                       pg_size_pretty(r.bytes), live, pg_size_pretty(expected), round(100.0 * r.bytes / expected)),
+                format('REINDEX INDEX CONCURRENTLY %s', qualified);
+        END IF;
+    END LOOP;
+    IF vector_indexes = 0 THEN
+        -- Counted, up to the threshold: the statistics may not know the rows of a fresh load yet.
+        EXECUTE format('SELECT count(*) FROM (SELECT FROM %I.%I LIMIT %s) s', c.schema_name, c.table_name,
+                       (t->>'index_rows')::bigint) INTO live;
+    END IF;
+    IF vector_indexes = 0 AND live >= (t->>'index_rows')::bigint THEN
+        RETURN QUERY SELECT 'missing_index', 'warning', c.name,
+            format('%s rows and no vector index: every search computes the distance to every row', live),
+            format('vecpg index create -c %s', c.name);
+    END IF;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.doctor_indexes(vecpg.collection) IS NULL;
+
 CREATE OR REPLACE FUNCTION vecpg.doctor_table(c vecpg.collection)
  RETURNS TABLE("check" text, severity text, collection text, message text, fix text)
  LANGUAGE plpgsql
@@ -188,6 +296,59 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION vecpg.doctor_table(vecpg.collection) IS NULL;
+
+CREATE OR REPLACE FUNCTION vecpg.enable_keyword_index(collection text)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+    -- Subqueries, so that the tenant is looked up once per scan rather than once per posting.
+    own text := 'tenant_key = (SELECT coalesce(vecpg.current_tenant(), ''''))';
+    written bigint;
+BEGIN
+    -- Row-level security would hide other tenants' documents from the fill: an index missing
+    -- them would quietly drop them from their tenants' keyword lists.
+    IF row_security_active(format('%I.%I', c.schema_name, c.table_name)::regclass)
+       AND pg_relation_size(format('%I.%I', c.schema_name, c.table_name)::regclass) > 0 THEN
+        RAISE EXCEPTION 'building the keyword index of "%" reads every tenant''s documents: run it as a role '
+                        'that row-level security does not restrict (superuser or BYPASSRLS), or before loading',
+                        c.name USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    EXECUTE format('DROP FUNCTION IF EXISTS vecpg_postings.%I', c.name);
+    EXECUTE format('DROP TABLE IF EXISTS vecpg_postings.%I', c.name);
+    EXECUTE format(
+        'CREATE TABLE vecpg_postings.%I ('
+        ' tenant_key text NOT NULL, lexeme text NOT NULL, id text NOT NULL,'
+        ' tf integer NOT NULL, len integer NOT NULL, impact real NOT NULL,'
+        ' PRIMARY KEY (id, lexeme))', c.name);
+    EXECUTE format('COMMENT ON TABLE vecpg_postings.%I IS %L', c.name, 'vecpg keyword index of collection ' || c.name);
+    -- Rows follow the documents they come from: a tenant sees its own (and shared ones).
+    EXECUTE format('ALTER TABLE vecpg_postings.%I ENABLE ROW LEVEL SECURITY', c.name);
+    EXECUTE format('ALTER TABLE vecpg_postings.%I FORCE ROW LEVEL SECURITY', c.name);
+    EXECUTE format('CREATE POLICY tenant_postings ON vecpg_postings.%I USING (%s OR (tenant_key = '''' AND (SELECT vecpg.shares_rows(%L)))) '
+                   'WITH CHECK (%s)', c.name, own, c.name, own);
+    EXECUTE format('GRANT SELECT ON vecpg_postings.%I TO vecpg_reader', c.name);
+    EXECUTE format('GRANT INSERT, UPDATE, DELETE ON vecpg_postings.%I TO vecpg_writer', c.name);
+    IF pg_has_role('vecpg_admin', 'MEMBER') THEN
+        EXECUTE format('ALTER TABLE vecpg_postings.%I OWNER TO vecpg_admin', c.name);
+    END IF;
+
+    EXECUTE format('INSERT INTO vecpg_postings.%I %s', c.name,
+                   vecpg.postings_sql(c, format('%I.%I', c.schema_name, c.table_name)));
+    GET DIAGNOSTICS written = ROW_COUNT;
+    -- Built after the fill: one sort instead of a hundred thousand index insertions.
+    EXECUTE format('CREATE INDEX %I ON vecpg_postings.%I (tenant_key, lexeme, impact DESC) INCLUDE (id, tf, len)',
+                   left(c.name, 50) || '_impact', c.name);
+    EXECUTE format('ANALYZE vecpg_postings.%I', c.name);
+
+    PERFORM vecpg.keyword_index_objects(collection);
+    RETURN written;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.enable_keyword_index(text) IS 'Create or rebuild a collection''s impact-ordered keyword index (fast hybrid search); returns postings written';
 
 CREATE OR REPLACE FUNCTION vecpg.index_ddl(collection text, method text DEFAULT 'hnsw'::text, params jsonb DEFAULT '{}'::jsonb, "concurrently" boolean DEFAULT false, index_name text DEFAULT NULL::text)
  RETURNS text
@@ -378,6 +539,55 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION vecpg.nearest_sql(vecpg.collection,text,text,text,text,text) IS NULL;
+
+CREATE OR REPLACE FUNCTION vecpg.prewarm(collection text)
+ RETURNS TABLE(part text, pages bigint, accesses bigint, pages_read bigint)
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+    tbl regclass := format('%I.%I', c.schema_name, c.table_name)::regclass;
+    probe vector;
+    plan jsonb;
+BEGIN
+    PERFORM set_config('enable_indexscan', 'off', true), set_config('enable_indexonlyscan', 'off', true),
+            set_config('enable_bitmapscan', 'off', true);
+    EXECUTE format('EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT count(*) FROM %s', tbl) INTO plan;
+    part := 'table';
+    pages := pg_relation_size(tbl) / current_setting('block_size')::bigint;
+    accesses := (plan->0->'Plan'->>'Shared Hit Blocks')::bigint + (plan->0->'Plan'->>'Shared Read Blocks')::bigint;
+    pages_read := (plan->0->'Plan'->>'Shared Read Blocks')::bigint;
+    RETURN NEXT;
+
+    EXECUTE format('SELECT embedding::vector FROM %s WHERE embedding IS NOT NULL LIMIT 1', tbl) INTO probe;
+    SELECT sum(i.size_bytes) / current_setting('block_size')::bigint INTO pages
+    FROM vecpg.index_info(collection) i WHERE i.valid;
+    IF probe IS NULL OR pages IS NULL THEN
+        RETURN;
+    END IF;
+    -- The walk must take the index and keep going: no row passes the filter (the planner cannot
+    -- tell), iterative scans without a tuple limit, IVFFlat probing every list.
+    PERFORM set_config('enable_indexscan', 'on', true), set_config('enable_seqscan', 'off', true),
+            set_config('enable_sort', 'off', true), set_config('hnsw.ef_search', '1000', true),
+            set_config('ivfflat.probes', '32768', true);
+    IF vecpg.pgvector_version() >= '{0,8}' THEN
+        PERFORM set_config('hnsw.iterative_scan', 'relaxed_order', true),
+                set_config('hnsw.max_scan_tuples', '2147483647', true),
+                set_config('hnsw.scan_mem_multiplier', '1000', true),
+                set_config('ivfflat.iterative_scan', 'relaxed_order', true),
+                set_config('ivfflat.max_probes', '32768', true);
+    END IF;
+    EXECUTE 'EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ' || vecpg.nearest_sql(c, 'd.id', 'md5(d.id) = ''''', '$1', '1')
+        INTO plan USING probe;
+    part := 'vector index';
+    accesses := (plan->0->'Plan'->>'Shared Hit Blocks')::bigint + (plan->0->'Plan'->>'Shared Read Blocks')::bigint;
+    pages_read := (plan->0->'Plan'->>'Shared Read Blocks')::bigint;
+    RETURN NEXT;
+END
+$function$;
+COMMENT ON FUNCTION vecpg.prewarm(text) IS 'Read a collection''s table and vector index into shared buffers (pg_prewarm''s job without it)';
 
 CREATE OR REPLACE FUNCTION vecpg.rag_passages(collection text, query_embedding vector, ids text[], per_document integer DEFAULT 3)
  RETURNS TABLE(id text, passage_no integer, passage text, relevance integer)

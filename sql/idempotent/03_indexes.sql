@@ -19,9 +19,7 @@ BEGIN
     -- valid is false while a concurrent build runs and after one failed: searches do not use
     -- the index, writes still maintain it, and a rebuild (or a new create_index) replaces it.
     RETURN QUERY
-    -- A partitioned collection's index has no storage of its own: its size is its partitions'.
-    SELECT i.relname::text, am.amname::text, pg_get_indexdef(i.oid),
-           (SELECT sum(pg_relation_size(t.relid))::bigint FROM pg_partition_tree(i.oid) t), x.indisvalid
+    SELECT i.relname::text, am.amname::text, pg_get_indexdef(i.oid), vecpg.tree_size(i.oid), x.indisvalid
     FROM pg_index x
     JOIN pg_class i ON i.oid = x.indexrelid
     JOIN pg_am am ON am.oid = i.relam
@@ -349,7 +347,7 @@ BEGIN
             set_config('enable_bitmapscan', 'off', true);
     EXECUTE format('EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT count(*) FROM %s', tbl) INTO plan;
     part := 'table';
-    pages := pg_relation_size(tbl) / current_setting('block_size')::bigint;
+    pages := vecpg.tree_size(tbl) / current_setting('block_size')::bigint;
     accesses := (plan->0->'Plan'->>'Shared Hit Blocks')::bigint + (plan->0->'Plan'->>'Shared Read Blocks')::bigint;
     pages_read := (plan->0->'Plan'->>'Shared Read Blocks')::bigint;
     RETURN NEXT;

@@ -93,7 +93,7 @@ BEGIN
     -- Row-level security would hide other tenants' documents from the fill: an index missing
     -- them would quietly drop them from their tenants' keyword lists.
     IF row_security_active(format('%I.%I', c.schema_name, c.table_name)::regclass)
-       AND pg_relation_size(format('%I.%I', c.schema_name, c.table_name)::regclass) > 0 THEN
+       AND vecpg.tree_size(format('%I.%I', c.schema_name, c.table_name)::regclass) > 0 THEN
         RAISE EXCEPTION 'building the keyword index of "%" reads every tenant''s documents: run it as a role '
                         'that row-level security does not restrict (superuser or BYPASSRLS), or before loading',
                         c.name USING ERRCODE = 'insufficient_privilege';

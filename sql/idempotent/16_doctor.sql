@@ -58,7 +58,7 @@ BEGIN
     FROM pg_class cl LEFT JOIN pg_stat_user_tables s ON s.relid = cl.oid WHERE cl.oid = tbl;
     FOR r IN
         SELECT i.relname::text AS name, am.amname::text AS method, x.indisvalid AS valid,
-               x.indisunique OR x.indisprimary AS enforces, pg_relation_size(i.oid) AS bytes,
+               x.indisunique OR x.indisprimary AS enforces, vecpg.tree_size(i.oid) AS bytes,
                coalesce(si.idx_scan, 0) AS scans, ty.typname::text AS keytype,
                coalesce((SELECT split_part(o, '=', 2)::integer FROM unnest(i.reloptions) o WHERE o LIKE 'm=%'), 16) AS m,
                coalesce((SELECT split_part(o, '=', 2)::integer FROM unnest(i.reloptions) o WHERE o LIKE 'lists=%'), 100) AS lists
@@ -155,7 +155,7 @@ BEGIN
     SELECT greatest(cl.reltuples, 0) AS reltuples, coalesce(st.n_live_tup, 0) AS live, coalesce(st.n_dead_tup, 0) AS dead,
            coalesce(st.n_mod_since_analyze, 0) AS changed,
            st.last_analyze IS NULL AND st.last_autoanalyze IS NULL AS never_analyzed,
-           pg_relation_size(tbl) > 0 AS has_pages
+           vecpg.tree_size(tbl) > 0 AS has_pages
     INTO s
     FROM pg_class cl LEFT JOIN pg_stat_user_tables st ON st.relid = cl.oid WHERE cl.oid = tbl;
     IF s.dead > greatest((t->>'dead_rows')::bigint, (t->>'dead_fraction')::numeric * s.live) THEN
@@ -167,7 +167,7 @@ BEGIN
     IF s.never_analyzed AND (s.live > 0 OR s.has_pages) THEN
         RETURN QUERY SELECT 'never_analyzed', 'warning', c.name,
             format('the table (%s) has never been analyzed: the planner guesses how many rows a filter keeps '
-                   'and may choose the wrong plan', pg_size_pretty(pg_relation_size(tbl))),
+                   'and may choose the wrong plan', pg_size_pretty(vecpg.tree_size(tbl))),
             format('VACUUM ANALYZE %s', qualified);
     ELSIF NOT s.never_analyzed AND s.changed > greatest((t->>'stale_rows')::bigint, (t->>'stale_fraction')::numeric * s.reltuples) THEN
         RETURN QUERY SELECT 'stale_statistics', 'warning', c.name,

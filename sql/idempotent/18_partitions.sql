@@ -66,6 +66,19 @@ BEGIN
 END
 $$;
 
+-- The main fork's size of a table or index, or of its partitions for a partitioned one (which
+-- has no storage of its own; pg_partition_tree lists nothing for a relation that is not one).
+CREATE OR REPLACE FUNCTION vecpg.tree_size(rel regclass)
+RETURNS bigint
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT coalesce((SELECT sum(pg_relation_size(t.relid))::bigint FROM pg_partition_tree(rel) t),
+                    pg_relation_size(rel))
+$$;
+COMMENT ON FUNCTION vecpg.tree_size(regclass) IS
+    'Bytes of a table or index, summed over its partitions when it is partitioned';
+
 CREATE OR REPLACE FUNCTION vecpg.tenant_partitioned(collection text)
 RETURNS boolean
 LANGUAGE sql STABLE SECURITY INVOKER
