@@ -116,6 +116,25 @@ def test_row_level_security_keeps_tenants_apart(hashed: vecpg.Collection, logins
         assert coll.count() == 0  # no tenant: only rows without one
 
 
+def test_a_tenants_search_opens_its_partition_alone(hashed: vecpg.Collection, app_store: vecpg.Store,
+                                                     embedder: vecpg.Embedder) -> None:
+    """The planner's own choice: the tenant policy of a partitioned collection is a form partition
+    pruning reads, so the other tenants' partitions are not opened (a CASE policy opened all)."""
+    from vecpg.search.vector import search_statement
+
+    hashed.create_index(HNSW())
+    with app_store.tenant("acme"):
+        statement, params = search_statement(hashed, embedder.embed(["tides"])[0], 3)
+        with app_store.connection() as conn:
+            plan = "\n".join(r[0] for r in conn.execute(b"EXPLAIN (ANALYZE, COSTS OFF) " + statement, params))
+    opened = {line.split(" on ")[1].split()[0] for line in plan.splitlines() if " on hashed_h" in line}
+    with app_store.tenant("acme"), app_store.connection() as conn:
+        own = conn.execute("SELECT DISTINCT tableoid::regclass::text FROM vecpg_data.hashed").fetchone()[0]
+    # Its own partition, and at most the one rows without a tenant hash to (the policy's other arm).
+    assert f"vecpg_data.{min(opened)}" == own or f"vecpg_data.{max(opened)}" == own, plan
+    assert len(opened) <= 2 and f"Subplans Removed: {4 - len(opened)}" in plan, plan
+
+
 def test_keyword_statistics_equal_a_recount(hashed: vecpg.Collection, conn: psycopg.Connection,
                                             app_store: vecpg.Store) -> None:
     with app_store.tenant("acme"):

@@ -54,6 +54,12 @@ DECLARE
     readable text;
     policy text;
 BEGIN
+    -- A collection partitioned by tenant: the same rows in a form partition pruning reads (a CASE
+    -- it cannot), so a tenant's search opens its partition alone (18_partitions.sql), and the
+    -- planner reads each partition's statistics for its estimate.
+    IF vecpg.tenant_partitioned(collection) THEN
+        own := '(tenant_id = vecpg.current_tenant() OR (vecpg.current_tenant() IS NULL AND tenant_id IS NULL))';
+    END IF;
     readable := own || CASE WHEN c.shared_rows THEN ' OR tenant_id IS NULL' ELSE '' END;
     EXECUTE format('ALTER TABLE %I.%I ENABLE ROW LEVEL SECURITY', c.schema_name, c.table_name);
     EXECUTE format('ALTER TABLE %I.%I FORCE ROW LEVEL SECURITY', c.schema_name, c.table_name);
