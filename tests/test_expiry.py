@@ -170,6 +170,9 @@ def test_the_purge_deletes_in_batches_and_the_statistics_follow(store: vecpg.Sto
     docs.upsert([{"id": f"x{i}", "content": f"expired note number {i} about lava", "expires_at": PAST}
                  for i in range(25)])
     assert docs.expired_count() == 26
+    # The purge and the count read the partial index of the rows that expire, made with the collection.
+    assert conn.execute("SELECT indexdef LIKE '%%WHERE (expires_at IS NOT NULL)' FROM pg_indexes "
+                        "WHERE tablename = 'docs' AND indexname = 'docs_expires_idx'").fetchone() == (True,)
     assert docs.purge_expired(batch_size=4) == 26  # seven batches, each its own transaction
     assert docs.expired_count() == 0 and docs.purge_expired() == 0
     assert conn.execute("SELECT array_agg(id ORDER BY id) FROM vecpg_data.docs").fetchone()[0] == ["fresh", "later", "tea"]

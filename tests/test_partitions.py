@@ -82,19 +82,34 @@ def test_list_partitioned_collection_from_sql(conn: psycopg.Connection) -> None:
     assert bounds == [("listed_default", "DEFAULT"), (bounds[1][0], "FOR VALUES IN ('acme')")]
 
 
-def test_ids_are_unique_per_tenant_and_upserts_replace_within_one(hashed: vecpg.Collection,
-                                                                   app_store: vecpg.Store) -> None:
+def test_an_id_belongs_to_one_tenant_and_upserts_replace_within_it(hashed: vecpg.Collection,
+                                                                    app_store: vecpg.Store, logins: dict[str, str],
+                                                                    conn: psycopg.Connection) -> None:
     with app_store.tenant("acme"):
         hashed.upsert([{"id": "shared", "content": "acme's page"}, {"id": "acme0", "content": "partitions by tenant"}])
         assert hashed.get(["acme0"])[0].content == "partitions by tenant"
         assert hashed.count() == 5
+    # The queue and the mirror know a document by its id: another tenant may not take it, as the
+    # primary key refuses it in an unpartitioned collection, and nothing of the batch is written.
+    with app_store.tenant("globex"), pytest.raises(vecpg.PermissionDenied, match="belongs to another tenant"):
+        hashed.upsert([{"id": "globex-new", "content": "fine"}, {"id": "shared", "content": "globex's page"}])
     with app_store.tenant("globex"):
-        hashed.upsert([{"id": "shared", "content": "globex's page"}])
-        assert [d.content for d in hashed.get(["shared"])] == ["globex's page"]
+        assert hashed.get(["shared", "globex-new"]) == []
+        hashed.load({"id": f"g{i}", "content": f"bulk {i}"} for i in range(600))  # the COPY path keeps it too
+        with pytest.raises(vecpg.PermissionDenied):
+            hashed.load([{"id": "acme0", "content": "taken"}] + [{"id": f"h{i}", "content": "x"} for i in range(600)])
+        assert hashed.count({"id": {"$in": ["acme0", "h1"]}}) == 0
     with app_store.tenant("acme"):
         assert [d.content for d in hashed.get(["shared"])] == ["acme's page"]
+        assert hashed.delete("shared") == 1
+    with app_store.tenant("globex"):  # a deleted id is free again
+        hashed.upsert([{"id": "shared", "content": "globex's page"}])
     with app_store.tenant("acme"), pytest.raises(psycopg.errors.UniqueViolation), app_store.connection() as c:
-        c.execute("INSERT INTO vecpg_data.hashed (id, content) VALUES ('shared', 'the same id again')")
+        c.execute("INSERT INTO vecpg_data.hashed (id, content) VALUES ('acme1', 'the same id again')")
+    assert conn.execute("SELECT count(*) FROM vecpg.partitioned_id WHERE collection = 'hashed'").fetchone()[0] == \
+        conn.execute("SELECT count(*) FROM vecpg_data.hashed").fetchone()[0]
+    with psycopg.connect(logins["reader"]) as reader, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        reader.execute("SELECT * FROM vecpg.partitioned_id")  # no role reads which ids other tenants hold
 
 
 def test_searches_equal_an_unpartitioned_twins(hashed: vecpg.Collection, plain: vecpg.Collection,

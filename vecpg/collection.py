@@ -409,7 +409,7 @@ class Collection:
     # -- partitions by tenant -----------------------------------------------------------------
     @property
     def partitioned(self) -> bool:
-        """Whether the collection is partitioned by tenant (ids are then unique per tenant)."""
+        """Whether the collection is partitioned by tenant (docs/tenancy.md#partitions-by-tenant)."""
         return self.info.partitioned
 
     def give_tenant_partition(self, tenant: str) -> int:

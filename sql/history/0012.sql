@@ -8,7 +8,8 @@ DROP FUNCTION vecpg.check_partitioning(text,integer,integer), vecpg.conflict_key
     vecpg.expire_by_ttl(), vecpg.expired_count(text), vecpg.expiry_objects(text),
     vecpg.give_tenant_partition(text,text), vecpg.index_body(text,text,jsonb),
     vecpg.own_partitions(vecpg.collection), vecpg.partition_index_steps(text,text,jsonb,text),
-    vecpg.partition_index_tree(vecpg.collection,text), vecpg.purge_expired(text,integer),
+    vecpg.partition_index_tree(vecpg.collection,text), vecpg.partitioned_id_objects(text),
+    vecpg.partitioned_ids(), vecpg.purge_expired(text,integer),
     vecpg.set_ttl(text,interval,boolean), vecpg.tenant_partitioned(text),
     vecpg.tenant_partitions(text), vecpg.tree_size(regclass), vecpg.where_sql(text,boolean,text);
 
@@ -79,6 +80,23 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION vecpg.apply_tenancy(text) IS 'Row-level security policies, audit triggers and grants for a collection';
+
+CREATE OR REPLACE FUNCTION vecpg.collection_created(collection text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', @vector_schema@, 'pg_temp'
+AS $function$
+BEGIN
+    PERFORM vecpg.store_inline(collection);                 -- storage (this file)
+    PERFORM vecpg.keyword_stats_triggers(collection);       -- 06_keyword_search.sql
+    PERFORM vecpg.apply_tenancy(collection);                -- 01_tenancy.sql
+    PERFORM vecpg.keyword_index_objects(collection);        -- 08_keyword_index.sql
+    PERFORM vecpg.mirror_objects(collection);               -- 09_mirror.sql
+    PERFORM vecpg.embedding_queue_objects(collection);      -- 10_embedding_queue.sql
+    PERFORM vecpg.chunk_objects(collection);                -- 11_chunks.sql
+END
+$function$;
+COMMENT ON FUNCTION vecpg.collection_created(text) IS 'Give a collection table everything vecpg adds to its columns: storage, triggers, policies, grants';
 
 CREATE OR REPLACE FUNCTION vecpg.create_collection(name text, dimension integer, distance text DEFAULT 'cosine'::text, model text DEFAULT NULL::text, language regconfig DEFAULT 'english'::regconfig, schema_name name DEFAULT 'vecpg_data'::name, storage text DEFAULT 'vector'::text)
  RETURNS vecpg.collection

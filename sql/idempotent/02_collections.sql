@@ -189,6 +189,8 @@ BEGIN
     PERFORM vecpg.mirror_objects(collection);               -- 09_mirror.sql
     PERFORM vecpg.embedding_queue_objects(collection);      -- 10_embedding_queue.sql
     PERFORM vecpg.chunk_objects(collection);                -- 11_chunks.sql
+    PERFORM vecpg.expiry_objects(collection);               -- 17_expiry.sql
+    PERFORM vecpg.partitioned_id_objects(collection);       -- 18_partitions.sql
 END
 $$;
 COMMENT ON FUNCTION vecpg.collection_created(text) IS

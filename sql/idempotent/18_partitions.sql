@@ -44,7 +44,11 @@ $$;
 COMMENT ON FUNCTION vecpg.check_partitioning(text, integer, integer) IS
     'Refuse partitioning options that cannot work (kind, count, PostgreSQL before 15)';
 
--- The DEFAULT partition of a new partitioned collection table (and its hash partitions).
+-- The first partitions of a new partitioned collection table: one for the rows without a tenant,
+-- and the DEFAULT (with its hash partitions). The rows without a tenant get their own because
+-- the tenant policy reads them too (tenant_id IS NULL): in the default, a tenant's search would
+-- open a partition of every other tenant's rows, and an iterative scan walk all of it (measured:
+-- 100 ms instead of 3 for a tenant of 100,000 rows among 200,000).
 CREATE OR REPLACE FUNCTION vecpg.create_default_partition(schema_name name, table_name text, kind text,
                                                           partitions integer)
 RETURNS void
@@ -55,6 +59,8 @@ DECLARE
     short text := left(table_name, 48);
     n integer := coalesce(partitions, 8);
 BEGIN
+    EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES IN (NULL)', schema_name, short || '_shared',
+                   schema_name, table_name);
     EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I DEFAULT %s', schema_name, short || '_default',
                    schema_name, table_name, CASE WHEN kind = 'hash' THEN 'PARTITION BY HASH (tenant_id)' ELSE '' END);
     IF kind = 'hash' THEN
@@ -249,3 +255,64 @@ END
 $$;
 COMMENT ON FUNCTION vecpg.partition_index_steps(text, text, jsonb, text) IS
     'The statements of a vector index build on a partitioned collection that blocks no writer, in order';
+
+-- A partitioned collection's ids, each held by one tenant (vecpg.partitioned_id): the statement
+-- triggers of its writes keep the table, and refuse an id another tenant holds, so the embedding
+-- queue and the mirror, which know a document by its id, never mix two tenants' documents. Two
+-- writers of one id wait on its row there, and the second sees the first's tenant once it commits.
+CREATE OR REPLACE FUNCTION vecpg.partitioned_ids()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    coll text := TG_ARGV[0];
+    clash text;
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM vecpg.partitioned_id r WHERE r.collection = coll;
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        DELETE FROM vecpg.partitioned_id r USING old_rows o
+        WHERE r.collection = coll AND r.id = o.id AND r.tenant_id IS NOT DISTINCT FROM o.tenant_id;
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'UPDATE' THEN  -- only rows whose id or tenant changed (an upsert keeps both)
+        DELETE FROM vecpg.partitioned_id r USING old_rows o
+        WHERE r.collection = coll AND r.id = o.id AND r.tenant_id IS NOT DISTINCT FROM o.tenant_id
+          AND NOT EXISTS (SELECT FROM new_rows n WHERE n.id = o.id AND n.tenant_id IS NOT DISTINCT FROM o.tenant_id);
+    END IF;
+    INSERT INTO vecpg.partitioned_id (collection, id, tenant_id)
+    SELECT coll, n.id, n.tenant_id FROM new_rows n ORDER BY n.id
+    ON CONFLICT (collection, id) DO NOTHING;
+    SELECT n.id INTO clash FROM new_rows n JOIN vecpg.partitioned_id r ON r.collection = coll AND r.id = n.id
+    WHERE r.tenant_id IS DISTINCT FROM n.tenant_id LIMIT 1;
+    IF clash IS NOT NULL THEN
+        -- As row-level security refuses it in an unpartitioned collection (vecpg.PermissionDenied).
+        RAISE EXCEPTION 'document id % belongs to another tenant of collection %: ids are unique across tenants',
+            quote_literal(clash), coll USING ERRCODE = '42501';
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- A collection's part of it: the triggers on a partitioned collection, none on another.
+CREATE OR REPLACE FUNCTION vecpg.partitioned_id_objects(collection text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    c vecpg.collection := vecpg.get_collection(collection);
+BEGIN
+    IF NOT vecpg.tenant_partitioned(collection) THEN
+        RETURN;
+    END IF;
+    PERFORM vecpg.statement_triggers(c, 'ids', 'vecpg.partitioned_ids', 'OLD TABLE AS old_rows NEW TABLE AS new_rows');
+    EXECUTE format('DROP TRIGGER IF EXISTS ids_truncate ON %I.%I', c.schema_name, c.table_name);
+    EXECUTE format('CREATE TRIGGER ids_truncate AFTER TRUNCATE ON %I.%I FOR EACH STATEMENT '
+                   'EXECUTE FUNCTION vecpg.partitioned_ids(%L)', c.schema_name, c.table_name, c.name);
+END
+$$;

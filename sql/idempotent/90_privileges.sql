@@ -22,7 +22,9 @@ BEGIN
                                  'embedding_failed', 'release_embeddings', 'retry_embeddings',
                                  'embedding_status_rows', 'set_embedder', 'chunk_objects', 'enable_chunking',
                                  'disable_chunking', 'set_search_defaults', 'reset_search_defaults',
-                                 'expiry_objects', 'set_ttl')
+                                 'expiry_objects', 'set_ttl',
+                                 'partitioned_id_objects', 'partitioned_ids', 'create_partitioned_collection',
+                                 'create_default_partition', 'give_tenant_partition', 'own_partitions')
     LOOP
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO vecpg_admin', f);

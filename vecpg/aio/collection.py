@@ -70,6 +70,7 @@ class AsyncCollection:
     quantization = property(lambda self: self.sync.quantization)
     storage = property(lambda self: self.sync.storage)
     search_defaults = property(lambda self: self.sync.search_defaults)
+    partitioned = property(lambda self: self.sync.partitioned)
     statements = property(lambda self: self.sync.statements)
     table = property(lambda self: self.sync.table)
 

@@ -193,13 +193,14 @@ class _Measured:
     store: _Held
     search_defaults: dict[str, Any] = field(default_factory=dict)
     storage: str = "vector"
+    partitioned: bool = False
 
 
 def _measured(collection: Collection, conn: psycopg.Connection) -> _Measured:
     store = collection.store
     return _Measured(collection.name, collection.distance, collection.dimension, collection.quantization,
                      collection.statements, _Held(store.vector_schema, store.pgvector_version, store.filters, conn),
-                     storage=collection.storage)
+                     storage=collection.storage, partitioned=collection.partitioned)
 
 
 def measure_recall(collection: Collection, k: int = 10, sample: int = 100, *, seed: int = 0,

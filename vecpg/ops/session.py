@@ -28,9 +28,10 @@ import numpy as np
 from ..resources import query
 from .statement import Statement
 
-# pgvector's settings that vecpg's searches set (search/options.py maps search options onto them).
+# pgvector's settings that vecpg's searches set (search/options.py maps search options onto them),
+# and plan_cache_mode (searches of collections partitioned by tenant plan for their tenant).
 SETTINGS = ("hnsw.ef_search", "hnsw.iterative_scan", "hnsw.max_scan_tuples",
-            "ivfflat.probes", "ivfflat.iterative_scan")
+            "ivfflat.probes", "ivfflat.iterative_scan", "plan_cache_mode")
 
 # The connection's values before vecpg set any. A new backend has not loaded pgvector's library,
 # so its settings do not exist yet: the vector parameter loads it before they are read.

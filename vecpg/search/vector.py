@@ -55,6 +55,8 @@ def pgvector_settings(settings: Mapping[str, Any]) -> dict[str, str]:
             out["ivfflat.iterative_scan"] = "off" if value == "off" else "relaxed_order"
         elif name in VectorOptions.SETTINGS:
             out[VectorOptions.SETTINGS[name]] = str(value)
+        elif name == "plan_cache_mode":
+            out[name] = value
     return out
 
 
@@ -217,6 +219,12 @@ def vector_settings(collection: SearchTarget, options: Options | Mapping[str, An
     if (filtered or store.current_tenant is not None) and "iterative_scan" not in settings \
             and store.pgvector_version >= (0, 8):
         settings["iterative_scan"] = "relaxed_order"
+    if collection.partitioned:
+        # The planner reads the tenant (vecpg.current_tenant(), folded for its estimates) into each
+        # partition's plan: a tenant's exact scan of its few rows, another's HNSW walk of its own
+        # partition. A prepared statement's generic plan would keep the first tenant's for all
+        # (measured: 10 ms instead of 1.5 for the big tenant after a small one's searches).
+        settings["plan_cache_mode"] = "force_custom_plan"
     scan = scan_rows(collection, k, settings)
     floor = min(scan, MAX_EF_SEARCH) if "ef_search" not in settings and scan > DEFAULT_EF_SEARCH else 0
     return settings, floor
