@@ -62,10 +62,10 @@ def test_every_function_runs_as_invoker_with_a_pinned_search_path(db_url: str) -
         ).fetchall()
     assert len(rows) >= 10
     for name, definer, proconfig in rows:
-        # The definers: the audit, mirror and embedding-queue triggers, so that writers need no
-        # right to the log, outbox or queue, and the mirror's status, which readers check before
-        # searching Qdrant.
-        definers = ("audit_write", "mirror_capture", "embedding_capture", "mirror_status")
+        # The definers: the audit, mirror, embedding-queue and partitioned-id triggers, so that
+        # writers need no right to the log, outbox, queue or id registry, and the mirror's status,
+        # which readers check before searching Qdrant.
+        definers = ("audit_write", "mirror_capture", "embedding_capture", "mirror_status", "partitioned_ids")
         assert not definer or name in definers, f"{name} is SECURITY DEFINER"
         if f"vecpg.{name}" in INLINED:
             assert not proconfig, name

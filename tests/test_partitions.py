@@ -63,10 +63,13 @@ def test_hash_partitions_hold_each_tenants_rows(hashed: vecpg.Collection, conn: 
     assert hashed.partitioned
     assert conn.execute("SELECT vecpg.conflict_key('hashed')").fetchone() == ("tenant_id, id",)
     names = [p[0] for p in hashed.partitions()]
-    assert names == ["hashed", "hashed_default", "hashed_h0", "hashed_h1", "hashed_h2", "hashed_h3"]
-    placed = conn.execute("SELECT tenant_id, count(DISTINCT tableoid) FROM vecpg_data.hashed GROUP BY 1").fetchall()
-    assert {t: n for t, n in placed} == {"acme": 1, "globex": 1, "initech": 1}
-    assert conn.execute("SELECT count(*) FROM vecpg_data.hashed").fetchone() == (9,)
+    assert names == ["hashed", "hashed_default", "hashed_shared", "hashed_h0", "hashed_h1", "hashed_h2", "hashed_h3"]
+    hashed.upsert([{"id": "nobody", "content": "a row without a tenant"}])
+    placed = conn.execute("SELECT tenant_id, count(DISTINCT tableoid), min(tableoid::regclass::text) "
+                          "FROM vecpg_data.hashed GROUP BY 1").fetchall()
+    assert {t: n for t, n, _ in placed} == {"acme": 1, "globex": 1, "initech": 1, None: 1}
+    assert {t: where for t, _, where in placed}[None] == "vecpg_data.hashed_shared"
+    assert conn.execute("SELECT count(*) FROM vecpg_data.hashed").fetchone() == (10,)
 
 
 def test_list_partitioned_collection_from_sql(conn: psycopg.Connection) -> None:
@@ -75,11 +78,12 @@ def test_list_partitioned_collection_from_sql(conn: psycopg.Connection) -> None:
     conn.execute("SET vecpg.tenant_id = 'acme'")
     conn.execute("INSERT INTO vecpg_data.listed (id, content, embedding) VALUES ('a', 'x', '[1,0]')")
     conn.execute("RESET vecpg.tenant_id")
-    assert leaves(conn, "listed") == ["vecpg_data.listed_default"]
+    assert leaves(conn, "listed") == ["vecpg_data.listed_default", "vecpg_data.listed_shared"]
     assert conn.execute("SELECT vecpg.give_tenant_partition('listed', 'acme')").fetchone() == (1,)
     bounds = conn.execute("SELECT partition_name, bound FROM vecpg.tenant_partitions('listed') WHERE level = 1 "
                           "ORDER BY 1").fetchall()
-    assert bounds == [("listed_default", "DEFAULT"), (bounds[1][0], "FOR VALUES IN ('acme')")]
+    assert bounds == [("listed_default", "DEFAULT"), ("listed_shared", "FOR VALUES IN (NULL)"),
+                      (bounds[2][0], "FOR VALUES IN ('acme')")]
 
 
 def test_an_id_belongs_to_one_tenant_and_upserts_replace_within_it(hashed: vecpg.Collection,

@@ -263,7 +263,7 @@ COMMENT ON FUNCTION vecpg.partition_index_steps(text, text, jsonb, text) IS
 CREATE OR REPLACE FUNCTION vecpg.partitioned_ids()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, @vector_schema@, pg_temp
 AS $$
 DECLARE
     coll text := TG_ARGV[0];
