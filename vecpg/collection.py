@@ -407,6 +407,9 @@ class Collection:
         return self._run(call(export_collection, self, target, format, progress))
 
     # -- partitions by tenant -----------------------------------------------------------------
+    tenant_scope = property(lambda self: self.info.tenant_scope,
+                            doc="What a search acting for a tenant adds to open its partition alone (partitioned).")
+
     @property
     def partitioned(self) -> bool:
         """Whether the collection is partitioned by tenant (docs/tenancy.md#partitions-by-tenant)."""

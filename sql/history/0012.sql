@@ -11,7 +11,8 @@ DROP FUNCTION vecpg.check_partitioning(text,integer,integer), vecpg.conflict_key
     vecpg.partition_index_tree(vecpg.collection,text), vecpg.partitioned_id_objects(text),
     vecpg.partitioned_ids(), vecpg.purge_expired(text,integer),
     vecpg.set_ttl(text,interval,boolean), vecpg.tenant_partitioned(text),
-    vecpg.tenant_partitions(text), vecpg.tree_size(regclass), vecpg.where_sql(text,boolean,text);
+    vecpg.tenant_partitions(text), vecpg.tenant_scope_sql(vecpg.collection),
+    vecpg.tree_size(regclass), vecpg.where_sql(text,boolean,text);
 
 CREATE OR REPLACE FUNCTION vecpg.add_document(collection text, id text DEFAULT NULL::text, title text DEFAULT NULL::text, content text DEFAULT ''::text, metadata jsonb DEFAULT '{}'::jsonb)
  RETURNS text

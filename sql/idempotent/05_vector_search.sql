@@ -197,7 +197,8 @@ DECLARE
     vs text := quote_ident(vecpg.vector_schema());
     op text := format('OPERATOR(%s.%s)', vs, vecpg.distance_operator(c.distance));
     exact text;
-    filter text := vecpg.where_sql(predicate);
+    filter text := vecpg.where_sql(predicate)
+        || CASE WHEN vecpg.current_tenant() IS NULL THEN '' ELSE ' ' || vecpg.tenant_scope_sql(c) END;
 BEGIN
     query := vecpg.stored_query(c, query);
     exact := vecpg.exact_distance_sql(c, query);

@@ -96,6 +96,22 @@ AS $$
 $$;
 COMMENT ON FUNCTION vecpg.tenant_partitioned(text) IS 'Whether a collection''s table is partitioned by tenant';
 
+-- What a search of a partitioned collection acting for a tenant adds to its WHERE clause (its
+-- caller adds it only then): the tenant alone, which partition pruning reads to open that
+-- tenant's partition and no other. The policy's own form also reads the rows without a tenant
+-- (for callers without one), and those hash into one of the default's partitions: a search
+-- there would walk another tenant's index (measured: 89 ms instead of 3). Empty for a collection
+-- that shares rows without a tenant with every tenant (those are the tenant's rows too), and for
+-- one that is not partitioned. Row-level security decides what is seen: this only narrows.
+CREATE OR REPLACE FUNCTION vecpg.tenant_scope_sql(c vecpg.collection)
+RETURNS text
+LANGUAGE sql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, @vector_schema@, pg_temp
+AS $$
+    SELECT CASE WHEN NOT c.shared_rows AND vecpg.tenant_partitioned(c.name)
+                THEN 'AND d.tenant_id = vecpg.current_tenant()' ELSE '' END
+$$;
+
 -- The columns of the unique key an upsert names in ON CONFLICT.
 CREATE OR REPLACE FUNCTION vecpg.conflict_key(collection text)
 RETURNS text

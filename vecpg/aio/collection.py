@@ -71,6 +71,7 @@ class AsyncCollection:
     storage = property(lambda self: self.sync.storage)
     search_defaults = property(lambda self: self.sync.search_defaults)
     partitioned = property(lambda self: self.sync.partitioned)
+    tenant_scope = property(lambda self: self.sync.tenant_scope)
     statements = property(lambda self: self.sync.statements)
     table = property(lambda self: self.sync.table)
 

@@ -194,13 +194,15 @@ class _Measured:
     search_defaults: dict[str, Any] = field(default_factory=dict)
     storage: str = "vector"
     partitioned: bool = False
+    tenant_scope: str = ""
 
 
 def _measured(collection: Collection, conn: psycopg.Connection) -> _Measured:
     store = collection.store
     return _Measured(collection.name, collection.distance, collection.dimension, collection.quantization,
                      collection.statements, _Held(store.vector_schema, store.pgvector_version, store.filters, conn),
-                     storage=collection.storage, partitioned=collection.partitioned)
+                     storage=collection.storage, partitioned=collection.partitioned,
+                     tenant_scope=collection.tenant_scope)
 
 
 def measure_recall(collection: Collection, k: int = 10, sample: int = 100, *, seed: int = 0,

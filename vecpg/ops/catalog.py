@@ -19,8 +19,8 @@ from ..storage import DEFAULT_STORAGE
 from .statement import Result, Statement, Steps, each, flag, number, scalar
 
 _CATALOG = ("SELECT name, schema_name, table_name, dimension, distance, model, language::text, "
-            "created_at, embedder, quantization, search_defaults, storage, ttl, vecpg.tenant_partitioned(name) "
-            "FROM vecpg.collection")
+            "created_at, embedder, quantization, search_defaults, storage, ttl, vecpg.tenant_partitioned(name), "
+            "vecpg.tenant_scope_sql(c) FROM vecpg.collection c")
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,10 @@ class CollectionInfo:
     search_defaults: dict[str, Any] = field(default_factory=dict)  # search options tuning chose
     storage: str = DEFAULT_STORAGE  # the embedding column's type: "vector" or "halfvec" (vecpg/storage.py)
     ttl: timedelta | None = None  # how long its documents live after their last write (vecpg/ops/expiry.py)
-    partitioned: bool = False  # partitioned by tenant (18_partitions.sql): ids unique per tenant
+    partitioned: bool = False  # partitioned by tenant (18_partitions.sql)
+    # What a search acting for a tenant adds to its WHERE clause to open that tenant's partition
+    # alone (vecpg.tenant_scope_sql); empty unless partitioned.
+    tenant_scope: str = ""
 
     @property
     def key(self) -> sql.SQL:

@@ -28,7 +28,7 @@ from ..storage import STORAGES
 from .dispatch import Searchable, check_backend_of_search
 from .options import Options, options_for
 from .results import SearchResult, score_of
-from .vector import DEFAULT_RERANK, FIELDS, nearest, pgvector_settings, vector_settings
+from .vector import DEFAULT_RERANK, FIELDS, nearest, pgvector_settings, scoped, vector_settings
 
 # The most queries one batch takes (vecpg.search_many has the same bound): a batch holds a
 # connection, and its memory, until its last query is answered.
@@ -129,9 +129,10 @@ def _vector_batch(collection: BatchSearchable, query_vectors: list[np.ndarray], 
                   params: dict[str, Any], filtered: bool, opts: Options, vectors: bool) -> Statement[Batch]:
     """The k-NN searches of a batch of vectors as one statement, with the settings a single
     search of k rows runs with (vector.vector_settings)."""
+    where = scoped(collection, where)
     settings, floor = vector_settings(collection, opts, k, filtered)
     rerank = int(settings.get("rerank", DEFAULT_RERANK))
-    key = ("many+vectors" if vectors else "many", where.as_bytes(None) if params else b"", (), k, rerank, FIELDS, False)
+    key = ("many+vectors" if vectors else "many", where.as_bytes(None), (), k, rerank, FIELDS, False)
     statement = collection.statements.vector(key, lambda: composed(
         "search_many", search=nearest(collection, where, k, rerank, FIELDS, _QUERY, vectors)))
     return Statement(statement, {**params, "queries": query_vectors},

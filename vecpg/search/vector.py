@@ -143,7 +143,7 @@ def _statement(
     wanted = pgvector_settings(settings)
     resort = wanted.get("hnsw.iterative_scan", "off") != "off"
     names = tuple(sorted(wanted)) if inline else ()
-    key = ("one", where.as_bytes(None) if params else b"", names, k, rerank, include, resort)
+    key = ("one", where.as_bytes(None), names, k, rerank, include, resort)
     statement = collection.statements.vector(
         key, lambda: _compose(collection, where, k, rerank, include, resort, names))
     if inline:
@@ -162,7 +162,8 @@ def search_statement(
     """The k-NN query for a collection with the options in it, and its parameters (to EXPLAIN
     or time it on any connection)."""
     where, params = collection.store.run(collection.store.filters.compile(filter))
-    statement, params, _ = _statement(collection, vector, k, where, params, options_for("vector", options).given(),
+    statement, params, _ = _statement(collection, vector, k, scoped(collection, where), params,
+                                      options_for("vector", options).given(),
                                       inline=True)
     return statement, params
 
@@ -230,9 +231,18 @@ def vector_settings(collection: SearchTarget, options: Options | Mapping[str, An
     return settings, floor
 
 
+def scoped(collection: SearchTarget, where: sql.Composable) -> sql.Composable:
+    """The WHERE clause's tail of a search, with the tenant's partition alone when the store acts
+    for a tenant of a partitioned collection (vecpg.tenant_scope_sql, as vecpg.nearest_sql adds it)."""
+    if not collection.tenant_scope or collection.store.current_tenant is None:
+        return where
+    return sql.Composed([where, sql.SQL(" " + collection.tenant_scope)])  # type: ignore[arg-type]
+
+
 def _search(collection: SearchTarget, vector: np.ndarray, k: int, where: sql.Composable, params: dict[str, Any],
             filtered: bool, options: Options | Mapping[str, Any] | None,
             include: tuple[str, ...]) -> Statement[list[SearchResult]]:
+    where = scoped(collection, where)
     settings, floor = vector_settings(collection, options, k, filtered)
     statement, params, wanted = _statement(collection, vector, k, where, params, settings, include)
     return Statement(statement, params, _HITS[collection.distance], wanted, floor, binary=True)
