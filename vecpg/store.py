@@ -391,7 +391,7 @@ class Store:
         at most 65504 in magnitude, indexed directly up to 4,000 dimensions; see vecpg/storage.py).
         ``partition_by_tenant``: ``"hash"`` (tenants spread over ``partitions`` tables, 8 by
         default) or ``"list"`` (one table until tenants get their own): native partitions, each
-        with its own indexes, ids unique per tenant; PostgreSQL 15+ (docs/tenancy.md).
+        with its own indexes, a tenant's search opening its own; PostgreSQL 15+ (docs/tenancy.md).
         """
         for value, what in ((name, "collection name"), (distance, "distance"), (language, "language"),
                             (schema, "schema"), (model or "", "model")):

@@ -87,7 +87,7 @@ BEGIN
     IF EXISTS (SELECT 1 FROM vecpg.collection AS x WHERE x.name = name) THEN
         RAISE EXCEPTION 'collection "%" already exists', name USING ERRCODE = 'VP002';
     END IF;
-    -- 18_partitions.sql: hash or list partitions by tenant, ids then unique per tenant.
+    -- 18_partitions.sql: hash or list partitions by tenant.
     PERFORM vecpg.check_partitioning(partition_by_tenant, partitions,
                                      current_setting('server_version_num')::integer);
 

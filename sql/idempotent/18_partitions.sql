@@ -7,9 +7,10 @@
 -- table attached FOR VALUES IN (tenant), in one transaction. Every partition has the parent's
 -- indexes (vector, GIN, unique key), so a search for one tenant walks that tenant's partition.
 --
--- A unique key of a partitioned table must hold the partition key: ids are unique per tenant,
--- UNIQUE NULLS NOT DISTINCT (tenant_id, id) (PostgreSQL 15+) so that rows without a tenant keep
--- unique ids too. Every upsert names that key (vecpg.conflict_key).
+-- A unique key of a partitioned table must hold the partition key: the table's is UNIQUE NULLS
+-- NOT DISTINCT (tenant_id, id) (PostgreSQL 15+; rows without a tenant keep unique ids too), and
+-- every upsert names it (vecpg.conflict_key); vecpg.partitioned_id keeps each id to one tenant,
+-- so ids stay unique across the collection as in an unpartitioned one (the end of this file).
 
 CREATE OR REPLACE FUNCTION vecpg.check_partitioning(partition_by_tenant text, partitions integer, server_version integer)
 RETURNS void
@@ -36,7 +37,7 @@ BEGIN
     END IF;
     IF server_version < 150000 THEN
         RAISE EXCEPTION 'partitioning a collection by tenant needs PostgreSQL 15 or later (this server is %): '
-                        'ids are unique per tenant with UNIQUE NULLS NOT DISTINCT, which PostgreSQL 15 introduced',
+                        'its unique key is UNIQUE NULLS NOT DISTINCT (tenant_id, id), which PostgreSQL 15 introduced',
                         server_version USING ERRCODE = 'VP005';
     END IF;
 END

@@ -32,7 +32,7 @@ def collection() -> None:
 @click.option("--storage", type=click.Choice(list(STORAGES)), default=DEFAULT_STORAGE, show_default=True,
               help="How the table stores vectors: halfvec halves its memory (half precision, values up to 65504).")
 @click.option("--partition-by-tenant", type=click.Choice(["hash", "list"]),
-              help="Native partitions by tenant, each with its own indexes; ids unique per tenant (PostgreSQL 15+).")
+              help="Native partitions by tenant, each with its own indexes; a tenant's search opens its own (PostgreSQL 15+).")
 @click.option("--partitions", type=int, help="Hash partitions (with --partition-by-tenant hash; default 8).")
 @connection_options
 @click.pass_context
