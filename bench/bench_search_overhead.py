@@ -111,7 +111,9 @@ def main() -> None:
     baseline_store = None
     if args.baseline:
         old = baseline_package(args.baseline, Path(tempfile.mkdtemp(prefix="vecpg-baseline-")))
-        baseline_store = old.connect(app_url)  # type: ignore[attr-defined]
+        # Its Store directly: connect() refuses a database at a newer revision than its own, and
+        # the search it runs reads only columns every revision has.
+        baseline_store = old.Store(app_url)  # type: ignore[attr-defined]
         theirs = baseline_store.collection(NAME)
     systems: dict[str, Callable[[np.ndarray], Any]] = {
         "raw": lambda q: owner.execute(raw, (q, q), prepare=True, binary=True).fetchall(),
