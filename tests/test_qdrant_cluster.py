@@ -4,6 +4,7 @@ what it accepts, and the request objects the backend builds are checked field by
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from unittest import mock
 
 import psycopg
@@ -11,7 +12,7 @@ import pytest
 from qdrant_client import QdrantClient, models
 
 from vecpg.errors import InvalidArgument, MirrorError
-from vecpg.mirror.cluster import SHARED_KEY, ClusterSettings, shard_key, shard_key_request
+from vecpg.mirror.cluster import SHARED_KEY, ClusterSettings, search_keys, shard_key, shard_key_request
 from vecpg.mirror.protocol import CollectionSpec
 from vecpg.mirror.server import ServerBackend
 from vecpg.mirror.sync import spec_for, sync
@@ -104,3 +105,38 @@ def test_shard_by_tenant_is_refused_where_qdrant_cannot_shard_by_key(docs: psyco
     with ServerBackend(client=client) as backend, pytest.raises(MirrorError, match="not sharded by key"):
         sync(docs, backend)
     assert docs.execute("SELECT count(*) FROM vecpg.mirror_outbox").fetchone()[0] == 1  # kept for a retry
+
+
+def test_a_search_asks_only_the_shard_keys_of_the_callers_scope(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A collection sharded by tenant is searched on the caller's keys alone (its tenant's, and the
+    shared one when rows without a tenant are shared), never on every shard: local mode cannot
+    shard, so the client's answers about sharding are given and its requests read."""
+    assert search_keys("acme", False) == ["acme"] and search_keys("acme", True) == ["acme", SHARED_KEY]
+    assert search_keys(None, True) == [SHARED_KEY]
+    client = QdrantClient(":memory:")
+    backend = ServerBackend(client=client)
+    sharded = SimpleNamespace(config=SimpleNamespace(params=SimpleNamespace(sharding_method=models.ShardingMethod.CUSTOM)))
+    listing = SimpleNamespace(shard_keys=[SimpleNamespace(key="acme"), SimpleNamespace(key=SHARED_KEY)])
+    empty = SimpleNamespace(points=[])
+    with mock.patch.object(client, "get_collection", return_value=sharded), \
+            mock.patch.object(client, "list_shard_keys", return_value=listing) as listed, \
+            mock.patch.object(client, "query_points", return_value=empty) as query, \
+            mock.patch.object(client, "query_batch_points", return_value=[empty, empty]) as batch:
+        backend.search("docs", [1, 0, 0, 0], 3, shard_keys=search_keys("acme", True))
+        assert query.call_args.kwargs["shard_key_selector"] == ["acme", SHARED_KEY]
+        backend.search_many("docs", [[1, 0, 0, 0], [0, 1, 0, 0]], 3, shard_keys=search_keys("acme", False))
+        assert [r.shard_key for r in batch.call_args.kwargs["requests"]] == [["acme"], ["acme"]]
+        # A tenant without a key has no point: nothing is asked, and the keys are listed again
+        # only once KEYS_TTL has passed (another process's sync makes a key with its first point).
+        assert backend.search("docs", [1, 0, 0, 0], 3, shard_keys=["globex"]) == []
+        assert query.call_count == 1 and listed.call_count == 1
+        listing.shard_keys.append(SimpleNamespace(key="globex"))
+        monkeypatch.setattr("vecpg.mirror.server.KEYS_TTL", 0.0)
+        backend.search("docs", [1, 0, 0, 0], 3, shard_keys=["globex"])
+        assert query.call_args.kwargs["shard_key_selector"] == ["globex"] and listed.call_count == 2
+    # A collection that is not sharded by key is asked whole.
+    other = ServerBackend(client=QdrantClient(":memory:"))
+    other.ensure_collection(CollectionSpec("plain", 4))
+    with mock.patch.object(other.client, "query_points", wraps=other.client.query_points) as query:
+        assert other.search("plain", [1, 0, 0, 0], 3, shard_keys=["acme"]) == []
+    assert query.call_args.kwargs["shard_key_selector"] is None

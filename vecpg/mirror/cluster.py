@@ -76,6 +76,15 @@ def shard_key(tenant: str | None) -> int | str:
     return SHARED_KEY if tenant is None else tenant
 
 
+def search_keys(tenant: str | None, shared_rows: bool) -> list[int | str]:
+    """The shard keys whose points a caller acting for ``tenant`` may see (as tenant_node says
+    it with a filter): its own, and the shared key when the collection shares its rows without
+    a tenant; without a tenant, the shared key alone."""
+    if tenant is None:
+        return [SHARED_KEY]
+    return [tenant, SHARED_KEY] if shared_rows else [tenant]
+
+
 def shard_key_request(key: int | str) -> models.CreateShardingKey:
     """The body of ``PUT /collections/{name}/shards`` creating one tenant's key."""
     from qdrant_client import models

@@ -218,7 +218,8 @@ class EdgeBackend:
             return self._shard(name).count(qe.CountRequest(exact=True))
 
     def search(self, name: str, vector: Sequence[float], k: int, filter: qe.Filter | None = None, *,
-               exact: bool = False, fields: Fields = None) -> list[Hit]:
+               exact: bool = False, fields: Fields = None, shard_keys: Sequence[int | str] | None = None) -> list[Hit]:
+        # One local shard: no shard keys to choose among (the filter holds the tenant).
         check_k(k)
         # exact: a full scan, and over the original vectors, not the int8 copies.
         params = qe.SearchParams(exact=True, quantization=qe.QuantizationSearchParams(ignore=True)) if exact else None
@@ -229,7 +230,7 @@ class EdgeBackend:
             return _hits(shard, [shard.query(request)], fields)[0]
 
     def search_many(self, name: str, vectors: Sequence[Sequence[float]], k: int, filter: qe.Filter | None = None, *,
-                    fields: Fields = None) -> list[list[Hit]]:
+                    fields: Fields = None, shard_keys: Sequence[int | str] | None = None) -> list[list[Hit]]:
         check_k(k)
         selector = _selector(fields)
         batch = qe.QueryBatchRequest([qe.QueryRequest(limit=k, query=_query(v), filter=filter,

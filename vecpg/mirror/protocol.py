@@ -144,15 +144,17 @@ class MirrorBackend(Protocol):
         ...
 
     def search(self, name: str, vector: Sequence[float], k: int, filter: Any = None, *,
-               exact: bool = False, fields: Fields = None) -> list[Hit]:
+               exact: bool = False, fields: Fields = None, shard_keys: Sequence[int | str] | None = None) -> list[Hit]:
         """The k nearest points, nearest first. ``filter`` is the backend's own Filter object
         (from vecpg.mirror.filters), passed through untouched. ``exact`` scans every vector
         with the original (not quantized) values instead of walking HNSW. ``fields``: the
-        payload keys each hit carries besides doc_id (``()``: none), None for the whole payload."""
+        payload keys each hit carries besides doc_id (``()``: none), None for the whole payload.
+        ``shard_keys``: the only shard keys that can hold the points the filter lets through
+        (cluster.search_keys), which a collection sharded by tenant asks alone; others ignore it."""
         ...
 
     def search_many(self, name: str, vectors: Sequence[Sequence[float]], k: int, filter: Any = None, *,
-                    fields: Fields = None) -> list[list[Hit]]:
+                    fields: Fields = None, shard_keys: Sequence[int | str] | None = None) -> list[list[Hit]]:
         """:meth:`search` for each vector, as one batch request; the hits of each, in input order."""
         ...
 

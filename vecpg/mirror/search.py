@@ -21,6 +21,7 @@ import psycopg
 
 from ..errors import MirrorError
 from ..search.results import SearchResult
+from .cluster import search_keys
 from .filters import tenant_filter
 from .points import CONTENT, METADATA, TITLE
 from .protocol import Fields, Hit, MirrorBackend
@@ -109,9 +110,11 @@ def _state(collection: Collection) -> tuple[str | None, bool]:
     return problem, shared
 
 
-def _through_mirror(collection: Collection, filter: Any, ask: Callable[[MirrorBackend, Any], T]) -> T | None:
-    """``ask(backend, condition)`` (condition: the filter within the caller's tenant), or None
-    when the search should go to PostgreSQL; MirrorError instead with mirror_fallback "error"."""
+def _through_mirror(collection: Collection, filter: Any,
+                    ask: Callable[[MirrorBackend, Any, list[int | str]], T]) -> T | None:
+    """``ask(backend, condition, shard_keys)`` (condition: the filter within the caller's tenant;
+    the shard keys that can hold its points), or None when the search should go to PostgreSQL;
+    MirrorError instead with mirror_fallback "error"."""
     store = collection.store
     problem, shared_rows = _state(collection)
     if problem is None:
@@ -121,7 +124,7 @@ def _through_mirror(collection: Collection, filter: Any, ask: Callable[[MirrorBa
         condition = tenant_filter(filter, store.current_tenant, shared_rows, backend.filter_models,
                                   now=datetime.now(timezone.utc))
         try:
-            return ask(backend, condition)
+            return ask(backend, condition, search_keys(store.current_tenant, shared_rows))
         except Exception as exc:  # noqa: BLE001 - an unreachable or failing Qdrant, whatever raised it
             problem = f"Qdrant failed: {exc}"
     if store.mirror_fallback == "error":
@@ -136,7 +139,8 @@ def mirror_search(collection: Collection, vector: np.ndarray, k: int, filter: An
     # tolist() gives Python floats ten times faster than a comprehension over numpy scalars.
     query = np.asarray(vector, dtype=np.float32).tolist()
     hits = _through_mirror(collection, filter,
-                           lambda backend, condition: backend.search(collection.name, query, k, condition, fields=fields))
+                           lambda backend, condition, keys: backend.search(collection.name, query, k, condition,
+                                                                           fields=fields, shard_keys=keys))
     return None if hits is None else _results(hits, collection.distance)
 
 
@@ -148,8 +152,9 @@ def mirror_search_many(collection: Collection, vectors: Sequence[Sequence[float]
     if not queries:
         return []
     batches = _through_mirror(collection, filter,
-                              lambda backend, condition: backend.search_many(collection.name, queries, k, condition,
-                                                                             fields=fields))
+                              lambda backend, condition, keys: backend.search_many(collection.name, queries, k,
+                                                                                   condition, fields=fields,
+                                                                                   shard_keys=keys))
     if batches is None:
         return None
     distance = collection.distance

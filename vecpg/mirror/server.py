@@ -7,6 +7,7 @@ which is what makes it durable there: :meth:`ServerBackend.flush` has nothing le
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -43,6 +44,8 @@ def _wrapped(method: F) -> F:
     return call  # type: ignore[return-value]
 
 
+# Seconds before a search that wants a shard key this backend has not seen lists the keys again.
+KEYS_TTL = 1.0
 _DISTANCE = {"cosine": models.Distance.COSINE, "l2": models.Distance.EUCLID, "ip": models.Distance.DOT}
 
 
@@ -80,8 +83,11 @@ class ServerBackend:
             raise InvalidArgument("ServerBackend needs a url (VECPG_QDRANT_URL) or a client")
         self._owns_client = client is None
         self.where = url or "(client given)"
-        # The shard keys of each collection sharded by tenant that this backend has seen or made.
+        # The shard keys of each collection sharded by tenant that this backend has seen or made,
+        # whether each collection searched is sharded by key, and when its keys were last listed.
         self._shard_keys: dict[str, set[int | str]] = {}
+        self._by_key: dict[str, bool] = {}
+        self._listed: dict[str, float] = {}
         self.client = client if client is not None else QdrantClient(url=url, api_key=api_key)
 
     @_wrapped
@@ -189,23 +195,50 @@ class ServerBackend:
     def count(self, name: str) -> int:
         return self.client.count(name, exact=True).count
 
+    def _shards_asked(self, name: str, keys: Sequence[int | str] | None) -> list[int | str] | None:
+        """The shard keys a search of ``name`` asks: those of ``keys`` that exist, for a collection
+        sharded by key (an empty list: none of them holds a point); None to ask every shard. A
+        key not seen yet is looked for again at most every KEYS_TTL seconds (the sync of another
+        process makes a tenant's key with its first point)."""
+        if keys is None:
+            return None
+        if name not in self._by_key:
+            method = self.client.get_collection(name).config.params.sharding_method
+            self._by_key[name] = method == models.ShardingMethod.CUSTOM
+        if not self._by_key[name]:
+            return None
+        known = self._shard_keys.get(name)
+        now = time.monotonic()
+        if known is None or (any(k not in known for k in keys) and now - self._listed.get(name, 0.0) > KEYS_TTL):
+            known = {k.key for k in self.client.list_shard_keys(name).shard_keys or []}
+            self._shard_keys[name], self._listed[name] = known, now
+        return [k for k in keys if k in known]
+
     @_wrapped
     def search(self, name: str, vector: Sequence[float], k: int, filter: models.Filter | None = None, *,
-               exact: bool = False, fields: Fields = None) -> list[Hit]:
+               exact: bool = False, fields: Fields = None, shard_keys: Sequence[int | str] | None = None) -> list[Hit]:
         check_k(k)
+        asked = self._shards_asked(name, shard_keys)
+        if asked == []:
+            return []
         # exact: a full scan, and over the original vectors, not the int8 copies.
         params = (models.SearchParams(exact=True, quantization=models.QuantizationSearchParams(ignore=True))
                   if exact else None)
         response = self.client.query_points(name, query=list(vector), limit=k, query_filter=filter,
-                                            search_params=params, with_payload=_selector(fields), with_vectors=False)
+                                            search_params=params, with_payload=_selector(fields), with_vectors=False,
+                                            shard_key_selector=asked)
         return _hits(response.points)
 
     @_wrapped
     def search_many(self, name: str, vectors: Sequence[Sequence[float]], k: int, filter: models.Filter | None = None,
-                    *, fields: Fields = None) -> list[list[Hit]]:
+                    *, fields: Fields = None, shard_keys: Sequence[int | str] | None = None) -> list[list[Hit]]:
         check_k(k)
+        asked = self._shards_asked(name, shard_keys)
+        if asked == []:
+            return [[] for _ in vectors]
         selector = _selector(fields)
-        requests = [models.QueryRequest(query=list(v), limit=k, filter=filter, with_payload=selector, with_vector=False)
+        requests = [models.QueryRequest(query=list(v), limit=k, filter=filter, with_payload=selector, with_vector=False,
+                                        shard_key=asked)
                     for v in vectors]
         return [_hits(r.points) for r in self.client.query_batch_points(name, requests=requests)]
 
