@@ -180,6 +180,10 @@ def test_prometheus_scrapes_what_the_services_serve() -> None:
     volume = next(v for v in services()["prometheus"]["volumes"] if v.startswith("vecpg_keys:"))
     assert key_file == volume.split(":")[1] + "/prometheus"
     assert "> keys/prometheus" in command("prometheus-key")[-1]
+    worker = command("worker")
+    assert jobs["vecpg-worker"]["dns_sd_configs"][0] == {
+        "names": ["worker"], "type": "A", "port": int(worker[worker.index("--metrics-port") + 1])}
+    assert worker[worker.index("--metrics-host") + 1] == "0.0.0.0"  # reachable from Prometheus's container
     database = jobs["vecpg-database"]["static_configs"][0]["targets"]
     metrics = command("metrics")
     assert database == [f"metrics:{metrics[metrics.index('--port') + 1]}"]
