@@ -238,7 +238,7 @@ def test_bad_options_are_refused(app_store: vecpg.Store, conn: psycopg.Connectio
 
 
 def test_postgresql_before_15_is_refused_with_the_reason(conn: psycopg.Connection) -> None:
-    with pytest.raises(psycopg.Error, match="needs PostgreSQL 15 or later .this server is 140011.: ids are unique"):
+    with pytest.raises(psycopg.Error, match="needs PostgreSQL 15 or later .this server is 140011.: its unique key"):
         conn.execute("SELECT vecpg.check_partitioning('hash', 8, 140011)")
     conn.rollback()
     conn.execute("SELECT vecpg.check_partitioning('hash', 8, 150000)")  # no error

@@ -84,8 +84,9 @@ BEGIN
             CONTINUE;
         END IF;
         IF r.scans = 0 AND NOT r.enforces AND reads > 0 AND coalesce(live, 0) > 0
-           AND r.name NOT LIKE '%\_fts\_idx' AND r.name NOT LIKE '%\_metadata\_idx' THEN
-            -- vecpg's own keyword and metadata indexes serve keyword search and filters when they come.
+           AND r.name NOT LIKE '%\_fts\_idx' AND r.name NOT LIKE '%\_metadata\_idx' AND r.name NOT LIKE '%\_expires\_idx' THEN
+            -- vecpg's own keyword, metadata and expiry indexes serve keyword search, filters and
+            -- the purge when they come.
             RETURN QUERY SELECT 'unused_index', 'warning', c.name,
                 format('index %s (%s) has never been used since statistics were reset, though the table was read '
                        '%s times: every write maintains it for nothing%s', qualified, pg_size_pretty(r.bytes), reads,
