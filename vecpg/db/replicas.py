@@ -137,13 +137,7 @@ class Replicas:
         replica.down_until = time.monotonic() + COOL_OFF
         replica.probed_at = -math.inf
         replica.error = reason
-        with replica.lock:
-            pool, replica.pool = replica.pool, None
-            probe, replica.probe_conn = replica.probe_conn, None
-        if probe is not None:
-            probe.close()
-        if pool is not None:
-            pool.close(timeout=0)
+        _release(replica, wait=0)
 
     # -- routing ------------------------------------------------------------------------------
     def lend(self, position: int | None) -> psycopg.Connection | None:
@@ -229,10 +223,16 @@ class Replicas:
 
     def close(self) -> None:
         for replica in self.replicas:
-            with replica.lock:
-                pool, replica.pool = replica.pool, None
-                probe, replica.probe_conn = replica.probe_conn, None
-            if probe is not None:
-                probe.close()
-            if pool is not None:
-                pool.close()
+            _release(replica)
+
+
+def _release(replica: Replica, wait: float | None = None) -> None:
+    """Close a replica's pool and probe connection (``wait``: seconds for lent connections to
+    come back, psycopg_pool's default when None)."""
+    with replica.lock:
+        pool, replica.pool = replica.pool, None
+        probe, replica.probe_conn = replica.probe_conn, None
+    if probe is not None:
+        probe.close()
+    if pool is not None:
+        pool.close(**({} if wait is None else {"timeout": wait}))
