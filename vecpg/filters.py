@@ -67,6 +67,9 @@ def filter_shape(value: Mapping[str, Any]) -> str:
     return json.dumps(_shape(value), sort_keys=True)
 
 
+_NO_SHAPE = filter_shape({})
+
+
 class FilterCompiler:
     """Compiles filters through the database, caching predicates by shape (and liveness)."""
 
@@ -83,7 +86,7 @@ class FilterCompiler:
     def _known(self, parsed: dict[str, Any], live: bool) -> tuple[sql.Composable, dict[str, Any]] | None:
         if not parsed and not live:
             return sql.SQL(""), {}
-        key = (live, filter_shape(parsed))
+        key = (live, filter_shape(parsed) if parsed else _NO_SHAPE)  # no filter: every search asks
         with self._lock:
             predicate = self._cache.get(key)
             if predicate is None:
@@ -106,7 +109,7 @@ class FilterCompiler:
         text = str(compiled or "").replace("%", "%%").replace(_TOKEN, "%(filter)s")
         predicate = sql.SQL(text)  # type: ignore[arg-type]
         with self._lock:
-            self._cache[(live, filter_shape(parsed))] = predicate
+            self._cache[(live, filter_shape(parsed) if parsed else _NO_SHAPE)] = predicate
             if len(self._cache) > self._size:
                 self._cache.popitem(last=False)
         return predicate, ({"filter": Jsonb(parsed)} if parsed else {})

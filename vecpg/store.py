@@ -182,7 +182,8 @@ class Store:
         """
         acting = self.current_acting
         try:
-            with self._source(for_search) as conn:
+            # Without replicas the pool's own context (a generator less on every search).
+            with self._pool.connection() if self.replicas is None else self._source(for_search) as conn:
                 if not for_search:
                     restore(conn)
                 if acting is None:
@@ -257,6 +258,11 @@ class Store:
         """The primary's current WAL position, for the replicas' lag."""
         with self._pool.connection() as conn:
             return lsn(conn.execute(PRIMARY_POSITION).fetchone()[0])  # type: ignore[index]
+
+    @property
+    def routed(self) -> bool:
+        """Whether searches may go to read replicas (the runner then steps even one statement)."""
+        return self.replicas is not None
 
     def on_replica(self, conn: psycopg.Connection) -> bool:
         """Whether ``conn`` (lent by ``connection()``) is a replica's: the runner moves an

@@ -38,7 +38,10 @@ class Connections(Protocol):
 
 
 class Routed(Connections, Protocol):
-    """Connections that may be a read replica's (``Store`` with ``read_urls``)."""
+    """Connections that may be a read replica's (``Store`` with ``read_urls``: ``routed``)."""
+
+    @property
+    def routed(self) -> bool: ...
 
     def on_replica(self, conn: psycopg.Connection) -> bool: ...
 
@@ -97,6 +100,9 @@ class Runner:
         if type(operation) is Statement:
             if operation.admin:
                 with self._connections.admin_connection() as conn:
+                    return execute(conn, operation)
+            if not self._connections.routed:  # one connection, one round trip: no steps to drive
+                with self._connections.connection(for_search=operation.settings is not None) as conn:
                     return execute(conn, operation)
             return self._steps(steps(operation))  # one step: a replica's failure handled once, below
         return self._steps(operation)  # type: ignore[arg-type]
@@ -165,6 +171,7 @@ class Held:
         yield self._conn
 
     admin_connection = connection
+    routed = False
 
     def on_replica(self, conn: psycopg.Connection) -> bool:
         return False
