@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 import vecpg
 from vecpg.cli import main
+from vecpg.cli.index import advice_lines
 from vecpg.index.advice import hnsw_index_bytes, ivfflat_build_bytes, ivfflat_index_bytes, recommend
 from vecpg.storage import STORAGES
 
@@ -79,6 +80,14 @@ def test_advice_for_a_real_collection_and_an_index_of_the_estimated_size(small, 
     small.create_index(advice.spec)
     (index,) = small.indexes()
     assert index.size_bytes == pytest.approx(advice.index_bytes, rel=0.1)
+
+
+def test_a_quantized_index_is_planned_on_request(small) -> None:
+    plain, binary = small.recommend_index(), small.recommend_index(quantization="binary")
+    assert binary.quantization == "binary" and binary.index_bytes < plain.index_bytes  # 64-d: the links dominate
+    assert "--quantization binary" in "\n".join(advice_lines(binary))
+    with pytest.raises(vecpg.InvalidArgument, match="plan halfvec or binary"):
+        small.recommend_index(quantization="none")
 
 
 def test_warnings_when_memory_is_short(small) -> None:

@@ -52,21 +52,25 @@ def test_the_page_states_what_the_advice_recommends(rows: int, dimension: int) -
     assert plan(rows, dimension).method == ("hnsw" if rows <= 10_000_000 else "ivfflat")
 
 
-@pytest.mark.parametrize("storage", ["vector", "halfvec"])
-def test_the_command_line_gives_the_pages_figures(store: vecpg.Store, db_url: str, storage: str) -> None:
-    """`vecpg index recommend --rows N` on an empty collection of each storage and dimension."""
+@pytest.mark.parametrize("option", list(OPTIONS))
+def test_the_command_line_gives_the_pages_figures(store: vecpg.Store, db_url: str, option: str) -> None:
+    """`vecpg index recommend --rows N [--quantization Q]` on an empty collection of each option's
+    storage and each dimension."""
     stated = doc_rows()
     runner = CliRunner()
+    storage, quantization = OPTIONS[option]
+    asked = ["--quantization", quantization] if quantization else []
     for dimension in DIMENSIONS:
-        name = f"plan_{storage}_{dimension}"
+        name = f"plan_{option}_{dimension}"
         store.create_collection(name, dimension=dimension, storage=storage)
         for rows in ROWS:
-            out = runner.invoke(main, ["--url", db_url, "index", "recommend", "-c", name, "--rows", str(rows)]).output
-            method, index, build = stated[(f"{rows // 1_000_000}M", f"{dimension:,}", storage)][:3]
+            out = runner.invoke(main, ["--url", db_url, "index", "recommend", "-c", name, "--rows", str(rows),
+                                       *asked]).output
+            method, index, build = stated[(f"{rows // 1_000_000}M", f"{dimension:,}", option)][:3]
             assert f"recommended:    {method.replace(' ', ' (', 1)})" in out
             assert f"estimated size: {index} (build memory {build})" in out
             advice = json.loads(runner.invoke(main, ["--url", db_url, "index", "recommend", "-c", name, "--rows",
-                                                     str(rows), "--json"]).output)
+                                                     str(rows), "--json", *asked]).output)
             assert format_bytes(advice["index_bytes"]) == index
 
 

@@ -550,17 +550,20 @@ class Collection:
         return self._run(indexes.prewarm(self.name))
 
     def recommend_index(self, *, rows: int | None = None, maintenance_work_mem: int | str | None = None,
-                        shared_buffers: int | str | None = None) -> IndexAdvice:
+                        shared_buffers: int | str | None = None, quantization: str | None = None) -> IndexAdvice:
         """The index to build for this collection's rows and dimension, its estimated size, and
         warnings when its build will not fit maintenance_work_mem or the index shared_buffers.
 
         The figures are the database's unless given: ``rows`` (plan ahead of a load), and sizes
         in bytes or PostgreSQL's units ('64MB'): the maintenance_work_mem the build would get and
-        shared_buffers.
+        shared_buffers. ``quantization``: plan an index of ``halfvec`` copies or ``binary`` codes
+        (docs/sizing.md) rather than what ``create_index`` would choose by itself.
         """
+        if quantization not in (None, "halfvec", "binary"):
+            raise InvalidArgument(f"quantization {quantization!r}: plan halfvec or binary, or leave it to create_index")
         counted, memory, buffers = self._run(indexes.advice_inputs(
             self.name, self.table, rows, maintenance_work_mem=maintenance_work_mem, shared_buffers=shared_buffers))
-        return recommend(self.name, counted, self.dimension, memory, buffers, self._storage)
+        return recommend(self.name, counted, self.dimension, memory, buffers, self._storage, quantization)
 
     # -- tuning -------------------------------------------------------------------------------
     def tune(self, target_recall: float = 0.95, k: int = 10, queries: Sequence[Any] | np.ndarray | None = None,

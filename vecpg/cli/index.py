@@ -102,14 +102,16 @@ def index_list(ctx: click.Context, name: str, as_json: bool) -> None:
 @click.option("--rows", type=click.IntRange(min=0), help="Plan for this many rows (default: the collection's).")
 @click.option("--maintenance-work-mem", help="Plan for this memory for the build, e.g. 2GB (default: what it gets).")
 @click.option("--shared-buffers", help="Plan for this shared_buffers, e.g. 8GB (default: the server's).")
+@click.option("--quantization", type=click.Choice(["halfvec", "binary"]),
+              help="Plan an index of halfvec copies or binary codes (default: what index create would build).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @connection_options
 @click.pass_context
 def index_recommend(ctx: click.Context, name: str, rows: int | None, maintenance_work_mem: str | None,
-                    shared_buffers: str | None, as_json: bool) -> None:
+                    shared_buffers: str | None, quantization: str | None, as_json: bool) -> None:
     """Suggest an index and its parameters; estimate its size; warn when memory is short."""
     advice = store_of(ctx).collection(name).recommend_index(
-        rows=rows, maintenance_work_mem=maintenance_work_mem, shared_buffers=shared_buffers)
+        rows=rows, maintenance_work_mem=maintenance_work_mem, shared_buffers=shared_buffers, quantization=quantization)
     if as_json:
         click.echo(json.dumps(advice.as_dict()))
         return
