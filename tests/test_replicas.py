@@ -246,6 +246,16 @@ def test_the_async_store_routes_the_same_way(db_url: str, standby: Standby, embe
             assert await store.run(WHERE) is True
             assert await store.run(search_then_write()) == (True, False)
             assert store.sync.search_targets() == {"primary": 0, replica: 3}
+            # A write the async store makes in a thread (collection creation, COPY loads) counts for
+            # this task's read-your-writes too: with replay paused, its next search is the primary's.
+            with psycopg.connect(replica_of(standby, with_database(db_url, "postgres")), autocommit=True) as su:
+                su.execute("SELECT pg_wal_replay_pause()")
+                try:
+                    fresh(store.sync)
+                    await store.create_collection("later", dimension=4)
+                    assert await store.run(WHERE) is False
+                finally:
+                    su.execute("SELECT pg_wal_replay_resume()")
         finally:
             await store.close()
 

@@ -10,6 +10,7 @@ collection's ``sync`` twin offers everything else (``await asyncio.to_thread(col
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractContextManager, asynccontextmanager, suppress
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -179,6 +180,17 @@ class AsyncStore:
         """A statement that must run where row-level security does not restrict it (a thread's work)."""
         return self.sync.run(statement)
 
+    async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` in a thread; this task then knows where the primary's WAL stood after
+        its writes there (a thread runs in a copy of the task's context: read-your-writes on read
+        replicas would not see what it noted)."""
+        def call() -> tuple[T, int | None]:
+            return function(*args), self.sync.written_position
+
+        value, position = await asyncio.to_thread(call)
+        self.sync.note_written(position)
+        return value
+
     # -- collections --------------------------------------------------------------------------
     async def collection(self, name: str) -> AsyncCollection:
         """An existing collection; CollectionNotFound when there is none of that name."""
@@ -193,7 +205,7 @@ class AsyncStore:
         """``Store.create_collection`` (in a thread: it may load the model to learn its dimension)."""
         from .collection import AsyncCollection
 
-        created = await asyncio.to_thread(self.sync.create_collection, name, **settings)
+        created = await self.in_thread(functools.partial(self.sync.create_collection, name, **settings))
         return AsyncCollection(self, created.info)
 
     async def get_or_create_collection(self, name: str, **settings: Any) -> AsyncCollection:
@@ -210,7 +222,7 @@ class AsyncStore:
         return await self.run(catalog.list_collections())
 
     async def drop_collection(self, name: str, missing_ok: bool = False) -> bool:
-        return await asyncio.to_thread(self.sync.drop_collection, name, missing_ok)
+        return await self.in_thread(self.sync.drop_collection, name, missing_ok)
 
     async def close(self) -> None:
         for pool in self._replica_pools.values():

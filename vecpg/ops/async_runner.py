@@ -10,8 +10,7 @@ primary's, and a search whose replica went away runs again where the store sends
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, TypeVar
 
@@ -29,6 +28,8 @@ class AsyncConnections(Protocol):
     def connection(self, *, for_search: bool = False) -> AbstractAsyncContextManager[psycopg.AsyncConnection]: ...
 
     def run_admin(self, statement: Statement[T]) -> T: ...
+
+    async def in_thread(self, function: Callable[..., T], *args: Any) -> T: ...
 
     def on_replica(self, conn: psycopg.AsyncConnection) -> bool: ...
 
@@ -86,7 +87,7 @@ class AsyncRunner:
         """The operation's value."""
         if type(operation) is Statement:
             if operation.admin:
-                return await asyncio.to_thread(self._connections.run_admin, operation)
+                return await self._connections.in_thread(self._connections.run_admin, operation)
             return await self._steps(steps(operation))  # one step: a replica's failure handled once, below
         return await self._steps(operation)  # type: ignore[arg-type]
 
@@ -103,11 +104,11 @@ class AsyncRunner:
                     return stop.value  # type: ignore[no-any-return]
                 value, error = None, None
                 if type(step) is Call:
-                    value = await asyncio.to_thread(step.function, *step.args)
+                    value = await self._connections.in_thread(step.function, *step.args)
                     continue
                 assert type(step) is Statement
                 if step.admin:
-                    value = await asyncio.to_thread(self._connections.run_admin, step)
+                    value = await self._connections.in_thread(self._connections.run_admin, step)
                     continue
                 if held is not None and step.settings is None and self._connections.on_replica(conn):  # type: ignore[arg-type]
                     done, held, conn = held, None, None  # a write after searches: onto the primary
