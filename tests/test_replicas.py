@@ -16,9 +16,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 
 import vecpg
 from tests.conftest import as_user, with_database
+from vecpg.cli import main
 from vecpg.db.replicas import lsn
 from vecpg.db.server import bin_dir
 from vecpg.db.standby import Standby, create_standby
@@ -215,14 +217,16 @@ def test_a_replica_lost_during_a_search_or_stopped_sends_searches_to_the_primary
         wait_replayed(db_url, replica)
         assert titles(fresh(store) and notes.search("tides", k=1)) == {"tides"}
         assert store.search_targets()[replica] == 1
-        standby.stop()
+        stopped = CliRunner().invoke(main, ["db", "replica", "stop", str(standby.pgdata)])
+        assert stopped.exit_code == 0 and not standby.is_running(), stopped.output
         try:
             assert titles(notes.search("tides", k=1)) == {"tides"}  # no error: the primary answered
             assert titles(notes.search("tides", k=1)) == {"tides"}
             assert store.search_targets() == {"primary": 2, replica: 1}
             assert store.replica_status()[0]["usable"] is False
         finally:
-            standby.start()
+            started = CliRunner().invoke(main, ["db", "replica", "start", str(standby.pgdata)])
+        assert started.exit_code == 0 and started.output.strip() == standby.url(), started.output
 
 
 def test_the_async_store_routes_the_same_way(db_url: str, standby: Standby, embedder: vecpg.Embedder) -> None:
@@ -268,13 +272,17 @@ def test_a_promoted_replica_is_no_replica(db_url: str, standby: Standby, embedde
     wait_replayed(db_url, replica)
     with vecpg.connect(db_url, embedder=embedder, read_urls=[replica], replica_max_lag=3600) as store:
         assert fresh(store).run(WHERE) is True
-        standby.promote()
+        promoted = CliRunner().invoke(main, ["db", "replica", "promote", str(standby.pgdata)])
+        assert promoted.exit_code == 0 and "is a primary now" in promoted.output, promoted.output
         assert fresh(store).run(WHERE) is False
         [status] = store.replica_status()
         assert status["usable"] is False and "not in recovery" in str(status["error"])
 
 
-def test_bad_replica_settings_are_refused_clearly(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_replica_settings_are_refused_clearly(db_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    refused = CliRunner().invoke(main, ["db", "replica", "promote", str(tmp_path)])
+    assert refused.exit_code == 2 and "is not a standby's data directory" in refused.output
     with pytest.raises(InvalidArgument, match="read_urls: 'not a url' is not a PostgreSQL URL"):
         vecpg.connect(db_url, read_urls=["not a url"])
     with pytest.raises(InvalidArgument, match="read_urls must be database URLs"):

@@ -9,7 +9,7 @@ import click
 
 from ..db.embedded import embedded_application_url
 from ..db.server import TUNABLE, EmbeddedServer
-from ..db.standby import DEFAULT_PORT, create_standby
+from ..db.standby import DEFAULT_PORT, create_standby, standby_at
 from .app import fail
 
 
@@ -90,7 +90,32 @@ def db_replica_create(directory: str, port: int, source_url: str | None) -> None
     print its URL (for connect(read_urls=[...]) or VECPG_READ_URLS)."""
     standby = create_standby(directory, port, source_url)
     click.echo(standby.url())
-    commands = standby.commands()
-    click.echo(f"stop:    {commands['stop']}", err=True)
-    click.echo(f"start:   {commands['start']}", err=True)
-    click.echo(f"promote: {commands['promote']}  (or SELECT pg_promote(); it is then no replica)", err=True)
+    for action in ("stop", "start", "promote"):
+        click.echo(f"{action + ':':9}vecpg db replica {action} {standby.pgdata}  ({standby.commands()[action]})", err=True)
+
+
+@db_replica.command("stop")
+@click.argument("directory", type=click.Path(file_okay=False))
+def db_replica_stop(directory: str) -> None:
+    """Stop the standby in DIRECTORY (searches go back to the primary, or another replica)."""
+    standby_at(directory).stop()
+    click.echo(f"stopped the standby in {directory}")
+
+
+@db_replica.command("start")
+@click.argument("directory", type=click.Path(file_okay=False))
+def db_replica_start(directory: str) -> None:
+    """Start the standby in DIRECTORY again; it catches up from the primary and prints its URL."""
+    standby = standby_at(directory)
+    standby.start()
+    click.echo(standby.url())
+
+
+@db_replica.command("promote")
+@click.argument("directory", type=click.Path(file_okay=False))
+def db_replica_promote(directory: str) -> None:
+    """End the standby's recovery: it becomes a primary of its own and no store uses it as a
+    replica any more (docs/replicas.md says what to change after)."""
+    standby = standby_at(directory)
+    standby.promote()
+    click.echo(f"promoted: {standby.url()} is a primary now")
