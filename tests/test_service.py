@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 import vecpg
+from vecpg.db.migrate import VERSION_TABLE
 from vecpg.service import Limits
 from vecpg.service import keys as api_keys
 
@@ -160,12 +161,25 @@ def test_ask_answers_with_sources_and_streams(serve, make_key, kb: vecpg.Collect
         assert bad.status_code == 400 and "control character" in bad.json()["error"]["message"]
 
 
-def test_health_readiness_and_openapi(serve, kb: vecpg.Collection) -> None:
+def test_health_readiness_and_openapi(serve, kb: vecpg.Collection, db_url: str) -> None:
     served = serve(keys=False)
     with served.client() as http:
         assert http.get("/healthz").json() == {"status": "ok"}
         ready = http.get("/readyz").json()
-        assert ready["status"] == "ready" and ready["revision"] == ready["head"]
+        assert ready["status"] == "ready" and ready["revision"] == ready["head"] and "schema" not in ready
+        # Migrated for the next release (a rolling upgrade's first step): this process stays ready...
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            head = ready["head"]
+            conn.execute(f"UPDATE {VERSION_TABLE} SET version_num = %s", (f"{int(head) + 1:04d}",))
+            try:
+                ahead = http.get("/readyz")
+                assert ahead.status_code == 200 and ahead.json()["schema"] == "ahead"
+                # ...and one behind its code is not.
+                conn.execute(f"UPDATE {VERSION_TABLE} SET version_num = %s", (f"{int(head) - 1:04d}",))
+                behind = http.get("/readyz")
+                assert behind.status_code == 503 and behind.json()["status"] == "not_migrated"
+            finally:
+                conn.execute(f"UPDATE {VERSION_TABLE} SET version_num = %s", (head,))
         spec = http.get("/openapi.json").json()
         search = spec["paths"]["/collections/{name}/search"]["post"]
         schema = search["requestBody"]["content"]["application/json"]["schema"]

@@ -253,7 +253,7 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @api.get("/readyz", tags=["health"], summary="Readiness: the database answers and is migrated to head")
+    @api.get("/readyz", tags=["health"], summary="Readiness: the database answers and is migrated to head (or beyond)")
     async def readyz(request: Request) -> JSONResponse:
         try:
             revision = await call(request, None, lambda: store.run(migrate.revision()))
@@ -262,9 +262,14 @@ def app(store: Any, *, keys: bool = True, limits: Limits | None = None, llm: Any
                                                                     "message": " ".join(str(exc).split())}},
                                 status_code=503)
         head = migrate.head()
-        ready = revision == head
-        return JSONResponse({"status": "ready" if ready else "not_migrated", "revision": revision, "head": head},
-                            status_code=200 if ready else 503)
+        # A database ahead of this process (migrated for the code that replaces it, revisions are
+        # additive) keeps it ready until it is replaced: else every old replica would leave the
+        # load balancer at once, before a new one is up. Behind: not ready.
+        ready = revision is not None and revision >= head
+        body = {"status": "ready" if ready else "not_migrated", "revision": revision, "head": head}
+        if ready and revision != head:
+            body["schema"] = "ahead"
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @api.get("/metrics", tags=["health"], summary="Prometheus metrics (admin keys)")
     async def metrics_text(request: Request) -> Response:
