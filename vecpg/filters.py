@@ -70,6 +70,11 @@ def filter_shape(value: Mapping[str, Any]) -> str:
 _NO_SHAPE = filter_shape({})
 
 
+def _key(parsed: dict[str, Any], live: bool) -> tuple[bool, str]:
+    """A predicate's place in the cache (no filter, what every search asks, skips the shape)."""
+    return live, filter_shape(parsed) if parsed else _NO_SHAPE
+
+
 class FilterCompiler:
     """Compiles filters through the database, caching predicates by shape (and liveness)."""
 
@@ -86,7 +91,7 @@ class FilterCompiler:
     def _known(self, parsed: dict[str, Any], live: bool) -> tuple[sql.Composable, dict[str, Any]] | None:
         if not parsed and not live:
             return sql.SQL(""), {}
-        key = (live, filter_shape(parsed) if parsed else _NO_SHAPE)  # no filter: every search asks
+        key = _key(parsed, live)
         with self._lock:
             predicate = self._cache.get(key)
             if predicate is None:
@@ -109,7 +114,7 @@ class FilterCompiler:
         text = str(compiled or "").replace("%", "%%").replace(_TOKEN, "%(filter)s")
         predicate = sql.SQL(text)  # type: ignore[arg-type]
         with self._lock:
-            self._cache[(live, filter_shape(parsed) if parsed else _NO_SHAPE)] = predicate
+            self._cache[_key(parsed, live)] = predicate
             if len(self._cache) > self._size:
                 self._cache.popitem(last=False)
         return predicate, ({"filter": Jsonb(parsed)} if parsed else {})
