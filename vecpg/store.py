@@ -212,12 +212,10 @@ class Store:
     def _source(self, for_search: bool) -> Iterator[psycopg.Connection]:
         """Where a connection comes from: a replica for a search when one is usable (healthy,
         within the lag bound, past this context's writes), else the primary's pool. With
-        replicas, the primary's position after other work is noted for read-your-writes."""
+        replicas, the primary's position after other work is noted for read-your-writes. Only
+        with replicas: ``connection`` takes the pool's own context without them."""
         replicas = self.replicas
-        if replicas is None:
-            with self._pool.connection() as conn:
-                yield conn
-            return
+        assert replicas is not None
         if for_search:
             lent = replicas.lend(self.written_position)
             if lent is not None:

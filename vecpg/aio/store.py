@@ -104,7 +104,8 @@ class AsyncStore:
         search's from a usable read replica when the store has some (``_source``)."""
         acting = self.sync.current_acting
         try:
-            async with self._source(for_search) as conn:
+            # Without replicas the pool's own context, as Store.connection.
+            async with self._pool.connection() if self.sync.replicas is None else self._source(for_search) as conn:
                 if not for_search:
                     await restore(conn)
                 if acting is None:
@@ -124,12 +125,9 @@ class AsyncStore:
     @asynccontextmanager
     async def _source(self, for_search: bool) -> AsyncIterator[psycopg.AsyncConnection]:
         """``Store._source``'s twin: the replicas' health is the sync store's (probed in a thread
-        when due), their async pools this store's."""
+        when due), their async pools this store's. Only with replicas."""
         replicas = self.sync.replicas
-        if replicas is None:
-            async with self._pool.connection() as conn:
-                yield conn
-            return
+        assert replicas is not None
         if for_search:
             lent = await self._lend(replicas)
             if lent is not None:

@@ -156,8 +156,8 @@ def _stage_and_merge(cur: Any, target: BulkTarget, batches: Iterable[Sequence[Wr
                 repeats = repeats or row[0] in ids
                 ids.add(row[0])
     # DISTINCT ON needs a sort: only pay for it when the load repeated an id.
-    distinct = sql.SQL("DISTINCT ON ({})").format(target.key) if repeats else sql.SQL("")
-    order = sql.SQL("ORDER BY {}, ord DESC").format(target.key) if repeats else sql.SQL("")
+    distinct = sql.SQL("DISTINCT ON (id)" if repeats else "")  # ids are unique across tenants
+    order = sql.SQL("ORDER BY id, ord DESC" if repeats else "")
     cur.execute(q("merge_staging", table=target.table, distinct=distinct, order=order, key=target.key, **placeholders))
 
 

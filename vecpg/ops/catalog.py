@@ -20,7 +20,7 @@ from .statement import Result, Statement, Steps, each, flag, number, scalar
 
 _CATALOG = ("SELECT name, schema_name, table_name, dimension, distance, model, language::text, "
             "created_at, embedder, quantization, search_defaults, storage, ttl, vecpg.tenant_partitioned(name), "
-            "vecpg.tenant_scope_sql(c) FROM vecpg.collection c")
+            "vecpg.tenant_scope_sql(c), vecpg.conflict_key(name) FROM vecpg.collection c")
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,12 @@ class CollectionInfo:
     # What a search acting for a tenant adds to its WHERE clause to open that tenant's partition
     # alone (vecpg.tenant_scope_sql); empty unless partitioned.
     tenant_scope: str = ""
+    conflict_key: str = "id"  # the columns an upsert's ON CONFLICT names (vecpg.conflict_key)
 
     @property
     def key(self) -> sql.SQL:
-        """The unique key an upsert names in ON CONFLICT (``vecpg.conflict_key``)."""
-        return sql.SQL("tenant_id, id" if self.partitioned else "id")
+        """``conflict_key`` as SQL (columns vecpg.conflict_key wrote, no value in it)."""
+        return sql.SQL(self.conflict_key)  # type: ignore[arg-type]
 
 
 def _first_info(result: Result) -> CollectionInfo | None:

@@ -49,9 +49,9 @@ def delete(filters: FilterCompiler, table: sql.Identifier, ids: Sequence[str] | 
 
 def upsert(table: sql.Identifier, vector_schema: str, rows: Sequence[Row],
            key: sql.Composable) -> Statement[Any]:
-    """Insert or replace a batch of checked rows in one statement (the last row of an id wins;
-    of a tenant and id when ``key`` is a partitioned collection's ``tenant_id, id``)."""
-    unique = list({(r.tenant_id, r.id): r for r in rows}.values())
+    """Insert or replace a batch of checked rows in one statement (the last row of an id wins:
+    ids are unique across tenants, partitioned collections too). ``key``: what ON CONFLICT names."""
+    unique = list({r.id: r for r in rows}.values())
     vector_type = sql.SQL("{}.vector").format(sql.Identifier(vector_schema))
     return Statement(q("upsert", table=table, vector=vector_type, key=key), row_arrays(unique))
 
